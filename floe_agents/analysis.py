@@ -1,0 +1,192 @@
+"""Root-cause analysis: fold symptoms under causes over the dependency graph.
+
+The seed report listed twenty green or amber lines and hid five blockers among them. This module does the
+opposite: every rule proposes causes; candidates are accepted most-fundamental first (rule priority, then how many
+components depend on the cause's component, then severity); each accepted cause claims the problem findings it
+explains on its own component and downstream of it, with the dependency path from symptom to cause as the
+evidence chain. A candidate that is itself explained by an accepted cause is folded under it, not reported twice.
+What no rule explains is kept as an "other finding", never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from floe_agents.findings import Finding, Severity, Status, worst_status
+from floe_agents.rules import Remediation, RootCauseRule, RuleSet
+from floe_agents.topology import Topology
+
+__all__ = ["Analysis", "ChainLink", "RootCause", "Symptom", "analyze"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ChainLink(_Frozen):
+    """One hop of an evidence chain: a component on the dependency path and its worst finding (if any)."""
+
+    component: str
+    code: str | None = None
+    status: Status | None = None
+    summary: str | None = None
+
+
+class Symptom(_Frozen):
+    finding: Finding
+    chain: tuple[ChainLink, ...] = Field(description="From the symptom's component down to the cause's.")
+
+
+class RootCause(_Frozen):
+    rule: str
+    title: str
+    explanation: str
+    component: str
+    cause: Finding
+    corroboration: tuple[Finding, ...] = ()
+    symptoms: tuple[Symptom, ...] = ()
+    affected_components: tuple[str, ...] = ()
+    remediation: Remediation = Field(default_factory=Remediation)
+    severity: Severity
+    score: tuple[int, ...] = Field(description="Ranking key, higher first.")
+
+
+class Analysis(_Frozen):
+    overall: Status
+    root_causes: tuple[RootCause, ...]
+    unexplained: tuple[Finding, ...]
+    findings: tuple[Finding, ...]
+
+
+@dataclass
+class _Candidate:
+    rule: RootCauseRule
+    cause: Finding
+    corroboration: tuple[Finding, ...]
+    scope: frozenset[str]
+    rank: tuple[int, ...]
+
+
+def _scope(rule: RootCauseRule, component: str, topology: Topology) -> frozenset[str]:
+    down = topology.downstream(component) if component in topology else frozenset()
+    if rule.scope == "component":
+        return frozenset({component})
+    if rule.scope == "downstream":
+        return down
+    return down | {component}
+
+
+def _candidates(problems: Sequence[Finding], rules: RuleSet, topology: Topology) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    for rule in rules.rules:
+        corroboration: list[Finding] = []
+        satisfied = True
+        for need in rule.requires:
+            found = [f for f in problems if need(f)]
+            if not found:
+                satisfied = False
+                break
+            corroboration.extend(found)
+        if not satisfied:
+            continue
+        for finding in problems:
+            if rule.cause(finding):
+                depth = topology.depth.get(finding.component, 0)
+                rank = (rule.priority, depth, int(finding.severity), finding.status.rank)
+                out.append(
+                    _Candidate(rule, finding, tuple(corroboration), _scope(rule, finding.component, topology), rank)
+                )
+    out.sort(key=lambda c: (c.rank, c.cause.key), reverse=True)
+    return out
+
+
+def _chain(
+    symptom: Finding, cause: Finding, topology: Topology, by_component: dict[str, Finding]
+) -> tuple[ChainLink, ...]:
+    path = topology.path(symptom.component, cause.component) or (symptom.component, cause.component)
+    links: list[ChainLink] = []
+    for i, component in enumerate(path):
+        finding = symptom if i == 0 else cause if component == cause.component else by_component.get(component)
+        if finding is None:
+            links.append(ChainLink(component=component))
+        else:
+            links.append(
+                ChainLink(component=component, code=str(finding.code), status=finding.status, summary=finding.summary)
+            )
+    return tuple(links)
+
+
+def _worst_by_component(problems: Iterable[Finding]) -> dict[str, Finding]:
+    out: dict[str, Finding] = {}
+    for f in problems:
+        cur = out.get(f.component)
+        if cur is None or (f.status.rank, f.severity) > (cur.status.rank, cur.severity):
+            out[f.component] = f
+    return out
+
+
+def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> Analysis:
+    """Fold ``findings`` (latest per key) into ranked root causes with their symptoms."""
+    problems = [f for f in findings if f.is_problem]
+    worst = _worst_by_component(problems)
+    claimed: dict[str, int] = {}  # finding key -> index of the accepted root cause that explains it
+    accepted: list[tuple[_Candidate, list[Finding]]] = []
+    for cand in _candidates(problems, rules, topology):
+        owner = claimed.get(cand.cause.key)
+        explained = [
+            f
+            for f in problems
+            if f.key != cand.cause.key
+            and f.component in cand.scope
+            and (cand.rule.local_symptoms(f) if f.component == cand.cause.component else cand.rule.symptoms(f))
+        ]
+        if owner is not None:
+            # Explained by a deeper cause: its symptoms join that cause instead of forming a new one.
+            for f in explained:
+                if f.key not in claimed:
+                    claimed[f.key] = owner
+                    accepted[owner][1].append(f)
+            continue
+        index = len(accepted)
+        claimed[cand.cause.key] = index
+        mine: list[Finding] = []
+        for f in explained:
+            if f.key not in claimed:
+                claimed[f.key] = index
+                mine.append(f)
+        accepted.append((cand, mine))
+
+    causes: list[RootCause] = []
+    for cand, symptoms in accepted:
+        ordered = sorted(symptoms, key=lambda f: (-f.status.rank, f.component, f.key))
+        affected = sorted({f.component for f in symptoms} - {cand.cause.component})
+        severity = max([cand.cause.severity, *(f.severity for f in symptoms)])
+        score = (cand.cause.status.rank, int(severity), cand.rule.priority, len(affected), len(symptoms))
+        causes.append(
+            RootCause(
+                rule=cand.rule.id,
+                title=cand.rule.render_title(cand.cause),
+                explanation=cand.rule.explanation,
+                component=cand.cause.component,
+                cause=cand.cause,
+                corroboration=cand.corroboration,
+                symptoms=tuple(Symptom(finding=f, chain=_chain(f, cand.cause, topology, worst)) for f in ordered),
+                affected_components=tuple(affected),
+                remediation=cand.rule.remediation,
+                severity=severity,
+                score=score,
+            )
+        )
+    causes.sort(key=lambda c: (c.score, c.cause.key), reverse=True)
+    unexplained = tuple(
+        sorted((f for f in problems if f.key not in claimed), key=lambda f: (-f.status.rank, -int(f.severity), f.key))
+    )
+    return Analysis(
+        overall=worst_status(f.status for f in findings),
+        root_causes=tuple(causes),
+        unexplained=unexplained,
+        findings=tuple(sorted(findings, key=lambda f: f.key)),
+    )

@@ -1,0 +1,196 @@
+"""``floe-agents investigate`` and ``floe-agents probes``.
+
+Every user error (missing file, bad YAML, unknown field, unknown component in ``--only``) is turned into one line
+``floe-agents: error: <file>: <field>: <problem>`` and exit code 3. Unexpected internal errors also exit 3 with
+one line; ``--log-level debug`` shows the traceback on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import structlog
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from floe_agents.cli.logs import configure_logging
+from floe_agents.cli.progress import Progress
+from floe_agents.config import ConfigError, PlatformConfig, load_targets, load_yaml_model
+from floe_agents.config.targets import Targets
+from floe_agents.redact import Redactor
+from floe_agents.registry import Registry
+from floe_agents.report import build_report, render_json, render_markdown
+from floe_agents.report.model import EXIT_TOOL_ERROR, AgentTiming
+from floe_agents.runner import RunOptions
+from floe_agents.swarm import Investigation, Plan, investigate
+
+__all__ = ["investigate_command", "lab_targets_path", "probes_command"]
+
+log = structlog.get_logger("floe_agents.cli")
+
+
+def lab_targets_path() -> Path:
+    """Where ``floe-agents lab up`` writes the running lab's targets file."""
+    base = os.environ.get("FLOE_AGENTS_LAB_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "floe-agents", "lab"
+    )
+    return Path(base) / "targets.yaml"
+
+
+def _fail(message: str) -> typer.Exit:
+    sys.stderr.write(f"floe-agents: error: {message}\n")
+    return typer.Exit(EXIT_TOOL_ERROR)
+
+
+def _targets(target: str | None) -> Targets:
+    if target == "lab":
+        path = lab_targets_path()
+        if not path.exists():
+            raise ConfigError(path, "no running lab (start one with `floe-agents lab up`)")
+        return load_targets(path)
+    return load_targets(Path(target) if target else None)
+
+
+def _names(values: list[str] | None) -> frozenset[str]:
+    return frozenset(n.strip() for v in values or () for n in v.split(",") if n.strip())
+
+
+def _build_plan(
+    config: Path | None,
+    target: str | None,
+    only: list[str] | None,
+    skip: list[str] | None,
+    timeout: float,
+    concurrency: int,
+) -> Plan:
+    targets = _targets(target)
+    platform = load_yaml_model(PlatformConfig, config) if config else None
+    only_set, skip_set = _names(only), _names(skip)
+    unknown = sorted((only_set | skip_set) - set(targets.components))
+    if unknown:
+        known = ", ".join(sorted(targets.components))
+        raise ConfigError("--only/--skip", f"unknown component(s) {', '.join(unknown)} (known: {known})")
+    if timeout <= 0:
+        raise ConfigError("--timeout", "must be a positive number of seconds")
+    return Plan(
+        targets=targets,
+        registry=Registry.from_entry_points(),
+        platform=platform,
+        only=only_set,
+        skip=skip_set,
+        options=RunOptions(deadline_s=timeout, concurrency=concurrency),
+    )
+
+
+async def _run(plan: Plan, redactor: Redactor, progress_live: bool) -> Investigation:
+    progress = Progress(stream=sys.stderr, redactor=redactor, live=progress_live)
+    if not progress_live:
+        sys.stderr.write(
+            f"floe-agents: investigating from vantage '{plan.targets.vantage}' "
+            f"(deadline {plan.options.deadline_s:g}s)\n"
+        )
+        return await investigate(plan, observers=[progress.on_finding], on_runner=progress.attach)
+    with Live(progress, console=Console(stderr=True), refresh_per_second=8, transient=True):
+        return await investigate(plan, observers=[progress.on_finding], on_runner=progress.attach)
+
+
+def investigate_command(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Floe platform.yaml to check against.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            "-t",
+            help="Targets file, or 'lab' for the running lab. Default: built-in upstream chart names and NodePorts.",
+        ),
+    ] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", "-o", help="Write the report here (default stdout).")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Write the report as JSON (docs/report.schema.json).")
+    ] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Only these components (repeat or comma-separate).")
+    ] = None,
+    skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip these components.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Global deadline in seconds.")] = 20.0,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Probes running at once.", min=1)] = 32,
+    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "warning",
+) -> None:
+    """Probe every component concurrently, find root causes, write a report. Exit 0/1/2 = healthy/degraded/failing."""
+    configure_logging(log_level, Redactor())
+    try:
+        plan = _build_plan(config, target, only, skip, timeout, concurrency)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    redactor = plan.redactor()
+    configure_logging(log_level, redactor)
+    try:
+        result = anyio.run(_run, plan, redactor, sys.stderr.isatty())
+    except Exception as exc:  # the tool itself broke: one line, traceback only in debug logs
+        log.debug("investigation crashed", exc_info=True)
+        raise _fail(f"internal error: {type(exc).__name__}: {redactor(str(exc))}") from None
+    agents = [
+        AgentTiming(
+            component=name,
+            duration_s=round(run.duration_s, 3),
+            probes={k: round(v, 3) for k, v in run.probes.items()},
+            deadline_hit=run.deadline_hit,
+        )
+        for name, run in result.record.agents.items()
+    ]
+    doc = build_report(
+        result.analysis,
+        vantage=plan.targets.vantage,
+        namespace=plan.targets.namespace,
+        wall_s=result.wall_s,
+        deadline_s=plan.options.deadline_s,
+        agents=agents,
+        follow_ups=list(result.record.follow_ups),
+    )
+    text = render_json(doc, redactor) if json_out else render_markdown(doc, redactor)
+    if report is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"{report}: cannot write report ({exc.strerror or exc})") from None
+        sys.stderr.write(
+            f"floe-agents: {doc.overall.value}: {len(doc.root_causes)} root cause(s); report written to {report}\n"
+        )
+    raise typer.Exit(doc.exit_code)
+
+
+def probes_command() -> None:
+    """List the registered agents' probes and follow-ups (from the floe_agents.probes entry points)."""
+    registry = Registry.from_entry_points()
+    table = Table(title="floe-agents probes")
+    for column in ("probe", "kind", "components", "timeout", "retries", "after / triggered by", "description"):
+        table.add_column(column)
+    for spec in sorted(registry.specs.values(), key=lambda s: (s.kind, s.name)):
+        comps = "every component with endpoints" if spec.components is None else ", ".join(sorted(spec.components))
+        if spec.kind == "follow_up":
+            comps = "—"
+        relation = ", ".join(spec.after) if spec.kind == "probe" else ", ".join(sorted(spec.on_codes))
+        table.add_row(
+            spec.name,
+            spec.kind,
+            comps,
+            f"{spec.timeout_s:g}s",
+            str(spec.retry.attempts - 1),
+            relation or "—",
+            spec.description,
+        )
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(table)
+    for err in registry.load_errors:
+        console.print(f"[red]load error[/] {err.entry_point}: {err.reason}")

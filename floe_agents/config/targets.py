@@ -1,0 +1,163 @@
+"""The targets file: where each component answers, from each vantage.
+
+The same component is reached differently from a laptop (NodePorts on localhost) and from a pod (Service DNS
+names); a fault is often exactly that the two disagree. So every endpoint carries one URL per vantage, the run
+declares which vantage it observes from (``vantage``), and each vantage says how names resolve there (the
+system resolver, or a static hosts table for a vantage we cannot stand in). Built-in defaults match the upstream
+charts (namespace ``floe``; releases floe-infra, floe-dagster, floe-cube); a user file is merged over them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from floe_agents.config.loading import read_yaml, validate_model
+
+__all__ = [
+    "ComponentTarget",
+    "EndpointTarget",
+    "KubernetesTarget",
+    "Targets",
+    "VantageSpec",
+    "default_targets",
+    "load_targets",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VantageSpec(_Strict):
+    """How host names resolve from a vantage. ``system``: this process's resolver (only for our own vantage or
+    one that shares our DNS); ``hosts``: a static table (name -> address), with ``search`` suffixes tried like a
+    pod's resolv.conf; ``none``: we cannot resolve from there (checks report unknown)."""
+
+    resolver: Literal["system", "hosts", "none"] = "system"
+    hosts: dict[str, str] = Field(default_factory=dict)
+    search: list[str] = Field(default_factory=list)
+
+
+class EndpointTarget(_Strict):
+    """One endpoint of a component: a URL per vantage, and an optional HTTP health path."""
+
+    urls: dict[str, str] = Field(default_factory=dict)
+    health_path: str | None = None
+    expect_status: list[int] = Field(default_factory=lambda: [200])
+
+    def url_for(self, vantage: str) -> str | None:
+        return self.urls.get(vantage)
+
+
+class ComponentTarget(_Strict):
+    enabled: bool = True
+    endpoints: dict[str, EndpointTarget] = Field(default_factory=dict)
+    depends_on: list[str] | None = Field(default=None, description="Override/extend the built-in graph edges.")
+
+
+class KubernetesTarget(_Strict):
+    mode: Literal["kubeconfig", "in-cluster", "url", "none"] = "none"
+    kubeconfig: str | None = None
+    context: str | None = None
+    url: str | None = None
+    token: SecretStr | None = None
+    verify_tls: bool = True
+
+
+class Targets(_Strict):
+    namespace: str = "floe"
+    vantage: str = "local"
+    vantages: dict[str, VantageSpec] = Field(default_factory=dict)
+    kubernetes: KubernetesTarget = Field(default_factory=KubernetesTarget)
+    components: dict[str, ComponentTarget] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _vantage_known(self) -> Targets:
+        if self.vantage not in self.vantages:
+            known = ", ".join(sorted(self.vantages)) or "none"
+            msg = f"vantage {self.vantage!r} is not declared under 'vantages' (declared: {known})"
+            raise ValueError(msg)
+        return self
+
+    def secrets(self) -> list[str]:
+        return [self.kubernetes.token.get_secret_value()] if self.kubernetes.token else []
+
+
+def _svc(name: str, port: int, scheme: str = "http") -> str:
+    return f"{scheme}://{name}:{port}"
+
+
+def _local(port: int, scheme: str = "http") -> str:
+    return f"{scheme}://localhost:{port}"
+
+
+def default_targets_data() -> dict[str, Any]:
+    """Built-in defaults as plain data (so a user file can be deep-merged over them)."""
+    ns = "floe"
+    search = [f"{ns}.svc.cluster.local", "svc.cluster.local", "cluster.local"]
+
+    def ep(cluster: str | None, local: str | None = None, health: str | None = None) -> dict[str, Any]:
+        urls = {k: v for k, v in (("cluster", cluster), ("local", local)) if v}
+        return {"urls": urls, "health_path": health}
+
+    return {
+        "namespace": ns,
+        "vantage": "local",
+        "vantages": {"local": {"resolver": "system"}, "cluster": {"resolver": "none", "search": search}},
+        "kubernetes": {"mode": "none"},
+        "components": {
+            "postgres": {"endpoints": {"sql": ep(_svc("floe-infra-postgresql", 5432, "postgresql"))}},
+            "s3": {"endpoints": {"api": ep(_svc("floe-infra-localstack", 4566), _local(30566), "/_localstack/health")}},
+            "polaris": {
+                "endpoints": {
+                    "api": ep(_svc("floe-infra-polaris", 8181), _local(30181)),
+                    "management": ep(_svc("floe-infra-polaris", 8182), None, "/q/health/ready"),
+                }
+            },
+            "jaeger": {
+                "endpoints": {
+                    "query": ep(_svc("floe-infra-jaeger-query", 16686), _local(30686), "/api/services"),
+                    "otlp-grpc": ep(_svc("floe-infra-jaeger-collector", 4317, "grpc")),
+                }
+            },
+            "marquez": {
+                "endpoints": {"api": ep(_svc("floe-infra-marquez", 5000), _local(30500), "/api/v1/namespaces")}
+            },
+            "dagster-webserver": {
+                "endpoints": {"http": ep(_svc("floe-dagster-dagster-webserver", 80), _local(30000), "/server_info")}
+            },
+            "dagster-user-code": {
+                "endpoints": {"grpc": ep(_svc("floe-dagster-dagster-user-deployments-floe-demo", 3030, "grpc"))}
+            },
+            "dagster-daemon": {},
+            "iceberg": {},
+            "cube": {"endpoints": {"api": ep(_svc("floe-cube-api", 4000), _local(30400), "/readyz")}},
+        },
+    }
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def default_targets() -> Targets:
+    return Targets.model_validate(default_targets_data())
+
+
+def load_targets(path: Path | None) -> Targets:
+    """The built-in defaults, with the file at ``path`` (if any) deep-merged over them."""
+    if path is None:
+        return default_targets()
+    data = read_yaml(path)
+    if data is not None and not isinstance(data, dict):
+        return validate_model(Targets, data, path)  # raises the uniform "expected a mapping" error
+    return validate_model(Targets, _deep_merge(default_targets_data(), data or {}), path)

@@ -1,0 +1,136 @@
+"""What a probe gets to work with: the only door between a probe and the world.
+
+Everything a probe touches arrives here — the component's targets, the platform config, the shared HTTP client
+(whose transport is the test seam), per-vantage resolvers, the findings of the probes it runs after — so probes
+stay pure functions of their context and never import the engine. ``ctx.finding(...)`` fills in component, check,
+vantage and timings so probes only say what they saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from floe_agents.config.platform import PlatformConfig
+from floe_agents.config.targets import ComponentTarget, EndpointTarget, Targets
+from floe_agents.findings import Code, Finding, Severity, Status
+from floe_agents.resolve import Resolver
+
+__all__ = ["Endpoint", "ProbeContext", "Services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One endpoint URL of the component, as seen from one vantage."""
+
+    name: str
+    vantage: str
+    url: httpx.URL
+    target: EndpointTarget
+
+    @property
+    def host(self) -> str:
+        return self.url.host
+
+    @property
+    def port(self) -> int | None:
+        if self.url.port is not None:
+            return self.url.port
+        return {"http": 80, "https": 443, "postgresql": 5432, "grpc": 80}.get(self.url.scheme)
+
+
+@dataclass(frozen=True)
+class Services:
+    """Shared clients for a run; owned and closed by the runner."""
+
+    http: httpx.AsyncClient
+    resolvers: Mapping[str, Resolver]
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    component: str
+    check: str
+    targets: Targets
+    services: Services
+    platform: PlatformConfig | None = None
+    prior: tuple[Finding, ...] = ()
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def vantage(self) -> str:
+        """The vantage this run observes from."""
+        return self.targets.vantage
+
+    @property
+    def target(self) -> ComponentTarget | None:
+        return self.targets.components.get(self.component)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.services.http
+
+    def resolver(self, vantage: str) -> Resolver | None:
+        return self.services.resolvers.get(vantage)
+
+    def endpoints(self, vantage: str | None = None) -> list[Endpoint]:
+        """This component's endpoints as seen from ``vantage`` (default: our own)."""
+        vantage = vantage or self.vantage
+        target = self.target
+        if target is None:
+            return []
+        out = []
+        for name, ep in target.endpoints.items():
+            raw = ep.url_for(vantage)
+            if raw:
+                out.append(Endpoint(name, vantage, httpx.URL(raw), ep))
+        return out
+
+    def all_endpoints(self) -> list[Endpoint]:
+        """This component's endpoints from every vantage that has a URL for them."""
+        return [e for v in self.targets.vantages for e in self.endpoints(v)]
+
+    def for_check(self, check: str, prior: tuple[Finding, ...] = ()) -> ProbeContext:
+        return replace(self, check=check, prior=prior, started_at=datetime.now(UTC))
+
+    def for_component(self, component: str) -> ProbeContext:
+        return replace(self, component=component)
+
+    def finding(
+        self,
+        status: Status,
+        code: Code | str,
+        summary: str,
+        *,
+        severity: Severity | None = None,
+        subject: str = "",
+        evidence: Mapping[str, Any] | None = None,
+        vantage: str | None = None,
+        component: str | None = None,
+        follow_up_of: str | None = None,
+    ) -> Finding:
+        if severity is None:
+            severity = {
+                Status.OK: Severity.INFO,
+                Status.UNKNOWN: Severity.LOW,
+                Status.WARN: Severity.MEDIUM,
+                Status.FAIL: Severity.HIGH,
+            }[status]
+        return Finding(
+            component=component or self.component,
+            check=self.check,
+            status=status,
+            severity=severity,
+            code=code,
+            summary=summary,
+            subject=subject,
+            evidence=dict(evidence or {}),
+            vantage=vantage or self.vantage,
+            started_at=self.started_at,
+            finished_at=datetime.now(UTC),
+            follow_up_of=follow_up_of,
+        )

@@ -1,0 +1,115 @@
+"""Secret redaction, applied by default wherever output goes.
+
+Two layers, because neither alone is enough at 3 a.m.:
+
+* **By shape** (:func:`redact_evidence`, used by every ``Finding``): values under secret-looking keys
+  (password, secret, token, authorization, credential, private key, access key, ...) are replaced, and passwords
+  embedded in URLs (``scheme://user:pass@host``) or ``key=value`` pairs inside text are masked.
+* **By value** (:class:`Redactor`): the concrete secret strings the run knows (client secrets, passwords from
+  the platform config and targets) are scrubbed from any text before it is written — this catches a secret that
+  surfaced inside an error message under an innocent key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["REDACTED", "Redactor", "is_secret_key", "redact_evidence", "redact_text"]
+
+REDACTED = "***REDACTED***"
+
+_SECRET_KEY = re.compile(
+    r"(pass(word|wd)?|secret|token|authorization|credential|private[_-]?key|access[_-]?key|api[_-]?key|"
+    r"session[_-]?key|cookie|signature|\bpwd\b)",
+    re.IGNORECASE,
+)
+# Keys that look secret by the pattern above but only ever carry names/ids, never the secret itself.
+_SAFE_KEYS = frozenset(
+    {
+        "secret_name",
+        "secret_ref",
+        "secretname",
+        "secretref",
+        "secret_key_ref",
+        "token_url",
+        "token_endpoint",
+        "access_key_id",
+        "aws_access_key_id",
+        "client_id",
+        "credential_mode",
+        "password_env",
+        "secret_names",
+        "missing_secrets",
+        "token_type",
+        "secret_keys",
+    }
+)
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@")
+_KV_IN_TEXT = re.compile(
+    r"(?P<k>\b[\w.-]*(?:password|secret|token|passwd|pwd)[\w.-]*\s*[=:]\s*)(?P<q>['\"]?)(?P<v>[^\s'\",;&]+)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"(?P<k>\b(?:Bearer|Basic)\s+)(?P<v>[A-Za-z0-9._~+/=-]{8,})")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a mapping key names a secret value (``client_secret`` yes, ``secret_name`` no)."""
+    lowered = key.lower()
+    if lowered in _SAFE_KEYS or lowered.endswith(("_name", "_names", "_ref", "_env", "_id", "_url", "_path")):
+        return False
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact_text(text: str) -> str:
+    """Mask secrets recognisable by shape inside free text (URL passwords, ``password=...``, bearer tokens)."""
+    text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
+    text = _KV_IN_TEXT.sub(lambda m: f"{m['k']}{m['q']}{REDACTED}", text)
+    return _BEARER.sub(lambda m: f"{m['k']}{REDACTED}", text)
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return redact_evidence(value)
+    if isinstance(value, list | tuple):
+        return [_redact_value(v) for v in value]
+    return value
+
+
+def redact_evidence(evidence: Mapping[str, Any]) -> dict[str, Any]:
+    """A redacted copy of ``evidence``: secret-keyed values replaced, secrets inside text masked, recursively."""
+    out: dict[str, Any] = {}
+    for key, value in evidence.items():
+        skey = str(key)
+        if is_secret_key(skey) and value not in (None, "", [], {}) and not isinstance(value, bool):
+            out[skey] = REDACTED
+        else:
+            out[skey] = _redact_value(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Scrubs the concrete secret values a run knows about from any text about to leave the process."""
+
+    secrets: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, values: Iterable[str | None]) -> Redactor:
+        # Very short values would mangle unrelated text; they are also not worth much as secrets.
+        return cls(frozenset(v for v in values if v and len(v) >= 4))
+
+    def __call__(self, text: str) -> str:
+        text = redact_text(text)
+        # Longest first, so a secret that contains another is replaced whole.
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def merged(self, other: Redactor) -> Redactor:
+        return Redactor(self.secrets | other.secrets)

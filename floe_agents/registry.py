@@ -1,0 +1,218 @@
+"""Probe declarations and the registry that turns them into agents.
+
+Like kopf's handler registry, a decorator turns a plain async function into a frozen spec (name, the components it
+serves, timeout, retries with backoff, which probes it runs after, what findings trigger it) and the registry is an
+immutable collection of specs. Nothing is registered as a side effect of import: probes are discovered through the
+``floe_agents.probes`` entry-point group, so a third-party package adds a probe exactly the way we do, and a broken
+plugin is reported as a load error instead of breaking the run.
+
+An *agent* is one component and the probes that apply to it; the runner runs every agent concurrently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from floe_agents.findings import Finding, Status
+
+if TYPE_CHECKING:
+    from floe_agents.context import ProbeContext
+
+__all__ = [
+    "AgentSpec",
+    "LoadError",
+    "ProbeFn",
+    "ProbeResult",
+    "ProbeSpec",
+    "Registry",
+    "RetryPolicy",
+    "follow_up",
+    "probe",
+]
+
+ProbeResult: TypeAlias = Finding | Sequence[Finding] | None
+ProbeFn: TypeAlias = Callable[["ProbeContext"], Awaitable[ProbeResult]]
+FollowUpFn: TypeAlias = Callable[["ProbeContext", Finding], Awaitable[ProbeResult]]
+PROBES_GROUP = "floe_agents.probes"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Retries for a probe that *crashed or timed out* (a clean fail finding is an answer, not retried)."""
+
+    attempts: int = 1
+    backoff_s: float = 0.2
+    factor: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        return self.backoff_s * (self.factor**attempt)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeSpec:
+    """A declared probe. ``components=None`` means every component that has endpoints."""
+
+    name: str
+    fn: ProbeFn | FollowUpFn
+    kind: Literal["probe", "follow_up"] = "probe"
+    components: frozenset[str] | None = None
+    timeout_s: float = 5.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    after: tuple[str, ...] = ()
+    on_codes: frozenset[str] = frozenset()
+    on_statuses: frozenset[Status] = frozenset({Status.FAIL, Status.WARN, Status.UNKNOWN})
+    description: str = ""
+
+    def applies_to(self, component: str, has_endpoints: bool) -> bool:
+        if self.kind != "probe":
+            return False
+        if self.components is None:
+            return has_endpoints
+        return component in self.components
+
+    def triggered_by(self, finding: Finding) -> bool:
+        return (
+            self.kind == "follow_up"
+            and finding.status in self.on_statuses
+            and str(finding.code) in self.on_codes
+            and finding.check != self.name
+        )
+
+
+def probe(
+    name: str,
+    *,
+    components: Collection[str] | None = None,
+    timeout: float = 5.0,
+    retries: int = 0,
+    backoff: float = 0.2,
+    after: Collection[str] = (),
+    description: str = "",
+) -> Callable[[ProbeFn], ProbeSpec]:
+    """Declare a probe: ``@probe("tcp", timeout=2)`` over ``async def fn(ctx) -> Finding | list[Finding]``."""
+
+    def wrap(fn: ProbeFn) -> ProbeSpec:
+        doc = (fn.__doc__ or "").strip().splitlines()
+        return ProbeSpec(
+            name=name,
+            fn=fn,
+            components=None if components is None else frozenset(components),
+            timeout_s=timeout,
+            retry=RetryPolicy(attempts=retries + 1, backoff_s=backoff),
+            after=tuple(after),
+            description=description or (doc[0] if doc else ""),
+        )
+
+    return wrap
+
+
+def follow_up(
+    name: str,
+    *,
+    on: Collection[str],
+    statuses: Collection[Status] = (Status.FAIL, Status.WARN, Status.UNKNOWN),
+    timeout: float = 5.0,
+    description: str = "",
+) -> Callable[[FollowUpFn], ProbeSpec]:
+    """Declare an event-driven probe run when a finding with one of the codes ``on`` is published."""
+
+    def wrap(fn: FollowUpFn) -> ProbeSpec:
+        doc = (fn.__doc__ or "").strip().splitlines()
+        return ProbeSpec(
+            name=name,
+            fn=fn,
+            kind="follow_up",
+            timeout_s=timeout,
+            on_codes=frozenset(str(c) for c in on),
+            on_statuses=frozenset(statuses),
+            description=description or (doc[0] if doc else ""),
+        )
+
+    return wrap
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    """One component's agent: its probes (in dependency levels) and what the component needs."""
+
+    component: str
+    probes: tuple[ProbeSpec, ...]
+    depends_on: tuple[str, ...] = ()
+
+    def levels(self) -> list[list[ProbeSpec]]:
+        """Probes grouped so each level only runs after the probes it names in ``after`` (Kahn's algorithm)."""
+        names = {p.name for p in self.probes}
+        pending = {p.name: p for p in self.probes}
+        done: set[str] = set()
+        out: list[list[ProbeSpec]] = []
+        while pending:
+            ready = [p for p in pending.values() if all(a in done or a not in names for a in p.after)]
+            if not ready:  # a cycle: run the rest together rather than never
+                ready = list(pending.values())
+            out.append(sorted(ready, key=lambda p: p.name))
+            for p in ready:
+                done.add(p.name)
+                del pending[p.name]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class LoadError:
+    """An entry point that could not be loaded or is not a ProbeSpec."""
+
+    entry_point: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    """An immutable set of probe specs."""
+
+    specs: Mapping[str, ProbeSpec] = field(default_factory=dict)
+    load_errors: tuple[LoadError, ...] = ()
+
+    @classmethod
+    def of(cls, specs: Iterable[ProbeSpec], load_errors: Iterable[LoadError] = ()) -> Registry:
+        by_name: dict[str, ProbeSpec] = {}
+        errors = list(load_errors)
+        for spec in specs:
+            if spec.name in by_name:
+                errors.append(LoadError(spec.name, f"duplicate probe name {spec.name!r}; later one ignored"))
+                continue
+            by_name[spec.name] = spec
+        return cls(by_name, tuple(errors))
+
+    @classmethod
+    def from_entry_points(cls, group: str = PROBES_GROUP) -> Registry:
+        specs: list[ProbeSpec] = []
+        errors: list[LoadError] = []
+        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+            try:
+                obj = ep.load()
+            except Exception as exc:
+                errors.append(LoadError(f"{ep.name} = {ep.value}", f"{type(exc).__name__}: {exc}"))
+                continue
+            if isinstance(obj, ProbeSpec):
+                specs.append(obj)
+            else:
+                errors.append(LoadError(f"{ep.name} = {ep.value}", f"not a ProbeSpec ({type(obj).__name__})"))
+        return cls.of(specs, errors)
+
+    @property
+    def follow_ups(self) -> tuple[ProbeSpec, ...]:
+        return tuple(s for s in self.specs.values() if s.kind == "follow_up")
+
+    def agents(
+        self,
+        components: Mapping[str, tuple[tuple[str, ...], bool]],
+    ) -> tuple[AgentSpec, ...]:
+        """One agent per component (name -> (depends_on, has_endpoints)) that at least one probe applies to."""
+        out: list[AgentSpec] = []
+        for name, (depends_on, has_endpoints) in components.items():
+            probes = tuple(s for s in self.specs.values() if s.applies_to(name, has_endpoints))
+            if probes:
+                out.append(AgentSpec(name, probes, depends_on))
+        return tuple(out)

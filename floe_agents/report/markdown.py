@@ -1,0 +1,123 @@
+"""Markdown rendering of a :class:`Report`, in the seed validation report's spirit but honest.
+
+Root causes come first and carry their symptoms folded beneath them; the health table marks components whose
+problems are explained elsewhere, so nobody chases twenty symptoms. The whole text is scrubbed by the run's
+redactor before it is returned.
+"""
+
+from __future__ import annotations
+
+from floe_agents.analysis import RootCause
+from floe_agents.findings import Finding, Status
+from floe_agents.redact import Redactor
+from floe_agents.report.model import Report
+
+__all__ = ["render_markdown"]
+
+_ICON = {Status.OK: "✅ ok", Status.WARN: "⚠️ warn", Status.FAIL: "❌ fail", Status.UNKNOWN: "❔ unknown"}
+_HEADLINE = {
+    Status.OK: "🟢 HEALTHY — every check passed",
+    Status.WARN: "🟡 DEGRADED — warnings, no failures",
+    Status.UNKNOWN: "🟡 DEGRADED — some checks could not decide",
+    Status.FAIL: "🔴 FAILING — failures found",
+}
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _finding_line(f: Finding) -> str:
+    where = f" — `{f.subject}`" if f.subject else ""
+    return f"`{f.code}` {_ICON[f.status]} **{f.component}/{f.check}**{where} ({f.vantage}): {f.summary}"
+
+
+def _root_cause(i: int, rc: RootCause) -> list[str]:
+    lines = [
+        f"### {i}. {rc.title}",
+        "",
+        f"- **Cause:** {_finding_line(rc.cause)}",
+        f"- **Rule:** `{rc.rule}` · severity {rc.severity.name.lower()}",
+    ]
+    if rc.explanation:
+        lines.append(f"- **Why it matters:** {rc.explanation}")
+    if rc.affected_components:
+        lines.append(f"- **Affected downstream:** {', '.join(rc.affected_components)}")
+    evidence = {k: v for k, v in rc.cause.evidence.items() if k not in ("body",)}
+    if evidence:
+        lines.append("- **Evidence:** " + ", ".join(f"{k}=`{_cell(v)}`" for k, v in sorted(evidence.items())))
+    for f in rc.corroboration:
+        lines.append(f"- **Corroborated by:** {_finding_line(f)}")
+    if rc.symptoms:
+        lines += ["", f"**Symptoms folded under this cause ({len(rc.symptoms)}):**", ""]
+        for s in rc.symptoms:
+            chain = " → ".join(f"{link.component}" + (f" (`{link.code}`)" if link.code else "") for link in s.chain)
+            lines.append(f"- {_finding_line(s.finding)}  \n  chain: {chain}")
+    lines += ["", "**Fix:**"]
+    if rc.remediation.playbook:
+        lines.append(f"- Playbook `{rc.remediation.playbook}` — preview with `floe-agents heal --dry-run`.")
+    lines += [f"- {step}" for step in rc.remediation.manual]
+    if not rc.remediation.playbook and not rc.remediation.manual:
+        lines.append("- No playbook yet: investigate the cause finding above.")
+    return [*lines, ""]
+
+
+def render_markdown(report: Report, redactor: Redactor) -> str:
+    problems = sum(c.problems for c in report.components)
+    lines = [
+        "# Floe platform investigation",
+        "",
+        f"**Generated:** {report.generated_at:%Y-%m-%d %H:%M:%S} UTC · **vantage:** {report.vantage} · "
+        f"**namespace:** {report.namespace} · **floe-agents** {report.tool_version} · "
+        f"**ran in** {report.wall_s:.2f}s (deadline {report.deadline_s:g}s)",
+        "",
+        "## Executive summary",
+        "",
+        f"**Status: {_HEADLINE[report.overall]}** (exit code {report.exit_code})",
+        "",
+        f"- {len(report.components)} components, {len(report.findings)} checks, {problems} problems",
+        f"- {len(report.root_causes)} root cause(s); {len(report.other_findings)} unexplained problem(s)",
+    ]
+    for i, rc in enumerate(report.root_causes[:5], 1):
+        lines.append(
+            f"  {i}. **{rc.title}** — {len(rc.symptoms)} symptom(s) folded"
+            + (f", affects {', '.join(rc.affected_components)}" if rc.affected_components else "")
+        )
+    lines += [
+        "",
+        "## Component health",
+        "",
+        "| Component | Status | Checks | Problems | Explained by | Worst finding |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in report.components:
+        lines.append(
+            f"| {c.component} | {_ICON[c.status]} | {c.checks} | {c.problems} | "
+            f"{_cell(', '.join(c.explained_by) or '—')} | {_cell(c.summary)} |"
+        )
+    lines += ["", "## Root causes", ""]
+    if not report.root_causes:
+        lines += ["No root cause found.", ""]
+    for i, rc in enumerate(report.root_causes, 1):
+        lines += _root_cause(i, rc)
+    lines += ["## Other findings", ""]
+    if report.other_findings:
+        lines += [f"- {_finding_line(f)}" for f in report.other_findings]
+    else:
+        lines.append("None: every problem is explained by a root cause above." if problems else "None.")
+    passed = [f for f in report.findings if not f.is_problem]
+    if passed:
+        lines += ["", f"<details><summary>{len(passed)} passing checks</summary>", ""]
+        lines += [f"- {_finding_line(f)}" for f in passed]
+        lines += ["", "</details>"]
+    lines += ["", "## Timings per agent", "", "| Agent | Duration | Probes | Deadline hit |", "|---|---|---|---|"]
+    for a in sorted(report.agents, key=lambda a: -a.duration_s):
+        probes = ", ".join(f"{k} {v:.2f}s" for k, v in sorted(a.probes.items()))
+        lines.append(
+            f"| {a.component} | {a.duration_s:.2f}s | {_cell(probes or '—')} | {'yes' if a.deadline_hit else 'no'} |"
+        )
+    if report.follow_ups:
+        lines += ["", "**Event-driven follow-ups:**", ""] + [f"- {_cell(f)}" for f in report.follow_ups]
+    lines += ["", "## Next steps", ""]
+    lines += [f"{i}. {s}" for i, s in enumerate(report.next_steps, 1)] or ["Nothing to do."]
+    return redactor("\n".join(lines) + "\n")

@@ -1,0 +1,166 @@
+"""The report document: a stable, versioned schema (``docs/report.schema.json``) for CI and dashboards.
+
+Bump :data:`REPORT_SCHEMA_VERSION` on any incompatible change; a test fails when the model and the committed
+schema file drift apart, so a change to the contract is always deliberate.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from floe_agents import __version__
+from floe_agents.analysis import Analysis, RootCause
+from floe_agents.findings import Finding, Status, worst_status
+from floe_agents.redact import Redactor
+
+__all__ = [
+    "REPORT_SCHEMA_VERSION",
+    "AgentTiming",
+    "ComponentHealth",
+    "Report",
+    "build_report",
+    "exit_code_for",
+    "render_json",
+]
+
+REPORT_SCHEMA_VERSION = "1.0"
+EXIT_HEALTHY, EXIT_DEGRADED, EXIT_FAILING, EXIT_TOOL_ERROR = 0, 1, 2, 3
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ComponentHealth(_Frozen):
+    component: str
+    status: Status
+    checks: int
+    problems: int
+    explained_by: list[str] = Field(default_factory=list, description="Root-cause rule ids folding its problems.")
+    summary: str = ""
+
+
+class AgentTiming(_Frozen):
+    component: str
+    duration_s: float
+    probes: dict[str, float]
+    deadline_hit: bool = False
+
+
+class Report(_Frozen):
+    schema_version: str = REPORT_SCHEMA_VERSION
+    tool_version: str = __version__
+    generated_at: datetime
+    vantage: str
+    namespace: str
+    overall: Status
+    exit_code: int = Field(description="0 healthy, 1 warnings/unknown only, 2 failures found.")
+    wall_s: float
+    deadline_s: float
+    components: list[ComponentHealth]
+    root_causes: list[RootCause]
+    other_findings: list[Finding] = Field(description="Problems no rule explains.")
+    findings: list[Finding] = Field(description="Latest finding per key, all statuses.")
+    agents: list[AgentTiming]
+    follow_ups: list[str]
+    next_steps: list[str]
+
+
+def exit_code_for(overall: Status) -> int:
+    return {
+        Status.OK: EXIT_HEALTHY,
+        Status.UNKNOWN: EXIT_DEGRADED,
+        Status.WARN: EXIT_DEGRADED,
+        Status.FAIL: EXIT_FAILING,
+    }[overall]
+
+
+def _components(analysis: Analysis) -> list[ComponentHealth]:
+    by_comp: dict[str, list[Finding]] = {}
+    for f in analysis.findings:
+        by_comp.setdefault(f.component, []).append(f)
+    folded: dict[str, set[str]] = {}
+    for rc in analysis.root_causes:
+        for comp in {rc.component, *rc.affected_components}:
+            folded.setdefault(comp, set()).add(rc.rule)
+    out = []
+    for comp, items in sorted(by_comp.items()):
+        problems = [f for f in items if f.is_problem]
+        worst = max(problems, key=lambda f: (f.status.rank, f.severity), default=None)
+        out.append(
+            ComponentHealth(
+                component=comp,
+                status=worst_status(f.status for f in items),
+                checks=len(items),
+                problems=len(problems),
+                explained_by=sorted(folded.get(comp, ())),
+                summary=worst.summary if worst else f"{len(items)} checks ok",
+            )
+        )
+    return out
+
+
+def _next_steps(analysis: Analysis) -> list[str]:
+    steps: list[str] = []
+    for rc in analysis.root_causes:
+        if rc.remediation.playbook:
+            steps.append(f"Fix '{rc.title}': `floe-agents heal --dry-run` (playbook {rc.remediation.playbook}).")
+        elif rc.remediation.manual:
+            steps.append(f"Fix '{rc.title}': {rc.remediation.manual[0]}")
+    if analysis.unexplained:
+        steps.append(f"Review {len(analysis.unexplained)} finding(s) no rule explains (see Other findings).")
+    if analysis.root_causes or analysis.unexplained:
+        steps.append("Re-run `floe-agents investigate` after each fix to confirm it and reveal what it masked.")
+    return steps
+
+
+def build_report(
+    analysis: Analysis,
+    *,
+    vantage: str,
+    namespace: str,
+    wall_s: float,
+    deadline_s: float,
+    agents: list[AgentTiming],
+    follow_ups: list[str],
+) -> Report:
+    return Report(
+        generated_at=datetime.now(UTC),
+        vantage=vantage,
+        namespace=namespace,
+        overall=analysis.overall,
+        exit_code=exit_code_for(analysis.overall),
+        wall_s=round(wall_s, 3),
+        deadline_s=deadline_s,
+        components=_components(analysis),
+        root_causes=list(analysis.root_causes),
+        other_findings=list(analysis.unexplained),
+        findings=list(analysis.findings),
+        agents=agents,
+        follow_ups=follow_ups,
+        next_steps=_next_steps(analysis),
+    )
+
+
+def _scrub(value: Any, redactor: Redactor) -> Any:
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, list):
+        return [_scrub(v, redactor) for v in value]
+    if isinstance(value, dict):
+        return {k: _scrub(v, redactor) for k, v in value.items()}
+    return value
+
+
+def render_json(report: Report, redactor: Redactor) -> str:
+    """The report as JSON, every string scrubbed of known secret values."""
+    data = _scrub(report.model_dump(mode="json"), redactor)
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
+def report_json_schema() -> dict[str, Any]:
+    return Report.model_json_schema(mode="serialization")

@@ -1,0 +1,125 @@
+"""Root-cause rules, declared as data.
+
+A rule says: *this* kind of finding (the cause) explains *those* findings (the symptoms) on the cause's own
+component and/or everything that depends on it in the topology. Rules are YAML so adding knowledge about a new
+failure mode is a data change reviewed like config, and each rule names the findings it needs — the coordinator
+stays a generic folding engine. Built-in rules live beside this file; users can add folders of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from floe_agents.config.loading import ConfigError, validate_model
+from floe_agents.findings import Finding, Status
+
+__all__ = ["Match", "Remediation", "RootCauseRule", "RuleSet", "builtin_rules", "load_rules"]
+
+
+_PROBLEMS = frozenset({Status.FAIL, Status.WARN, Status.UNKNOWN})
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Match(_Frozen):
+    """Which findings a rule part matches. ``codes``/``not_codes`` take glob patterns (``tcp.*``); empty
+    ``codes`` matches any code; ``evidence`` values must all be equal."""
+
+    codes: frozenset[str] = frozenset()
+    not_codes: frozenset[str] = frozenset()
+    statuses: frozenset[Status] = frozenset({Status.FAIL})
+    components: frozenset[str] | None = None
+    evidence: dict[str, str] = Field(default_factory=dict)
+
+    def __call__(self, finding: Finding) -> bool:
+        if finding.status not in self.statuses:
+            return False
+        code = str(finding.code)
+        if self.codes and not any(fnmatchcase(code, pattern) for pattern in self.codes):
+            return False
+        if any(fnmatchcase(code, pattern) for pattern in self.not_codes):
+            return False
+        if self.components is not None and finding.component not in self.components:
+            return False
+        return all(str(finding.evidence.get(k)) == v for k, v in self.evidence.items())
+
+
+class Remediation(_Frozen):
+    playbook: str | None = None
+    manual: tuple[str, ...] = ()
+
+
+class RootCauseRule(_Frozen):
+    id: str
+    title: str = Field(description="Template: {component}, {subject}, {vantage}, {summary} are filled in.")
+    explanation: str = ""
+    cause: Match
+    symptoms: Match = Field(
+        default_factory=lambda: Match(statuses=_PROBLEMS),
+        description="What it explains on components downstream of the cause.",
+    )
+    local_symptoms: Match = Field(
+        default_factory=lambda: Match(statuses=_PROBLEMS), description="What it explains on the cause's own component."
+    )
+    scope: Literal["component", "downstream", "component+downstream"] = "component+downstream"
+    requires: tuple[Match, ...] = Field(default=(), description="Other findings that must also be present.")
+    priority: int = 0
+    remediation: Remediation = Field(default_factory=Remediation)
+
+    def render_title(self, finding: Finding) -> str:
+        fields = {
+            "component": finding.component,
+            "subject": finding.subject or finding.component,
+            "vantage": finding.vantage,
+            "summary": finding.summary,
+        }
+        try:
+            return self.title.format(**fields)
+        except (KeyError, IndexError, ValueError):
+            return self.title
+
+
+class RuleSet(_Frozen):
+    rules: tuple[RootCauseRule, ...] = ()
+
+    def __add__(self, other: RuleSet) -> RuleSet:
+        return RuleSet(rules=(*self.rules, *other.rules))
+
+
+def _load_text(text: str, origin: str) -> RuleSet:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(origin, f"invalid YAML: {exc}") from None
+    return validate_model(RuleSet, data, origin)
+
+
+def builtin_rules() -> RuleSet:
+    out = RuleSet()
+    for item in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".yaml"):
+            out = out + _load_text(item.read_text(encoding="utf-8"), f"builtin:{item.name}")
+    return out
+
+
+def load_rules(paths: Iterable[Path]) -> RuleSet:
+    """Rules from YAML files (or folders of them), added after the built-in ones."""
+    out = RuleSet()
+    for path in paths:
+        files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                text = file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(file, f"cannot read rules file ({exc})") from None
+            out = out + _load_text(text, str(file))
+    return out

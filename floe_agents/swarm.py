@@ -1,0 +1,131 @@
+"""One investigation, wired end to end: plan the agents, run them on the bus, and diagnose.
+
+This is the seam between the CLI (which parses and prints) and the engine (which never prints). It owns the one
+top task group: the coordinator and any observers consume the bus while the runner drives agents and follow-ups;
+everything ends when the bus completes. The HTTP client is created here and closed here; tests pass their own
+``transport`` to reach in-process servers without sockets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import anyio
+import httpx
+
+from floe_agents.analysis import Analysis
+from floe_agents.bus import Bus, Subscription
+from floe_agents.config.platform import PlatformConfig
+from floe_agents.config.targets import Targets
+from floe_agents.context import ProbeContext, Services
+from floe_agents.coordinator import Coordinator
+from floe_agents.findings import Finding
+from floe_agents.redact import Redactor
+from floe_agents.registry import AgentSpec, Registry
+from floe_agents.resolve import resolvers_for
+from floe_agents.rules import RuleSet, builtin_rules
+from floe_agents.runner import Runner, RunOptions, RunRecord
+from floe_agents.topology import ComponentSpec, Topology, floe_topology
+
+__all__ = ["Investigation", "Plan", "investigate", "plan_agents"]
+
+FindingObserver = Callable[[Finding], None]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything an investigation needs, resolved and validated up front."""
+
+    targets: Targets
+    registry: Registry
+    platform: PlatformConfig | None = None
+    topology: Topology = field(default_factory=floe_topology)
+    rules: RuleSet = field(default_factory=builtin_rules)
+    options: RunOptions = field(default_factory=RunOptions)
+    only: frozenset[str] = frozenset()
+    skip: frozenset[str] = frozenset()
+
+    def effective_topology(self) -> Topology:
+        """The built-in graph plus components/edges the targets file declares."""
+        extra = []
+        for name, comp in self.targets.components.items():
+            if name not in self.topology or comp.depends_on is not None:
+                deps = tuple(comp.depends_on or ())
+                extra.append(ComponentSpec(name, deps))
+        if not extra:
+            return self.topology
+        merged = {s.name: s for s in self.topology.components.values()}
+        merged.update({s.name: s for s in extra})
+        return Topology.of(merged.values())
+
+    def redactor(self) -> Redactor:
+        values = [*self.targets.secrets(), *(self.platform.inline_secrets() if self.platform else [])]
+        return Redactor.of(values)
+
+
+def plan_agents(plan: Plan) -> tuple[AgentSpec, ...]:
+    topology = plan.effective_topology()
+    components: dict[str, tuple[tuple[str, ...], bool]] = {}
+    for name, target in plan.targets.components.items():
+        if not target.enabled or (plan.only and name not in plan.only) or name in plan.skip:
+            continue
+        components[name] = (topology.depends_on(name), bool(target.endpoints))
+    return plan.registry.agents(components)
+
+
+@dataclass(frozen=True)
+class Investigation:
+    analysis: Analysis
+    record: RunRecord
+    agents: tuple[AgentSpec, ...]
+    findings_received: int
+    wall_s: float
+    plan: Plan
+
+
+async def investigate(
+    plan: Plan,
+    *,
+    observers: Sequence[FindingObserver] = (),
+    transport: httpx.AsyncBaseTransport | None = None,
+    on_runner: Callable[[Runner], None] | None = None,
+) -> Investigation:
+    """Run every agent of ``plan`` and return the diagnosis. Never raises because of a probe."""
+    t0 = time.monotonic()
+    agents = plan_agents(plan)
+    topology = plan.effective_topology()
+    coordinator = Coordinator(topology=topology, rules=plan.rules)
+    bus = Bus()
+    coordinator_sub = bus.subscribe("coordinator")
+    observer_sub = bus.subscribe("observers") if observers else None
+    async with httpx.AsyncClient(
+        transport=transport, follow_redirects=True, headers={"User-Agent": "floe-agents"}
+    ) as http:
+        services = Services(http=http, resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage))
+        base = ProbeContext(component="", check="", targets=plan.targets, services=services, platform=plan.platform)
+        runner = Runner(agents, plan.registry.follow_ups, base, plan.options, plan.registry.load_errors)
+        if on_runner is not None:
+            on_runner(runner)
+        runner.attach(bus)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(coordinator.consume, coordinator_sub)
+            if observer_sub is not None:
+                tg.start_soon(_observe, observer_sub, tuple(observers))
+            record = await runner.run(bus)
+    return Investigation(
+        analysis=coordinator.analyze(),
+        record=record,
+        agents=agents,
+        findings_received=coordinator.received,
+        wall_s=time.monotonic() - t0,
+        plan=plan,
+    )
+
+
+async def _observe(sub: Subscription[Finding], observers: tuple[FindingObserver, ...]) -> None:
+    async with sub:
+        async for finding in sub:
+            for observer in observers:
+                observer(finding)
