@@ -1,0 +1,45 @@
+"""Shared test plumbing: asyncio backend only, and every async test fails if it leaks a task.
+
+A leaked task is how an async tool hangs at 3 a.m.; catching it in every test is cheaper than debugging it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator
+
+import anyio
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def _no_leaked_tasks() -> AsyncIterator[None]:
+    before = set(asyncio.all_tasks())
+    yield
+    await anyio.sleep(0)
+    me = asyncio.current_task()
+    leaked = [
+        t
+        for t in asyncio.all_tasks()
+        if t not in before and t is not me and not t.done() and "TestRunner." not in getattr(t.get_coro(), "__qualname__", "")
+    ]
+    for task in leaked:
+        task.cancel()
+    if leaked:
+        pytest.fail(f"test leaked {len(leaked)} task(s): {[t.get_coro() for t in leaked]}")
+
+
+@pytest.fixture(autouse=True)
+def _leak_guard(request: pytest.FixtureRequest) -> None:
+    """Every async test gets the task-leak check (sync tests have no event loop to leak into)."""
+    fn = getattr(request.node, "function", None)
+    if fn is not None and inspect.iscoroutinefunction(fn):
+        request.getfixturevalue("_no_leaked_tasks")
