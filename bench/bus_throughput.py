@@ -28,9 +28,16 @@ def rss_mb() -> float:
 
 def pool(components: int = 1000, checks: int = 5) -> list[Finding]:
     return [
-        Finding(component=f"c{c}", check=f"k{k}", status=Status.FAIL if (c + k) % 7 == 0 else Status.OK,
-                code=Code.TCP_REFUSED if (c + k) % 7 == 0 else Code.TCP_OPEN, summary="bench", subject=f"h{c}:{k}")
-        for c in range(components) for k in range(checks)
+        Finding(
+            component=f"c{c}",
+            check=f"k{k}",
+            status=Status.FAIL if (c + k) % 7 == 0 else Status.OK,
+            code=Code.TCP_REFUSED if (c + k) % 7 == 0 else Code.TCP_OPEN,
+            summary="bench",
+            subject=f"h{c}:{k}",
+        )
+        for c in range(components)
+        for k in range(checks)
     ]
 
 
@@ -70,12 +77,10 @@ async def run(total: int, publishers: int) -> None:
     rate = coordinator.received / elapsed
 
     print(f"findings through bus -> coordinator : {coordinator.received:,} in {elapsed:.2f}s")
-    print(f"throughput                          : {rate:,.0f} findings/s  (target >= 50,000: "
-          f"{rate / 50_000:.2f}x)")
+    print(f"throughput                          : {rate:,.0f} findings/s  (target >= 50,000: {rate / 50_000:.2f}x)")
     print(f"pydantic Finding construction       : {build_rate:,.0f}/s (context, not in the figure above)")
     print(f"distinct keys held by coordinator   : {len(coordinator.latest):,}")
-    print(f"analysis of the latest findings     : {analysis_s:.2f}s, "
-          f"{len(analysis.root_causes)} root causes")
+    print(f"analysis of the latest findings     : {analysis_s:.2f}s, {len(analysis.root_causes)} root causes")
     mid = [r for n, r in samples if n >= total * 0.1]
     base = mid[0] if mid else rss_start
     print(f"RSS at start / after 10% / at end   : {rss_start:.1f} / {base:.1f} / {rss_end:.1f} MB")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias, cast
 
 from floe_agents.findings import Finding, Status
 
@@ -65,6 +65,15 @@ class ProbeSpec:
     on_codes: frozenset[str] = frozenset()
     on_statuses: frozenset[Status] = frozenset({Status.FAIL, Status.WARN, Status.UNKNOWN})
     description: str = ""
+
+    def invoke(self, ctx: ProbeContext, trigger: Finding | None = None) -> Awaitable[ProbeResult]:
+        """Call the probe function (``fn(ctx)``, or ``fn(ctx, trigger)`` for a follow-up)."""
+        if self.kind == "follow_up":
+            if trigger is None:
+                msg = f"follow-up probe {self.name!r} needs the finding that triggered it"
+                raise TypeError(msg)
+            return cast("FollowUpFn", self.fn)(ctx, trigger)
+        return cast("ProbeFn", self.fn)(ctx)
 
     def applies_to(self, component: str, has_endpoints: bool) -> bool:
         if self.kind != "probe":

@@ -192,7 +192,7 @@ class Runner:
             async with self._limiter:
                 with anyio.move_on_after(spec.timeout_s) as scope:
                     try:
-                        result = await (spec.fn(ctx, trigger) if trigger is not None else spec.fn(ctx))  # type: ignore[call-arg]
+                        result = await spec.invoke(ctx, trigger)
                     except Exception as exc:
                         log.debug("probe crashed", probe=spec.name, component=ctx.component, error=repr(exc))
                         failure = ctx.finding(

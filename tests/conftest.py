@@ -24,13 +24,22 @@ def anyio_backend() -> str:
 async def _no_leaked_tasks() -> AsyncIterator[None]:
     before = set(asyncio.all_tasks())
     yield
-    await anyio.sleep(0)
     me = asyncio.current_task()
-    leaked = [
-        t
-        for t in asyncio.all_tasks()
-        if t not in before and t is not me and not t.done() and "TestRunner." not in getattr(t.get_coro(), "__qualname__", "")
-    ]
+
+    def pending() -> list[asyncio.Task[object]]:
+        return [
+            t
+            for t in asyncio.all_tasks()
+            if t not in before
+            and t is not me
+            and not t.done()
+            and "TestRunner." not in getattr(t.get_coro(), "__qualname__", "")
+        ]
+
+    with anyio.move_on_after(1.0):  # tasks being cancelled get a moment to finish; stragglers are leaks
+        while pending():  # noqa: ASYNC110 - there is no event for "another task finished"
+            await anyio.sleep(0.01)
+    leaked = pending()
     for task in leaked:
         task.cancel()
     if leaked:

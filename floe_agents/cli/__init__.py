@@ -8,11 +8,13 @@ itself could not run (bad config, unreadable file) — always with one clear lin
 
 from __future__ import annotations
 
+import json
 import sys
 
 import typer
 
 from floe_agents.cli.investigate import investigate_command, probes_command
+from floe_agents.report.model import report_json_schema
 
 __all__ = ["app", "main"]
 
@@ -25,6 +27,12 @@ app = typer.Typer(
 )
 app.command("investigate")(investigate_command)
 app.command("probes")(probes_command)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON schema of the `--json` report (docs/report.schema.json)."""
+    sys.stdout.write(json.dumps(report_json_schema(), indent=2, sort_keys=True) + "\n")
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ class ComponentHealth(_Frozen):
     problems: int
     explained_by: list[str] = Field(default_factory=list, description="Root-cause rule ids folding its problems.")
     summary: str = ""
+    observed: bool = Field(default=True, description="False: an agent ran but nothing was observable from here.")
 
 
 class AgentTiming(_Frozen):
@@ -79,8 +80,8 @@ def exit_code_for(overall: Status) -> int:
     }[overall]
 
 
-def _components(analysis: Analysis) -> list[ComponentHealth]:
-    by_comp: dict[str, list[Finding]] = {}
+def _components(analysis: Analysis, planned: list[str]) -> list[ComponentHealth]:
+    by_comp: dict[str, list[Finding]] = {name: [] for name in planned}
     for f in analysis.findings:
         by_comp.setdefault(f.component, []).append(f)
     folded: dict[str, set[str]] = {}
@@ -89,6 +90,10 @@ def _components(analysis: Analysis) -> list[ComponentHealth]:
             folded.setdefault(comp, set()).add(rc.rule)
     out = []
     for comp, items in sorted(by_comp.items()):
+        if not items:
+            out.append(ComponentHealth(component=comp, status=Status.OK, checks=0, problems=0, observed=False,
+                                       summary="no endpoint observable from this vantage"))
+            continue
         problems = [f for f in items if f.is_problem]
         worst = max(problems, key=lambda f: (f.status.rank, f.severity), default=None)
         out.append(
@@ -127,6 +132,7 @@ def build_report(
     deadline_s: float,
     agents: list[AgentTiming],
     follow_ups: list[str],
+    planned: list[str] | None = None,
 ) -> Report:
     return Report(
         generated_at=datetime.now(UTC),
@@ -136,7 +142,7 @@ def build_report(
         exit_code=exit_code_for(analysis.overall),
         wall_s=round(wall_s, 3),
         deadline_s=deadline_s,
-        components=_components(analysis),
+        components=_components(analysis, planned if planned is not None else [a.component for a in agents]),
         root_causes=list(analysis.root_causes),
         other_findings=list(analysis.unexplained),
         findings=list(analysis.findings),

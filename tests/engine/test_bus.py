@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
+import anyio.lowlevel
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from floe_agents.bus import Bus, BusSealedError, Delivery, Subscription, merge, windows
+from floe_agents.bus import Bus, BusSealedError, Delivery, Publisher, Subscription, merge, windows
 from floe_agents.findings import Code, Finding, Status
 
 
@@ -23,8 +26,10 @@ async def drain(sub: Subscription[Finding], out: list[Finding]) -> None:
 
 async def test_fan_out_with_topic_and_predicate_filters() -> None:
     bus = Bus(buffer=2)
-    everything, only_pg, only_fail = bus.subscribe("all"), bus.subscribe("pg", topics=["postgres"]), bus.subscribe(
-        "fail", predicate=lambda f: f.status is Status.FAIL
+    everything, only_pg, only_fail = (
+        bus.subscribe("all"),
+        bus.subscribe("pg", topics=["postgres"]),
+        bus.subscribe("fail", predicate=lambda f: f.status is Status.FAIL),
     )
     got: dict[str, list[Finding]] = {"all": [], "pg": [], "fail": []}
     pub = bus.publisher()
@@ -85,8 +90,6 @@ async def test_reactive_lease_keeps_the_bus_open_until_the_follow_up_is_done() -
                     tg.start_soon(follow_up, lease.clone(), delivery.finding)
 
     async def follow_up(lease_pub: object, trigger: Finding) -> None:
-        from floe_agents.bus import Publisher
-
         assert isinstance(lease_pub, Publisher)
         async with lease_pub:
             await anyio.sleep(0.05)  # the primary publisher is long closed by now
@@ -172,7 +175,7 @@ def test_no_finding_lost_or_duplicated(
     buffer: int,
     reactive: bool,
 ) -> None:
-    filters = {
+    filters: dict[str, Callable[[Finding], bool]] = {
         "all": lambda f: True,
         "even": lambda f: int(f.subject.split("-")[1]) % 2 == 0,
         "odd": lambda f: int(f.subject.split("-")[1]) % 2 == 1,
@@ -181,8 +184,10 @@ def test_no_finding_lost_or_duplicated(
 
     async def scenario() -> None:
         bus = Bus(buffer=buffer)
-        subs = [(bus.subscribe(f"s{i}", predicate=filters[kind]), kind, quit_after) for i, (kind, quit_after) in
-                enumerate(subscribers)]
+        subs = [
+            (bus.subscribe(f"s{i}", predicate=filters[kind]), kind, quit_after)
+            for i, (kind, quit_after) in enumerate(subscribers)
+        ]
         react = bus.subscribe_reactive("r", predicate=filters["fail"]) if reactive else None
         pubs = [bus.publisher() for _ in publishers]
         bus.close()
@@ -194,7 +199,7 @@ def test_no_finding_lost_or_duplicated(
             async with sub:
                 async for f in sub:
                     received[i].append(f.subject)
-                    await anyio.sleep(0)
+                    await anyio.lowlevel.checkpoint()
                     if quit_after is not None and len(received[i]) >= quit_after:
                         return
 
@@ -212,13 +217,14 @@ def test_no_finding_lost_or_duplicated(
                         name = f"p{p}-{j}"
                         attempted.add(name)
                         status = Status.FAIL if j % 3 == 0 else Status.OK
-                        await pubs[p].publish(mk("c", name, status, Code.TCP_REFUSED if status is Status.FAIL
-                                                 else Code.CHECK_OK))
+                        await pubs[p].publish(
+                            mk("c", name, status, Code.TCP_REFUSED if status is Status.FAIL else Code.CHECK_OK)
+                        )
                         completed.add(name)
 
         async def chaos(scope: anyio.CancelScope, after: int) -> None:
             for _ in range(after):
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
             scope.cancel()
 
         with anyio.fail_after(10):
@@ -235,8 +241,11 @@ def test_no_finding_lost_or_duplicated(
             assert len(got) == len(set(got)), f"duplicates delivered to subscriber {i}"
             assert set(got) <= attempted, "a subscriber received something never published"
             if quit_after is None:
-                expected = {s for s in completed if filters[kind](mk("c", s, Status.FAIL if int(s.split("-")[1]) % 3
-                                                                     == 0 else Status.OK))}
+                expected = {
+                    s
+                    for s in completed
+                    if filters[kind](mk("c", s, Status.FAIL if int(s.split("-")[1]) % 3 == 0 else Status.OK))
+                }
                 assert expected <= set(got), f"subscriber {i} lost {sorted(expected - set(got))}"
 
     anyio.run(scenario)

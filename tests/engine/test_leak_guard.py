@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-LEAKY = '''
+LEAKY = """
 import asyncio
 
 async def test_leaks():
@@ -12,11 +14,11 @@ async def test_leaks():
 
 async def test_clean():
     await asyncio.sleep(0)
-'''
+"""
 
 
 def test_a_leaked_task_fails_the_test(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(open(__file__.replace("engine/test_leak_guard.py", "conftest.py")).read())
+    pytester.makeconftest((Path(__file__).parents[1] / "conftest.py").read_text())
     pytester.makeini("[pytest]\nanyio_mode = auto\n")
     pytester.makepyfile(test_inner=LEAKY)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")

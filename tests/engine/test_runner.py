@@ -16,9 +16,7 @@ from floe_agents.swarm import Plan, investigate
 
 
 def targets(*components: str) -> Targets:
-    return Targets.model_validate(
-        {"vantages": {"local": {}}, "components": {c: {"endpoints": {}} for c in components}}
-    )
+    return Targets.model_validate({"vantages": {"local": {}}, "components": {c: {"endpoints": {}} for c in components}})
 
 
 def plan(registry: Registry, *components: str, **options: float) -> Plan:
@@ -52,11 +50,11 @@ async def test_crash_hang_and_garbage_become_findings_not_crashes() -> None:
         await anyio.sleep(60)
         raise AssertionError("unreachable")
 
-    @probe("garbage", components=["a"])
-    async def garbage(ctx: ProbeContext) -> object:
+    async def garbage_fn(ctx: ProbeContext) -> object:
         return {"status": "ok"}
 
-    registry = Registry.of([crashes, hangs, garbage])  # type: ignore[list-item]
+    garbage = probe("garbage", components=["a"])(garbage_fn)  # type: ignore[arg-type]  # garbage on purpose
+    registry = Registry.of([crashes, hangs, garbage])
     with anyio.fail_after(5):
         result = await investigate(plan(registry, "a"))
     findings = result.analysis.findings
@@ -139,8 +137,10 @@ async def test_follow_up_runs_once_per_subject_and_links_its_trigger() -> None:
 
     @probe("dns_like", components=["a", "b"])
     async def dns_like(ctx: ProbeContext) -> list[Finding]:
-        return [ctx.finding(Status.FAIL, Code.DNS_UNRESOLVABLE, "nope", subject="same-host"),
-                ctx.finding(Status.OK, Code.DNS_RESOLVED, "yes", subject=f"{ctx.component}-ok")]
+        return [
+            ctx.finding(Status.FAIL, Code.DNS_UNRESOLVABLE, "nope", subject="same-host"),
+            ctx.finding(Status.OK, Code.DNS_RESOLVED, "yes", subject=f"{ctx.component}-ok"),
+        ]
 
     @follow_up("chase", on=[Code.DNS_UNRESOLVABLE])
     async def chase(ctx: ProbeContext, trigger: Finding) -> Finding:

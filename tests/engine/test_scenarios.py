@@ -22,8 +22,10 @@ def load(path: Path) -> Any:
 
 
 def load_findings(path: Path) -> list[Finding]:
-    return [Finding.model_validate({"summary": f"{item['code']} on {item.get('subject', '')}", **item})
-            for item in load(path)]
+    return [
+        Finding.model_validate({"summary": f"{item['code']} on {item.get('subject', '')}", **item})
+        for item in load(path)
+    ]
 
 
 async def replay(findings: list[Finding]) -> Coordinator:
@@ -50,8 +52,12 @@ async def test_scenario(scenario: Path) -> None:
 
     assert analysis.overall.value == expected["overall"]
     got = [
-        {"rule": rc.rule, "component": rc.component, "affected": list(rc.affected_components),
-         "symptoms": sorted(s.finding.key for s in rc.symptoms)}
+        {
+            "rule": rc.rule,
+            "component": rc.component,
+            "affected": list(rc.affected_components),
+            "symptoms": sorted(s.finding.key for s in rc.symptoms),
+        }
         for rc in analysis.root_causes
     ]
     want = [{**rc, "symptoms": sorted(rc["symptoms"])} for rc in expected["root_causes"]]
@@ -59,9 +65,11 @@ async def test_scenario(scenario: Path) -> None:
     assert sorted(f.key for f in analysis.unexplained) == sorted(expected["unexplained"])
     # Every problem is accounted for exactly once: a cause, a folded symptom, or unexplained.
     problems = sorted(f.key for f in findings if f.is_problem)
-    accounted = sorted([rc.cause.key for rc in analysis.root_causes]
-                       + [s.finding.key for rc in analysis.root_causes for s in rc.symptoms]
-                       + [f.key for f in analysis.unexplained])
+    accounted = sorted(
+        [rc.cause.key for rc in analysis.root_causes]
+        + [s.finding.key for rc in analysis.root_causes for s in rc.symptoms]
+        + [f.key for f in analysis.unexplained]
+    )
     assert accounted == problems
 
 

@@ -15,6 +15,7 @@ import asyncio
 import json
 import re
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from floe_agents.lab.observability._serving import serve_app
 __all__ = ["CubeState", "CubeURLs", "create_app", "load_model", "run_cube", "tcp_check"]
 
 SourceCheck = Callable[[], Awaitable[bool]]
+_ALGORITHMS = ["HS256", "HS384", "HS512"]  # what jsonwebtoken accepts for a string secret
 _AGGREGATES = {"count", "count_distinct", "count_distinct_approx", "sum", "avg", "min", "max", "running_total"}
 _DEFAULT_PORTS = {"http": 80, "https": 443, "postgres": 5432, "postgresql": 5432, "s3": 443}
 
@@ -147,7 +149,9 @@ async def _auth(
             return web.json_response({"error": "Authorization header isn't set"}, status=403)
     else:
         try:
-            jwt.decode(token, state.api_secret, algorithms=["HS256", "HS384", "HS512"], options={"verify_aud": False})
+            with warnings.catch_warnings():  # Cube accepts short secrets without a word; so do we
+                warnings.filterwarnings("ignore", message="The HMAC key is")
+                jwt.decode(token, state.api_secret, algorithms=_ALGORITHMS, options={"verify_aud": False})
         except jwt.PyJWTError:
             if not state.dev_mode:
                 return web.json_response({"error": "Invalid token"}, status=403)
@@ -177,12 +181,19 @@ async def _meta(request: web.Request) -> web.Response:
     return web.json_response({"cubes": [_cube_meta(c, extended) for c in request.app[STATE_KEY].cubes]})
 
 
-def _members(query: dict[str, Any]) -> Iterable[str]:
-    yield from query.get("measures") or []
-    yield from query.get("dimensions") or []
-    yield from query.get("segments") or []
-    yield from (td.get("dimension", "") for td in query.get("timeDimensions") or [])
-    yield from (f.get("member") or f.get("dimension") or "" for f in query.get("filters") or [] if isinstance(f, dict))
+def _filter_members(filters: Iterable[Any]) -> Iterable[str]:
+    for item in filters:
+        if isinstance(item, dict):
+            yield item.get("member") or item.get("dimension") or ""
+            yield from _filter_members(item.get("and") or [])
+            yield from _filter_members(item.get("or") or [])
+
+
+def _members(query: dict[str, Any]) -> list[str]:
+    found = [*(query.get("measures") or []), *(query.get("dimensions") or []), *(query.get("segments") or [])]
+    found += [td.get("dimension", "") for td in query.get("timeDimensions") or [] if isinstance(td, dict)]
+    found += _filter_members(query.get("filters") or [])
+    return [str(m) for m in dict.fromkeys(found) if m]
 
 
 async def _load(request: web.Request) -> web.Response:
@@ -216,7 +227,7 @@ async def _load(request: web.Request) -> web.Response:
         if cube.get("sql_table") in state.missing_tables:
             error = f"Error: Catalog Error: Table with name {cube['sql_table']} does not exist!"
             return web.json_response({"error": error, "requestId": request_id}, status=400)
-    wanted = [p for p in _members(query) if p]
+    wanted = _members(query)
     rows = [{p: row.get(p.split(".", 1)[1]) for p in wanted} for cube in used.values() for row in cube.get("rows", [])]
     reply = {
         "query": query, "data": rows, "lastRefreshTime": datetime.now(UTC).isoformat().replace("+00:00", "Z"),

@@ -20,26 +20,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import grpc
 from aiohttp import web
-from google.protobuf import json_format
-from google.protobuf.message import DecodeError
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTracePartialSuccess,
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
-from floe_agents.lab.observability._serving import LOOPBACK, JsonStateFile, serve_app
-from floe_agents.lab.observability.jaeger_model import TraceQuery, TraceStore, otlp_json_to_request
+from floe_agents.lab.observability._serving import JsonStateFile, serve_app
+from floe_agents.lab.observability.jaeger_model import normalise_trace_id
+from floe_agents.lab.observability.jaeger_otlp import create_otlp_http_app, grpc_server
+from floe_agents.lab.observability.jaeger_store import SELF_SERVICE, TraceQuery, TraceStore
 
 __all__ = ["JaegerURLs", "create_admin_app", "create_otlp_http_app", "create_query_app", "run_jaeger"]
 
 STORE_KEY = web.AppKey("trace_store", TraceStore)
 STARTED_KEY = web.AppKey("started_at", float)
 DEFAULT_LOOKBACK_US = 2 * 24 * 3600 * 1_000_000
-_PROTOBUF = "application/x-protobuf"
 _INDEX_HTML = (
     "<!doctype html><html><head><title>Jaeger UI</title></head><body><div id=jaeger-ui-root></div></body></html>"
 )
@@ -112,11 +104,18 @@ def _trace_query(request: web.Request) -> TraceQuery:
         tags.update(parsed)
     limit = integer("limit", 100)
     min_d, max_d = duration("minDuration"), duration("maxDuration")
-    if not q.get("service", ""):
+    trace_ids = []
+    for raw_id in q.getall("traceID", []):
+        full = normalise_trace_id(raw_id)
+        if full is None:
+            raise ValueError(f"cannot parse traceID param: {raw_id!r} is not a valid trace ID")
+        trace_ids.append(full)
+    if not trace_ids and not q.get("service", ""):
         raise ValueError("parameter 'service' is required")
     if min_d and max_d and max_d < min_d:
         raise ValueError("'maxDuration' should be greater than 'minDuration'")
-    return TraceQuery(q["service"], start, end, q.get("operation", ""), tags, min_d, max_d, limit)
+    service, operation = q.get("service", ""), q.get("operation", "")
+    return TraceQuery(service, start, end, operation, tags, min_d, max_d, limit, tuple(trace_ids))
 
 
 async def _index(request: web.Request) -> web.Response:
@@ -189,40 +188,6 @@ def create_query_app(store: TraceStore) -> web.Application:
     return app
 
 
-async def _receive_otlp(request: web.Request) -> web.Response:
-    content_type = request.content_type
-    body = await request.read()
-    try:
-        if content_type == _PROTOBUF:
-            message = ExportTraceServiceRequest()
-            message.ParseFromString(body)
-        elif content_type == "application/json":
-            message = otlp_json_to_request(body)
-        else:
-            return web.Response(
-                status=415, text=f"415 unsupported media type, supported: [application/json, {_PROTOBUF}]"
-            )
-    except (DecodeError, ValueError, json_format.ParseError) as exc:
-        return web.Response(status=400, text=f"failed to unmarshal request body: {exc}")
-    rejected = request.app[STORE_KEY].ingest(message)
-    reply = ExportTraceServiceResponse()
-    if rejected:
-        reply.partial_success.CopyFrom(
-            ExportTracePartialSuccess(rejected_spans=rejected, error_message="spans with invalid trace or span IDs")
-        )
-    if content_type == _PROTOBUF:
-        return web.Response(body=reply.SerializeToString(), content_type=_PROTOBUF)
-    return web.json_response(json_format.MessageToDict(reply))
-
-
-def create_otlp_http_app(store: TraceStore) -> web.Application:
-    """The collector's OTLP/HTTP receiver (4318): ``POST /v1/traces`` in protobuf or JSON."""
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app[STORE_KEY] = store
-    app.router.add_post("/v1/traces", _receive_otlp)
-    return app
-
-
 async def _admin_health(request: web.Request) -> web.Response:
     started = request.app[STARTED_KEY]
     body = {
@@ -239,34 +204,6 @@ def create_admin_app() -> web.Application:
     app[STARTED_KEY] = time.time()
     app.router.add_get("/", _admin_health)
     return app
-
-
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, store: TraceStore) -> None:
-        self._store = store
-
-    async def Export(  # noqa: N802 - the gRPC method name is fixed by the OTLP service definition
-        self, request: ExportTraceServiceRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> ExportTraceServiceResponse:
-        rejected = self._store.ingest(request)
-        reply = ExportTraceServiceResponse()
-        if rejected:
-            reply.partial_success.rejected_spans = rejected
-        return reply
-
-
-@asynccontextmanager
-async def _grpc_server(store: TraceStore, port: int) -> AsyncIterator[str]:
-    server = grpc.aio.server()
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(store), server)  # type: ignore[no-untyped-call]
-    bound = server.add_insecure_port(f"{LOOPBACK}:{port}")
-    if not bound:
-        raise OSError(f"cannot bind OTLP/gRPC on {LOOPBACK}:{port}")
-    await server.start()
-    try:
-        yield f"http://{LOOPBACK}:{bound}"
-    finally:
-        await server.stop(grace=None)
 
 
 @dataclass(frozen=True)
@@ -297,13 +234,13 @@ async def run_jaeger(
     """Run the stand-in in this event loop. Ports 0 = OS-chosen; ``None`` turns gRPC or admin off."""
     store = TraceStore(
         JsonStateFile(state_file) if state_file else None,
-        self_service="jaeger-all-in-one" if self_tracing else None,
+        self_service=SELF_SERVICE if self_tracing else None,
     )
     async with AsyncExitStack() as stack:
         query = await stack.enter_async_context(serve_app(create_query_app(store), query_port))
         otlp_http = await stack.enter_async_context(serve_app(create_otlp_http_app(store), otlp_http_port))
         otlp_grpc = (
-            None if otlp_grpc_port is None else await stack.enter_async_context(_grpc_server(store, otlp_grpc_port))
+            None if otlp_grpc_port is None else await stack.enter_async_context(grpc_server(store, otlp_grpc_port))
         )
         admin = (
             None if admin_port is None else await stack.enter_async_context(serve_app(create_admin_app(), admin_port))

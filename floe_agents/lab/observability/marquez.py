@@ -12,6 +12,7 @@ is tolerated, but a wrong prefix (``/lineage``, ``/api/v2/...``, a URL that alre
 from __future__ import annotations
 
 import json
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -118,7 +119,11 @@ async def _job_runs(request: web.Request) -> web.Response:
 
 
 async def _run(request: web.Request) -> web.Response:
-    run = request.app[STATE_KEY].runs.get(request.match_info["run_id"])
+    try:
+        run_id = str(uuid.UUID(request.match_info["run_id"]))
+    except ValueError:
+        raise web.HTTPNotFound from None  # not a UUID: Jersey cannot convert the path param
+    run = request.app[STATE_KEY].runs.get(run_id)
     if run is None:
         raise _NotFoundError(f"Run '{request.match_info['run_id']}' not found.")
     return web.json_response(run)

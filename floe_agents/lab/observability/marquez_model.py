@@ -51,7 +51,9 @@ def _parse_time(value: Any) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise InvalidEventError(400, ["Unable to process JSON"]) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:  # Jackson's ZonedDateTime needs an offset
+        raise InvalidEventError(400, ["Unable to process JSON"])
+    return moment
 
 
 def _missing(doc: Any, path: str) -> list[str]:

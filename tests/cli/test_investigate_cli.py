@@ -1,0 +1,172 @@
+"""The real `floe-agents` executable, end to end: exit codes, report destinations, bad input, the deadline."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import anyio
+import pytest
+import yaml
+from aiohttp import web
+
+from floe_agents.report.model import Report
+
+EXE = str(Path(sys.executable).with_name("floe-agents"))
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_targets(tmp_path: Path, components: dict[str, object], **extra: object) -> Path:
+    path = tmp_path / "targets.yaml"
+    # Replace the built-in components entirely: disable every default not named here.
+    defaults = [
+        "postgres",
+        "s3",
+        "polaris",
+        "jaeger",
+        "marquez",
+        "dagster-webserver",
+        "dagster-user-code",
+        "dagster-daemon",
+        "iceberg",
+        "cube",
+    ]
+    comps = {name: {"enabled": False} for name in defaults}
+    comps.update(components)  # type: ignore[arg-type]
+    path.write_text(yaml.safe_dump({"components": comps, **extra}))
+    return path
+
+
+async def run(*args: str, limit_s: float = 30) -> tuple[int, str, str, float]:
+    t0 = time.monotonic()
+    with anyio.fail_after(limit_s):
+        result = await anyio.run_process([EXE, *args], check=False)
+    return result.returncode, result.stdout.decode(), result.stderr.decode(), time.monotonic() - t0
+
+
+@pytest.fixture
+async def healthy_server() -> AsyncIterator[int]:
+    async def ok(request: web.Request) -> web.Response:
+        return web.json_response({"status": "UP"})
+
+    app = web.Application()
+    app.router.add_get("/health", ok)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+    await runner.cleanup()
+
+
+async def test_unreachable_platform_reports_failures_and_exits_2_within_the_deadline(tmp_path: Path) -> None:
+    targets = write_targets(
+        tmp_path,
+        {
+            "postgres": {"endpoints": {"sql": {"urls": {"local": f"postgresql://127.0.0.1:{closed_port()}"}}}},
+            "s3": {"endpoints": {"api": {"urls": {"local": "http://floe-infra-localstack:4566"}}}},
+            "polaris": {
+                "endpoints": {
+                    "api": {"urls": {"local": f"http://127.0.0.1:{closed_port()}"}, "health_path": "/q/health/ready"}
+                }
+            },
+        },
+        vantages={"local": {"resolver": "hosts", "hosts": {}}},
+    )
+    report = tmp_path / "out" / "report.md"
+    code, out, err, elapsed = await run(
+        "investigate", "--target", str(targets), "--timeout", "5", "--report", str(report)
+    )
+    assert code == 2, err
+    assert elapsed < 5 + 5, f"took {elapsed:.1f}s"
+    text = report.read_text()
+    assert "FAILING" in text and "`tcp.refused`" in text and "`tcp.unreachable`" in text
+    assert "floe-infra-localstack does not resolve from local" in text
+    assert out == "" and "report written to" in err and "Traceback" not in err
+
+
+async def test_json_report_on_stdout_validates_against_the_model(tmp_path: Path, healthy_server: int) -> None:
+    targets = write_targets(
+        tmp_path,
+        {
+            "cube": {
+                "endpoints": {
+                    "api": {"urls": {"local": f"http://127.0.0.1:{healthy_server}"}, "health_path": "/health"}
+                }
+            },
+        },
+    )
+    code, out, err, _ = await run("investigate", "--target", str(targets), "--json", "--log-level", "info")
+    assert code == 0, err
+    report = Report.model_validate(json.loads(out))
+    assert report.exit_code == 0 and report.overall.value == "ok" and report.root_causes == []
+    assert {f.code for f in report.findings} == {"dns.resolved", "tcp.open", "http.healthy"}
+    # Logs went to stderr as JSON lines, never into the report.
+    log_lines = [line for line in err.splitlines() if line.startswith("{")]
+    assert all("event" in json.loads(line) for line in log_lines)
+
+
+async def test_only_and_skip_select_agents(tmp_path: Path, healthy_server: int) -> None:
+    ep = {"endpoints": {"api": {"urls": {"local": f"http://127.0.0.1:{healthy_server}"}, "health_path": "/health"}}}
+    targets = write_targets(tmp_path, {"cube": ep, "marquez": ep, "jaeger": ep})
+    code, out, _, _ = await run(
+        "investigate", "--target", str(targets), "--json", "--only", "cube,marquez", "--skip", "marquez"
+    )
+    assert code == 0
+    assert {c["component"] for c in json.loads(out)["components"]} == {"cube"}
+
+
+BAD_INPUTS: list[tuple[str, Callable[[Path], list[str]], str]] = [
+    ("missing config", lambda p: ["--config", str(p / "nope.yaml")], "nope.yaml: file not found"),
+    ("bad yaml", lambda p: ["--config", str(_write(p / "p.yaml", "storage: [unclosed"))], "invalid YAML at line"),
+    (
+        "unknown field",
+        lambda p: ["--config", str(_write(p / "p.yaml", "storgae: {}\n"))],
+        "p.yaml: storgae: unknown field",
+    ),
+    (
+        "wrong type",
+        lambda p: ["--config", str(_write(p / "p.yaml", "storage: {bronze: {bucket: [1]}}\n"))],
+        "p.yaml: storage.bronze.bucket: ",
+    ),
+    (
+        "bad targets",
+        lambda p: ["--target", str(_write(p / "t.yaml", "vantage: moon\n"))],
+        "vantage 'moon' is not declared",
+    ),
+    ("unknown component", lambda p: ["--only", "postgress"], "unknown component(s) postgress"),
+    ("no lab", lambda p: ["--target", "lab"], "no running lab"),
+]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("name", "args", "message"), BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+async def test_bad_input_is_one_clear_line_and_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, args: Callable[[Path], list[str]], message: str
+) -> None:
+    monkeypatch.setenv("FLOE_AGENTS_LAB_DIR", str(tmp_path / "no-lab"))
+    code, out, err, _ = await run("investigate", *args(tmp_path))
+    assert code == 3
+    assert out == ""
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("floe-agents: error: ") and message in err, err
+
+
+async def test_probes_command_lists_builtin_probes() -> None:
+    code, out, _, _ = await run("probes")
+    assert code == 0
+    for name in ("dns", "tcp", "http_health", "resolve_everywhere"):
+        assert name in out

@@ -1,0 +1,90 @@
+"""Findings are frozen, typed by code, and redacted as they are built."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from floe_agents.findings import Code, Finding, Status, worst_status
+from floe_agents.redact import REDACTED, Redactor, is_secret_key, redact_text
+
+
+def make(**kw: object) -> Finding:
+    base: dict[str, object] = {
+        "component": "polaris",
+        "check": "oauth",
+        "status": "fail",
+        "code": Code.HTTP_AUTH_FAILED,
+        "summary": "s",
+    }
+    return Finding.model_validate({**base, **kw})
+
+
+def test_findings_are_frozen() -> None:
+    f = make()
+    with pytest.raises(ValidationError):
+        f.status = Status.OK  # type: ignore[misc]
+
+
+def test_codes_are_builtin_or_namespaced_never_free_text() -> None:
+    assert make(code="http.auth_failed").code == Code.HTTP_AUTH_FAILED
+    assert make(code="acme.widget_broken").code == "acme.widget_broken"
+    for bad in ("it broke", "broken", "Acme.Thing", ""):
+        with pytest.raises(ValidationError):
+            make(code=bad)
+
+
+def test_secret_evidence_is_redacted_on_construction() -> None:
+    f = make(
+        evidence={
+            "client_secret": "s3cr3t-value",
+            "password": "hunter22",
+            "Authorization": "Bearer abc.def.ghi",
+            "client_id": "demo_client",
+            "secret_name": "floe-dagster-postgresql-secret",
+            "url": "postgresql://postgres:pgpass99@floe-infra-postgresql:5432/dagster",
+            "nested": {"aws_secret_access_key": "wJalrXUtnFEMI", "message": "login failed: password=hunter22 rejected"},
+            "items": [{"token": "t0k3n-xyz"}],
+        }
+    )
+    ev = f.evidence
+    assert ev["client_secret"] == REDACTED and ev["password"] == REDACTED and ev["Authorization"] == REDACTED
+    assert ev["client_id"] == "demo_client" and ev["secret_name"] == "floe-dagster-postgresql-secret"
+    assert "pgpass99" not in ev["url"] and "postgres:" in ev["url"]
+    assert ev["nested"]["aws_secret_access_key"] == REDACTED
+    assert "hunter22" not in ev["nested"]["message"]
+    assert ev["items"][0]["token"] == REDACTED
+    assert "hunter22" not in f.model_dump_json() and "s3cr3t-value" not in f.model_dump_json()
+
+
+def test_redactor_scrubs_known_values_anywhere_in_text() -> None:
+    r = Redactor.of(["canary-7f3a9", None, "abc"])  # too-short values are ignored, None skipped
+    assert r("error: client canary-7f3a9 rejected") == f"error: client {REDACTED} rejected"
+    assert "abc" in r("abc")
+    assert "Bearer " + REDACTED in redact_text("Authorization: Bearer eyJhbGciOi.payload.sig")
+
+
+@pytest.mark.parametrize(
+    ("key", "secret"),
+    [
+        ("password", True),
+        ("POLARIS_CLIENT_SECRET", True),
+        ("aws-secret-access-key", True),
+        ("api_key", True),
+        ("secret_name", False),
+        ("client_id", False),
+        ("token_url", False),
+        ("missing_secrets", False),
+        ("host", False),
+        ("status_code", False),
+    ],
+)
+def test_secret_key_detection(key: str, secret: bool) -> None:
+    assert is_secret_key(key) is secret
+
+
+def test_worst_status_orders_fail_over_warn_over_unknown_over_ok() -> None:
+    assert worst_status([]) is Status.OK
+    assert worst_status([Status.OK, Status.UNKNOWN]) is Status.UNKNOWN
+    assert worst_status([Status.UNKNOWN, Status.WARN]) is Status.WARN
+    assert worst_status([Status.WARN, Status.FAIL, Status.OK]) is Status.FAIL

@@ -1,0 +1,25 @@
+"""The Floe dependency graph and its queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from floe_agents.topology import ComponentSpec, Topology, floe_topology
+
+
+def test_floe_graph_matches_the_platform() -> None:
+    t = floe_topology()
+    assert set(t.depends_on("dagster-webserver")) == {"postgres", "dagster-user-code"}
+    assert {"polaris", "iceberg", "cube", "dagster-user-code", "dagster-webserver", "dagster-daemon"} <= t.downstream(
+        "s3"
+    )
+    assert "s3" not in t.downstream("postgres") and "marquez" in t.downstream("postgres")
+    assert t.path("cube", "s3") == ("cube", "s3")
+    assert t.path("dagster-webserver", "s3") == ("dagster-webserver", "dagster-user-code", "s3")
+    assert t.path("s3", "cube") == ()
+    assert t.depth["s3"] > t.depth["polaris"] > t.depth["cube"] == 0
+
+
+def test_undeclared_dependency_is_rejected() -> None:
+    with pytest.raises(ValueError, match="undeclared components: ghost"):
+        Topology.of([ComponentSpec("a", ("ghost",))])
