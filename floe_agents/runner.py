@@ -15,7 +15,7 @@ Contract (what a person at 3 a.m. relies on):
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -103,6 +103,7 @@ class Runner:
         self.record = RunRecord()
         self._limiter = anyio.CapacityLimiter(max(1, self.options.concurrency))
         self._reactor: Subscription[Delivery] | None = None
+        self.on_agent_finished: list[Callable[[AgentRun], None]] = []
 
     def attach(self, bus: Bus) -> None:
         """Subscribe the follow-up reactor. Call before :meth:`run` and before any publisher is opened."""
@@ -159,6 +160,8 @@ class Runner:
                 raise
             finally:
                 run.finished = time.monotonic()
+                for listener in self.on_agent_finished:
+                    listener(run)
 
     async def _post_deadline(self, pub: Publisher, items: list[tuple[ProbeContext, ProbeSpec]]) -> None:
         with anyio.CancelScope(shield=True), anyio.move_on_after(self.options.grace_s):

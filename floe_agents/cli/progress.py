@@ -14,7 +14,7 @@ from rich.table import Table
 
 from floe_agents.findings import Finding, Status, worst_status
 from floe_agents.redact import Redactor
-from floe_agents.runner import Runner
+from floe_agents.runner import AgentRun, Runner
 
 __all__ = ["Progress"]
 
@@ -30,21 +30,21 @@ class Progress:
     live: bool
     runner: Runner | None = None
     statuses: dict[str, list[Status]] = field(default_factory=dict)
-    announced: set[str] = field(default_factory=set)
 
     def attach(self, runner: Runner) -> None:
         self.runner = runner
+        runner.on_agent_finished.append(self.agent_finished)
+
+    def agent_finished(self, run: AgentRun) -> None:
+        if not self.live:
+            state = "hit the deadline" if run.deadline_hit else "done"
+            self.stream.write(f"  agent {run.component} {state} in {run.duration_s:.2f}s\n")
 
     def on_finding(self, finding: Finding) -> None:
         self.statuses.setdefault(finding.component, []).append(finding.status)
         if not self.live and finding.is_problem:
             line = f"  {finding.status.value:<7} {finding.component}/{finding.check} {finding.code}: {finding.summary}"
             self.stream.write(self.redactor(line) + "\n")
-        if not self.live and self.runner is not None:
-            for name, run in self.runner.record.agents.items():
-                if run.finished is not None and name not in self.announced:
-                    self.announced.add(name)
-                    self.stream.write(f"  agent {name} done in {run.duration_s:.2f}s\n")
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         table = Table(title="floe-agents: investigating", expand=False)

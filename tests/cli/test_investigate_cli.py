@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -170,3 +174,32 @@ async def test_probes_command_lists_builtin_probes() -> None:
     assert code == 0
     for name in ("dns", "tcp", "http_health", "resolve_everywhere"):
         assert name in out
+
+
+def test_live_progress_table_on_a_terminal(tmp_path: Path) -> None:
+    """On a TTY, stderr shows rich's live per-agent table; the report still goes to its own file."""
+    targets = write_targets(
+        tmp_path, {"cube": {"endpoints": {"api": {"urls": {"local": f"http://127.0.0.1:{closed_port()}"}}}}}
+    )
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [EXE, "investigate", "--target", str(targets), "--report", str(tmp_path / "r.md")],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    while select.select([master], [], [], 10)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=10) == 2
+    os.close(master)
+    text = seen.decode(errors="replace")
+    assert "floe-agents: investigating" in text and "┃" in text and "cube" in text
+    assert "report written to" in text and (tmp_path / "r.md").read_text().startswith("# Floe platform")
