@@ -1,0 +1,172 @@
+"""Fixtures for the Polaris stand-in tests: a real S3/STS (moto) on loopback, the lab's service table, the
+stand-in itself in-process on sqlite, and helpers that talk to it the way real clients do.
+
+Imported explicitly by the ``test_polaris_*`` modules (each binds the fixtures it uses to module names), so
+these fixtures never leak into other tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import httpx
+import pytest
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from moto.server import ThreadedMotoServer
+from pyiceberg.catalog.rest import RestCatalog
+
+from floe_agents.lab.polaris import PolarisConfig, RunningPolaris, parse_bootstrap, run_polaris
+
+CLIENT_ID, CLIENT_SECRET = "demo_client", "demo_secret_k8s"
+BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold")
+ROLE_ARN = "arn:aws:iam::000000000000:role/polaris-storage-role"
+LOCALSTACK = "floe-infra-localstack"
+AWS_KEY = "test"
+
+
+@dataclass(frozen=True)
+class PolarisS3:
+    """The lab's S3: its real loopback endpoint and the service-table file naming it ``floe-infra-localstack``."""
+
+    endpoint: str
+    port: int
+    services_file: Path
+
+    def write_services(self, services: dict[str, dict[str, str]]) -> None:
+        """Rewrite the service table, as the lab does when servers move."""
+        tmp = self.services_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"namespace": "floe", "services": services}))
+        tmp.replace(self.services_file)
+
+    def default_services(self) -> None:
+        self.write_services({LOCALSTACK: {"4566": f"127.0.0.1:{self.port}"}})
+
+
+@pytest.fixture(scope="module")
+def polaris_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolarisS3]:
+    """moto's S3/STS server for the module, with Floe's buckets; stopped (and its thread gone) afterwards."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        endpoint = f"http://{host}:{port}"
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=AWS_KEY,
+            aws_secret_access_key=AWS_KEY,
+        )
+        for bucket in BUCKETS:
+            try:
+                s3.create_bucket(Bucket=bucket)
+            except ClientError as exc:  # moto keeps state per process; another module may have made it
+                if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                    raise
+        services_file = tmp_path_factory.mktemp("services") / "services.json"
+        lab = PolarisS3(endpoint, port, services_file)
+        lab.default_services()
+        yield lab
+    finally:
+        server.stop()
+    assert server._thread is not None and not server._thread.is_alive()
+
+
+@pytest.fixture
+async def polaris(
+    polaris_s3: PolarisS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[RunningPolaris]:
+    """The stand-in on a fresh sqlite file; checks that it leaves no tasks or threads behind."""
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # clients must never ask a metadata service
+    polaris_s3.default_services()
+    tasks_before = asyncio.all_tasks()
+    threads_before = {t.ident for t in threading.enumerate()}
+    async with run_polaris(polaris_config(polaris_s3, tmp_path)) as running:
+        yield running
+    await asyncio.sleep(0)
+    leaked = [t for t in asyncio.all_tasks() - tasks_before if t is not asyncio.current_task() and not t.done()]
+    assert not [t for t in leaked if "TestRunner" not in repr(t.get_coro())], f"tasks left running: {leaked}"
+    new_threads = [
+        t.name
+        for t in threading.enumerate()
+        if t.ident not in threads_before
+        and t.is_alive()
+        # anyio's worker pool, pyiceberg's shared executor, and moto's per-connection request threads
+        and not t.name.startswith(("AnyIO worker", "ThreadPoolExecutor"))
+        and "process_request_thread" not in t.name
+    ]
+    assert not new_threads, f"threads left behind: {new_threads}"
+
+
+def polaris_config(s3: PolarisS3, directory: Path, **overrides: Any) -> PolarisConfig:
+    values: dict[str, Any] = {
+        "db_url": f"sqlite:///{directory / 'polaris.db'}",
+        "services_file": str(s3.services_file),
+        "bootstrap": parse_bootstrap(f"POLARIS,{CLIENT_ID},{CLIENT_SECRET}"),
+        "aws_access_key_id": AWS_KEY,
+        "aws_secret_access_key": AWS_KEY,
+    }
+    values.update(overrides)
+    return PolarisConfig(**values)
+
+
+async def polaris_token(
+    polaris: RunningPolaris, client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET, scope: str = "PRINCIPAL_ROLE:ALL"
+) -> str:
+    async with httpx.AsyncClient(base_url=polaris.url) as client:
+        response = await client.post(
+            "/api/catalog/v1/oauth/tokens",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "scope": scope},
+        )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+def storage_config(s3: PolarisS3, **fields: Any) -> dict[str, Any]:
+    """Floe's upstream catalog: clients get the lab's real S3 URL, Polaris uses the in-cluster name and STS."""
+    config: dict[str, Any] = {
+        "storageType": "S3",
+        "allowedLocations": [f"s3://{b}/" for b in BUCKETS],
+        "roleArn": ROLE_ARN,
+        "endpoint": s3.endpoint,
+        "endpointInternal": f"http://{LOCALSTACK}:4566",
+        "pathStyleAccess": True,
+        "region": "us-east-1",
+    }
+    config.update(fields)
+    return {k: v for k, v in config.items() if v is not None}
+
+
+async def polaris_create_catalog(
+    polaris: RunningPolaris, s3: PolarisS3, name: str = "demo_catalog", **storage: Any
+) -> httpx.Response:
+    token = await polaris_token(polaris)
+    body = {
+        "catalog": {
+            "type": "INTERNAL",
+            "name": name,
+            "properties": {"default-base-location": "s3://iceberg-bronze/"},
+            "storageConfigInfo": storage_config(s3, **storage),
+        }
+    }
+    async with httpx.AsyncClient(base_url=polaris.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        return await client.post("/api/management/v1/catalogs", json=body)
+
+
+def polaris_rest_catalog(polaris: RunningPolaris, warehouse: str = "demo_catalog", **properties: str) -> RestCatalog:
+    """pyiceberg's real RestCatalog, configured like Floe's ``floe_polaris`` client (blocking: call in a thread)."""
+    return RestCatalog(
+        "polaris",
+        uri=polaris.catalog_uri,
+        warehouse=warehouse,
+        credential=f"{CLIENT_ID}:{CLIENT_SECRET}",
+        scope="PRINCIPAL_ROLE:ALL",
+        **{"oauth2-server-uri": f"{polaris.catalog_uri}/v1/oauth/tokens", **properties},
+    )

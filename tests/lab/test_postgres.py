@@ -1,0 +1,86 @@
+"""The lab's PostgreSQL is a real server: password auth over TCP on loopback, the lab databases, clean stops.
+
+What floe-agents' probes will meet is pinned here: a wrong password is refused by the server itself, the
+server listens on 127.0.0.1 only (no Unix socket), and a stopped server leaves no process and no listener.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from floe_agents.lab import procs
+from floe_agents.lab.postgres import LAB_DATABASES, Postgres, remove_data, start_postgres, stop_postgres
+from tests.lab.conftest_real import PG_PASSWORD, assert_nothing_left, real_postgres_running
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def real_postgres(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Postgres]:
+    async with real_postgres_running(tmp_path_factory.mktemp("pg")) as pg:
+        yield pg
+
+
+async def test_accepts_the_password_over_tcp(real_postgres: Postgres) -> None:
+    async with await psycopg.AsyncConnection.connect(real_postgres.dsn("dagster")) as conn:
+        cur = await conn.execute("SELECT current_user, current_database(), inet_server_addr()::text")
+        assert await cur.fetchone() == ("postgres", "dagster", "127.0.0.1/32")
+
+
+async def test_rejects_a_wrong_password(real_postgres: Postgres) -> None:
+    wrong = real_postgres.dsn().replace(PG_PASSWORD, "not-the-password")
+    with pytest.raises(psycopg.OperationalError, match='password authentication failed for user "postgres"'):
+        await psycopg.AsyncConnection.connect(wrong)
+
+
+async def test_has_the_lab_databases(real_postgres: Postgres) -> None:
+    async with await psycopg.AsyncConnection.connect(real_postgres.dsn()) as conn:
+        cur = await conn.execute("SELECT datname FROM pg_database")
+        names = {row[0] for row in await cur.fetchall()}
+    assert set(LAB_DATABASES) <= names
+
+
+async def test_listens_on_loopback_only(real_postgres: Postgres) -> None:
+    async with await psycopg.AsyncConnection.connect(real_postgres.dsn()) as conn:
+        settings = {}
+        for name in ("listen_addresses", "unix_socket_directories", "password_encryption"):
+            cur = await conn.execute(f"SHOW {name}")
+            settings[name] = (await cur.fetchone() or [None])[0]
+    assert settings == {
+        "listen_addresses": "127.0.0.1", "unix_socket_directories": "", "password_encryption": "scram-sha-256"
+    }
+    assert real_postgres.sqlalchemy_url("dagster").startswith("postgresql+psycopg2://postgres:")
+
+
+async def test_start_fast_stop_clean_and_restart_keeps_data(tmp_path: Path) -> None:
+    began = time.monotonic()
+    pg = await start_postgres(tmp_path, password="first", databases=["dagster", "extra"])
+    first_start = time.monotonic() - began
+    assert first_start < 10
+    assert procs.memory(pg.record).processes > 1  # postmaster plus its (own-session) children
+    result = await stop_postgres(tmp_path, pg)
+    assert result.how == "signal"
+    assert result.seconds < 3
+    assert_nothing_left(tmp_path, [pg.port])
+
+    again = await start_postgres(tmp_path, password="first", databases=[])  # data dir reused
+    try:
+        async with await psycopg.AsyncConnection.connect(again.dsn("extra")):  # created by the first run
+            pass
+    finally:
+        await stop_postgres(tmp_path, again)
+    assert_nothing_left(tmp_path, [again.port])
+    data_home = again.data_dir.parent
+    remove_data(tmp_path)
+    assert not data_home.exists() or data_home == tmp_path / "postgres"
+    assert not (tmp_path / "postgres").exists()
