@@ -7,7 +7,6 @@ one line; ``--log-level debug`` shows the traceback on stderr.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from floe_agents.cli.lab import lab_state_dir
 from floe_agents.cli.logs import configure_logging
 from floe_agents.cli.progress import Progress
 from floe_agents.config import ConfigError, PlatformConfig, load_targets, load_yaml_model
@@ -37,10 +37,7 @@ log = structlog.get_logger("floe_agents.cli")
 
 def lab_targets_path() -> Path:
     """Where ``floe-agents lab up`` writes the running lab's targets file."""
-    base = os.environ.get("FLOE_AGENTS_LAB_DIR") or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "floe-agents", "lab"
-    )
-    return Path(base) / "targets.yaml"
+    return lab_state_dir() / "targets.yaml"
 
 
 def _fail(message: str) -> typer.Exit:

@@ -110,12 +110,26 @@ def _prepare_dirs(base: Path, run_as: tuple[str, int, int] | None, password: str
 
 async def _initdb(data: Path, pwfile: Path, user: str | None) -> None:
     argv = [
-        _bin("initdb"), "-D", str(data), "-U", "postgres", f"--pwfile={pwfile}", "--auth-host=scram-sha-256",
-        "--auth-local=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
+        _bin("initdb"),
+        "-D",
+        str(data),
+        "-U",
+        "postgres",
+        f"--pwfile={pwfile}",
+        "--auth-host=scram-sha-256",
+        "--auth-local=scram-sha-256",
+        "--encoding=UTF8",
+        "--locale=C",
+        "--no-sync",
+        "--no-instructions",
     ]
     try:
         await anyio.run_process(
-            argv, cwd=data.parent, user=user, group=user, extra_groups=[] if user else None,
+            argv,
+            cwd=data.parent,
+            user=user,
+            group=user,
+            extra_groups=[] if user else None,
             env={**os.environ, "LC_ALL": "C"},
         )
     except subprocess.CalledProcessError as exc:
@@ -153,13 +167,23 @@ async def start_postgres(
     if pwfile is not None:
         await _initdb(data, pwfile, user)
     settings = {
-        "listen_addresses": "127.0.0.1", "port": str(port), "unix_socket_directories": "",
-        "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
-        "shared_buffers": "32MB", "max_connections": "200", "lc_messages": "C",
+        "listen_addresses": "127.0.0.1",
+        "port": str(port),
+        "unix_socket_directories": "",
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "shared_buffers": "32MB",
+        "max_connections": "200",
+        "lc_messages": "C",
     }
     argv = [_bin("postgres"), "-D", str(data)] + [f"-c{key}={value}" for key, value in settings.items()]
     spec = procs.ProcSpec(
-        name="postgres", argv=argv, env={"LC_ALL": "C"}, cwd=data.parent, ports={"sql": port},
+        name="postgres",
+        argv=argv,
+        env={"LC_ALL": "C"},
+        cwd=data.parent,
+        ports={"sql": port},
         ready=[procs.LogReady(r"ready to accept connections"), procs.TcpReady(port)],
         stop_signal=signal.SIGINT,  # "fast" shutdown; SIGTERM would wait for every client to leave
         user=user,

@@ -23,7 +23,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,9 +31,27 @@ import anyio
 import httpx
 
 __all__ = [
-    "HttpReady", "LogReady", "MemUsage", "ProcRecord", "ProcSpec", "ProcStartError", "ReadyCheck", "StopResult",
-    "TcpReady", "free_port", "free_ports", "is_alive", "leftover_pids", "listening", "live_pids",
-    "load_records", "memory", "start", "stop", "stop_all",
+    "HttpReady",
+    "LogReady",
+    "MemUsage",
+    "ProcRecord",
+    "ProcSpec",
+    "ProcStartError",
+    "ReadyCheck",
+    "StopResult",
+    "TcpReady",
+    "free_port",
+    "free_ports",
+    "is_alive",
+    "leftover_pids",
+    "listening",
+    "live_pids",
+    "load_records",
+    "memory",
+    "memory_of",
+    "start",
+    "stop",
+    "stop_all",
 ]
 
 LAB_ENV, PROC_ENV = "FLOE_LAB_STATE", "FLOE_LAB_PROC"
@@ -210,8 +228,13 @@ def leftover_pids(state_dir: Path) -> list[int]:
 
 def memory(rec: ProcRecord) -> MemUsage:
     """Resident memory of a recorded server's processes, from ``/proc/<pid>/smaps_rollup``."""
+    return memory_of(live_pids(rec))
+
+
+def memory_of(pids: Iterable[int]) -> MemUsage:
+    """Resident memory of exactly these processes (each counted once)."""
     totals, count = {"Rss": 0, "Pss": 0}, 0
-    for pid in live_pids(rec):
+    for pid in sorted(set(pids)):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 key, _, value = line.partition(":")
@@ -260,16 +283,29 @@ def _spawn(spec: ProcSpec, state_dir: Path) -> ProcRecord:
         group = pwd.getpwnam(spec.user).pw_gid
     with log_path.open("wb") as log:
         child = subprocess.Popen(  # noqa: S603 - argv comes from the lab's own code
-            list(spec.argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            cwd=spec.cwd, start_new_session=True, user=spec.user, group=group,
+            list(spec.argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=spec.cwd,
+            start_new_session=True,
+            user=spec.user,
+            group=group,
             extra_groups=None if spec.user is None else [],
         )
     st = _stat(child.pid)
     child.returncode = 0  # the record, not this object, owns the process now (no "still running" warning)
     rec = ProcRecord(
-        name=spec.name, pid=child.pid, start_ticks=st.ticks if st else 0, marker=marker,
-        ports=dict(spec.ports), argv=list(spec.argv), log_path=str(log_path),
-        stop_signal=int(spec.stop_signal), started_at=time.time(),
+        name=spec.name,
+        pid=child.pid,
+        start_ticks=st.ticks if st else 0,
+        marker=marker,
+        ports=dict(spec.ports),
+        argv=list(spec.argv),
+        log_path=str(log_path),
+        stop_signal=int(spec.stop_signal),
+        started_at=time.time(),
     )
     path = _record_path(state_dir, spec.name)
     path.with_suffix(".tmp").write_text(json.dumps(asdict(rec), indent=2))

@@ -28,8 +28,16 @@ import anyio
 from floe_agents.lab import procs
 
 __all__ = [
-    "BUCKETS", "LOCALSTACK_ACCOUNT", "ROLE_NAME", "TEST_KEY", "S3Server", "localstack_health", "main",
-    "provision", "start_s3", "stop_s3",
+    "BUCKETS",
+    "LOCALSTACK_ACCOUNT",
+    "ROLE_NAME",
+    "TEST_KEY",
+    "S3Server",
+    "localstack_health",
+    "main",
+    "provision",
+    "start_s3",
+    "stop_s3",
 ]
 
 BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
@@ -41,8 +49,11 @@ _HEALTH_PATH = "/_localstack/health"
 _TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:root"},
-         "Action": "sts:AssumeRole"},
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{LOCALSTACK_ACCOUNT}:root"},
+            "Action": "sts:AssumeRole",
+        },
     ],
 }
 
@@ -61,15 +72,21 @@ class S3Server:
     def client_env(self) -> dict[str, str]:
         """The environment an AWS SDK (or pyiceberg's S3 FileIO) needs to reach this server."""
         return {
-            "AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
         }
 
 
 def localstack_health(version: str) -> dict[str, Any]:
     """The body LocalStack answers on ``/_localstack/health``, for the services the lab provides."""
-    return {"services": {"s3": "running", "sts": "running", "iam": "running"}, "edition": "community",
-            "version": version}
+    return {
+        "services": {"s3": "running", "sts": "running", "iam": "running"},
+        "edition": "community",
+        "version": version,
+    }
 
 
 def _with_health(app: Callable[..., Iterable[bytes]], version: str) -> Callable[..., Iterable[bytes]]:
@@ -119,9 +136,7 @@ def provision(endpoint: str, *, region: str = "us-east-1", buckets: Sequence[str
     """
     import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy
 
-    session = boto3.session.Session(
-        aws_access_key_id=TEST_KEY, aws_secret_access_key=TEST_KEY, region_name=region
-    )
+    session = boto3.session.Session(aws_access_key_id=TEST_KEY, aws_secret_access_key=TEST_KEY, region_name=region)
     s3, iam = session.client("s3", endpoint_url=endpoint), session.client("iam", endpoint_url=endpoint)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in buckets:
@@ -131,7 +146,8 @@ def provision(endpoint: str, *, region: str = "us-east-1", buckets: Sequence[str
         role_arn: str = iam.get_role(RoleName=ROLE_NAME)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         role_arn = iam.create_role(
-            RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY),
+            RoleName=ROLE_NAME,
+            AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY),
             Description="Role Polaris assumes to vend S3 credentials (floe-infra-localstack-init)",
         )["Role"]["Arn"]
     iam.attach_role_policy(RoleName=ROLE_NAME, PolicyArn=S3_FULL_ACCESS)
@@ -145,10 +161,15 @@ async def start_s3(
     port = port or procs.free_port()
     endpoint = f"http://127.0.0.1:{port}"
     spec = procs.ProcSpec(
-        name="s3", argv=[sys.executable, "-m", "floe_agents.lab.s3", "--port", str(port)],
-        env={"MOTO_ACCOUNT_ID": LOCALSTACK_ACCOUNT, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
-             "PYTHONPATH": _import_root()},
-        ports={"api": port}, ready=[procs.LogReady(r"^READY s3 "), procs.HttpReady(endpoint + _HEALTH_PATH)],
+        name="s3",
+        argv=[sys.executable, "-m", "floe_agents.lab.s3", "--port", str(port)],
+        env={
+            "MOTO_ACCOUNT_ID": LOCALSTACK_ACCOUNT,
+            "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+            "PYTHONPATH": _import_root(),
+        },
+        ports={"api": port},
+        ready=[procs.LogReady(r"^READY s3 "), procs.HttpReady(endpoint + _HEALTH_PATH)],
     )
     record = await procs.start(state_dir, spec, ready_within=ready_within)
     try:

@@ -91,7 +91,7 @@ def render_markdown(report: Report, redactor: Redactor) -> str:
         "|---|---|---|---|---|---|",
     ]
     for c in report.components:
-        icon = _ICON[c.status] if c.observed else "➖ not observed"
+        icon = _ICON[c.status] if c.observed else "· not observed"
         lines.append(
             f"| {c.component} | {icon} | {c.checks} | {c.problems} | "
             f"{_cell(', '.join(c.explained_by) or '—')} | {_cell(c.summary)} |"

@@ -91,8 +91,16 @@ def _components(analysis: Analysis, planned: list[str]) -> list[ComponentHealth]
     out = []
     for comp, items in sorted(by_comp.items()):
         if not items:
-            out.append(ComponentHealth(component=comp, status=Status.OK, checks=0, problems=0, observed=False,
-                                       summary="no endpoint observable from this vantage"))
+            out.append(
+                ComponentHealth(
+                    component=comp,
+                    status=Status.OK,
+                    checks=0,
+                    problems=0,
+                    observed=False,
+                    summary="no endpoint observable from this vantage",
+                )
+            )
             continue
         problems = [f for f in items if f.is_problem]
         worst = max(problems, key=lambda f: (f.status.rank, f.severity), default=None)

@@ -54,7 +54,8 @@ def test_instance_yaml_pins_psycopg2_and_can_keep_the_password_out() -> None:
     pg = PgSettings("127.0.0.1", 5432, "postgres", "s3cr:t/")
     inline = yaml.safe_load(render_dagster_yaml(pg, Path("/h"), autocreate_tables=False))["storage"]["postgres"]
     assert inline == {
-        "should_autocreate_tables": False, "postgres_url": "postgresql+psycopg2://postgres:s3cr%3At%2F@127.0.0.1:5432/dagster"
+        "should_autocreate_tables": False,
+        "postgres_url": "postgresql+psycopg2://postgres:s3cr%3At%2F@127.0.0.1:5432/dagster",
     }
     text = render_dagster_yaml(pg, Path("/h"), password_env="DAGSTER_PG_PASSWORD")
     from_env = yaml.safe_load(text)["storage"]["postgres"]
@@ -67,15 +68,23 @@ def test_catalog_properties_follow_floe_polaris_client() -> None:
     from floe_agents.lab.dagster_site.floe_demo.definitions import catalog_properties  # noqa: PLC0415
 
     env = {
-        "POLARIS_URI": "http://floe-infra-polaris:8181/api/catalog", "POLARIS_WAREHOUSE": "demo_catalog",
-        "POLARIS_CLIENT_ID": "demo_client", "POLARIS_CLIENT_SECRET": "demo_secret_k8s",
-        "AWS_ENDPOINT_URL": "http://floe-infra-localstack:4566", "AWS_REGION": "us-east-1",
+        "POLARIS_URI": "http://floe-infra-polaris:8181/api/catalog",
+        "POLARIS_WAREHOUSE": "demo_catalog",
+        "POLARIS_CLIENT_ID": "demo_client",
+        "POLARIS_CLIENT_SECRET": "demo_secret_k8s",
+        "AWS_ENDPOINT_URL": "http://floe-infra-localstack:4566",
+        "AWS_REGION": "us-east-1",
     }
     assert catalog_properties(env) == {
-        "type": "rest", "uri": "http://floe-infra-polaris:8181/api/catalog", "warehouse": "demo_catalog",
-        "credential": "demo_client:demo_secret_k8s", "scope": "PRINCIPAL_ROLE:ALL",
-        "s3.endpoint": "http://floe-infra-localstack:4566", "s3.path-style-access": "true",
-        "header.X-Iceberg-Access-Delegation": "", "s3.region": "us-east-1",
+        "type": "rest",
+        "uri": "http://floe-infra-polaris:8181/api/catalog",
+        "warehouse": "demo_catalog",
+        "credential": "demo_client:demo_secret_k8s",
+        "scope": "PRINCIPAL_ROLE:ALL",
+        "s3.endpoint": "http://floe-infra-localstack:4566",
+        "s3.path-style-access": "true",
+        "header.X-Iceberg-Access-Delegation": "",
+        "s3.region": "us-east-1",
     }
 
 
@@ -89,7 +98,10 @@ def test_demo_pipeline_runs_bronze_then_silver() -> None:
     bronze = {AssetKey(["bronze", t]) for t in ("raw_customers", "raw_products", "raw_orders", "raw_order_items")}
     assert graph.get(AssetKey(["silver", "staging"])).parent_keys == bronze
     assert {node.name for node in job.graph.node_defs} == {
-        "bronze__raw_customers", "bronze__raw_products", "bronze__raw_orders", "bronze__raw_order_items",
+        "bronze__raw_customers",
+        "bronze__raw_products",
+        "bronze__raw_orders",
+        "bronze__raw_order_items",
         "silver__staging",
     }
 
@@ -141,7 +153,9 @@ async def test_webserver_daemon_and_code_server_run_and_stop(real_postgres: Post
     await dg.migrate(home, env={"DAGSTER_PG_PASSWORD": PG_PASSWORD})
     began = time.monotonic()
     stack = await dg.start_stack(
-        tmp_path, home, code_env={"POLARIS_URI": "http://127.0.0.1:9/api/catalog"},
+        tmp_path,
+        home,
+        code_env={"POLARIS_URI": "http://127.0.0.1:9/api/catalog"},
         server_env={"DAGSTER_PG_PASSWORD": PG_PASSWORD},
     )
     up = time.monotonic() - began
@@ -156,14 +170,19 @@ async def test_webserver_daemon_and_code_server_run_and_stop(real_postgres: Post
         (repo,) = entry["locationOrLoadError"]["repositories"]
         keys = {"/".join(node["assetKey"]["path"]) for node in repo["assetNodes"]}
         assert {k for k in keys if k.startswith("bronze/")} == {
-            "bronze/raw_customers", "bronze/raw_products", "bronze/raw_orders", "bronze/raw_order_items"
+            "bronze/raw_customers",
+            "bronze/raw_products",
+            "bronze/raw_orders",
+            "bronze/raw_order_items",
         }
         assert "silver/staging" in keys
         assert {"demo_pipeline", "demo_bronze"} <= {job["name"] for job in repo["jobs"]}
         assert await _heartbeats(real_postgres.dsn("dagster")) >= 1
         steps, errors = await _run_demo_pipeline(stack.url)  # daemon dequeues, code server launches the run
         assert steps == {  # no catalog at the POLARIS_URI given: every read fails, silver never starts
-            "bronze__raw_customers": "FAILURE", "bronze__raw_products": "FAILURE", "bronze__raw_orders": "FAILURE",
+            "bronze__raw_customers": "FAILURE",
+            "bronze__raw_products": "FAILURE",
+            "bronze__raw_orders": "FAILURE",
             "bronze__raw_order_items": "FAILURE",
         }
         assert len(errors) == 4
@@ -202,7 +221,8 @@ async def _run_demo_pipeline(url: str, within: float = 60.0) -> tuple[dict[str, 
                 if run["status"] in {"SUCCESS", "FAILURE", "CANCELED"}:
                     errors = [
                         " ".join([e["error"]["message"], *(c["message"] for c in e["error"]["causes"])])
-                        for e in data["logsForRun"]["events"] if e.get("error")
+                        for e in data["logsForRun"]["events"]
+                        if e.get("error")
                     ]
                     return {step["stepKey"]: step["status"] for step in run["stepStats"]}, errors
                 await anyio.sleep(0.5)

@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 import httpx
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 import pytest
 from pyiceberg.exceptions import ServerError
 

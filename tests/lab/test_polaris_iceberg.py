@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import boto3  # type: ignore[import-untyped]
 import httpx
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.exceptions import BadRequestError, NoSuchTableError

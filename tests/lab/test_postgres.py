@@ -57,7 +57,9 @@ async def test_listens_on_loopback_only(real_postgres: Postgres) -> None:
             cur = await conn.execute(f"SHOW {name}")
             settings[name] = (await cur.fetchone() or [None])[0]
     assert settings == {
-        "listen_addresses": "127.0.0.1", "unix_socket_directories": "", "password_encryption": "scram-sha-256"
+        "listen_addresses": "127.0.0.1",
+        "unix_socket_directories": "",
+        "password_encryption": "scram-sha-256",
     }
     assert real_postgres.sqlalchemy_url("dagster").startswith("postgresql+psycopg2://postgres:")
 

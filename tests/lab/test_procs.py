@@ -46,7 +46,8 @@ def test_free_ports_are_distinct_and_bindable() -> None:
 
 async def test_start_waits_for_the_ready_line_then_stop_ends_it(tmp_path: Path) -> None:
     spec = procs.ProcSpec(
-        name="echo", argv=_py("import time; time.sleep(0.3); print('READY echo', flush=True); time.sleep(60)"),
+        name="echo",
+        argv=_py("import time; time.sleep(0.3); print('READY echo', flush=True); time.sleep(60)"),
         ready=[procs.LogReady(r"^READY echo$")],
     )
     rec = await procs.start(tmp_path, spec, ready_within=10)
@@ -63,8 +64,11 @@ async def test_start_waits_for_the_ready_line_then_stop_ends_it(tmp_path: Path) 
 async def test_http_readiness_and_ports_freed_after_stop(tmp_path: Path) -> None:
     port = procs.free_port()
     spec = procs.ProcSpec(
-        name="http", argv=[PY, "-m", "http.server", "--bind", "127.0.0.1", str(port)], cwd=tmp_path,
-        ports={"http": port}, ready=[procs.HttpReady(f"http://127.0.0.1:{port}/")],
+        name="http",
+        argv=[PY, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+        cwd=tmp_path,
+        ports={"http": port},
+        ready=[procs.HttpReady(f"http://127.0.0.1:{port}/")],
     )
     rec = await procs.start(tmp_path, spec)
     assert procs.listening([port]) == [port]
@@ -149,7 +153,10 @@ async def test_unset_keeps_the_callers_environment_out(tmp_path: Path, monkeypat
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://leaked:4317")
     code = "import os; print('ENV', os.environ.get('OTEL_EXPORTER_OTLP_ENDPOINT'), os.environ['GIVEN'], flush=True)"
     spec = procs.ProcSpec(
-        name="env", argv=_py(code), env={"GIVEN": "yes"}, unset=["OTEL_EXPORTER_OTLP_ENDPOINT"],
+        name="env",
+        argv=_py(code),
+        env={"GIVEN": "yes"},
+        unset=["OTEL_EXPORTER_OTLP_ENDPOINT"],
         ready=[procs.LogReady(r"ENV .*")],
     )
     rec = await procs.start(tmp_path, spec)

@@ -42,8 +42,12 @@ async def real_s3(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[S3S
 
 def _client(server: S3Server, service: str, config: Config | None = None) -> Any:
     return boto3.client(
-        service, endpoint_url=server.endpoint, region_name=server.region, config=config,
-        aws_access_key_id=server.access_key_id, aws_secret_access_key=server.secret_access_key,
+        service,
+        endpoint_url=server.endpoint,
+        region_name=server.region,
+        config=config,
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
     )
 
 

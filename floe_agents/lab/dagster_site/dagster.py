@@ -29,17 +29,41 @@ from floe_agents.lab import procs
 from floe_agents.lab.dagster_site.instance import LOCATION_NAME, write_workspace
 
 __all__ = [
-    "DEMO_ENV_VARS", "DEMO_MODULE", "DagsterStack", "db_schema_version", "installed_schema_head", "migrate",
-    "start_code_server", "start_daemon", "start_stack", "start_webserver",
+    "DEMO_ENV_VARS",
+    "DEMO_MODULE",
+    "DagsterStack",
+    "db_schema_version",
+    "installed_schema_head",
+    "migrate",
+    "start_code_server",
+    "start_daemon",
+    "start_stack",
+    "start_webserver",
 ]
 
 DEMO_MODULE = "floe_agents.lab.dagster_site.floe_demo.definitions"
 DEMO_ENV_VARS = (
-    "POLARIS_URI", "POLARIS_WAREHOUSE", "POLARIS_CLIENT_ID", "POLARIS_CLIENT_SECRET", "POLARIS_SCOPE",
-    "FLOE_DEMO_NAMESPACE", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "S3_PATH_STYLE_ACCESS", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
-    "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME",
-    "OTEL_RESOURCE_ATTRIBUTES", "OPENLINEAGE_URL", "OPENLINEAGE_NAMESPACE", "OPENLINEAGE_CONFIG",
+    "POLARIS_URI",
+    "POLARIS_WAREHOUSE",
+    "POLARIS_CLIENT_ID",
+    "POLARIS_CLIENT_SECRET",
+    "POLARIS_SCOPE",
+    "FLOE_DEMO_NAMESPACE",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "S3_PATH_STYLE_ACCESS",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OPENLINEAGE_URL",
+    "OPENLINEAGE_NAMESPACE",
+    "OPENLINEAGE_CONFIG",
 )
 _DAGSTER_VARS = ("DAGSTER_HOME", "DAGSTER_PG_PASSWORD")
 _IMPORT_ROOT = str(Path(__file__).resolve().parents[3])  # the directory holding ``floe_agents``
@@ -57,8 +81,13 @@ def _env(instance_dir: Path, env: Mapping[str, str] | None) -> dict[str, str]:
 
 
 async def start_code_server(
-    state_dir: Path, instance_dir: Path, *, port: int | None = None, env: Mapping[str, str] | None = None,
-    location_name: str = LOCATION_NAME, ready_within: float = 60.0,
+    state_dir: Path,
+    instance_dir: Path,
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    location_name: str = LOCATION_NAME,
+    ready_within: float = 60.0,
 ) -> procs.ProcRecord:
     """``dagster code-server start`` serving the ``floe-demo`` location over gRPC on 127.0.0.1.
 
@@ -67,40 +96,72 @@ async def start_code_server(
     """
     port = port or procs.free_port()
     argv = [
-        _exe("dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(port), "-m", DEMO_MODULE,
-        "--location-name", location_name, "-d", _IMPORT_ROOT, "--use-python-environment-entry-point",
+        _exe("dagster"),
+        "code-server",
+        "start",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-m",
+        DEMO_MODULE,
+        "--location-name",
+        location_name,
+        "-d",
+        _IMPORT_ROOT,
+        "--use-python-environment-entry-point",
     ]
     spec = procs.ProcSpec(
-        name="dagster-code-server", argv=argv, env=_env(instance_dir, env), ports={"grpc": port},
-        unset=[*DEMO_ENV_VARS, *_DAGSTER_VARS], cwd=instance_dir,
+        name="dagster-code-server",
+        argv=argv,
+        env=_env(instance_dir, env),
+        ports={"grpc": port},
+        unset=[*DEMO_ENV_VARS, *_DAGSTER_VARS],
+        cwd=instance_dir,
         ready=[procs.LogReady(r"Started Dagster code proxy server"), procs.TcpReady(port)],
     )
     return await procs.start(state_dir, spec, ready_within=ready_within)
 
 
 async def start_webserver(
-    state_dir: Path, instance_dir: Path, workspace: Path, *, port: int | None = None,
-    env: Mapping[str, str] | None = None, ready_within: float = 60.0,
+    state_dir: Path,
+    instance_dir: Path,
+    workspace: Path,
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+    ready_within: float = 60.0,
 ) -> procs.ProcRecord:
     """``dagster-webserver`` on 127.0.0.1 with ``workspace``; ready once ``/server_info`` answers."""
     port = port or procs.free_port()
     argv = [_exe("dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", str(workspace)]
     spec = procs.ProcSpec(
-        name="dagster-webserver", argv=argv, env=_env(instance_dir, env), ports={"http": port},
-        unset=_DAGSTER_VARS, cwd=instance_dir,
+        name="dagster-webserver",
+        argv=argv,
+        env=_env(instance_dir, env),
+        ports={"http": port},
+        unset=_DAGSTER_VARS,
+        cwd=instance_dir,
         ready=[procs.HttpReady(f"http://127.0.0.1:{port}/server_info")],
     )
     return await procs.start(state_dir, spec, ready_within=ready_within)
 
 
 async def start_daemon(
-    state_dir: Path, instance_dir: Path, workspace: Path, *, env: Mapping[str, str] | None = None,
+    state_dir: Path,
+    instance_dir: Path,
+    workspace: Path,
+    *,
+    env: Mapping[str, str] | None = None,
     ready_within: float = 60.0,
 ) -> procs.ProcRecord:
     """``dagster-daemon run`` with ``workspace``; ready once it has listed its daemons (heartbeats follow)."""
     spec = procs.ProcSpec(
-        name="dagster-daemon", argv=[_exe("dagster-daemon"), "run", "-w", str(workspace)],
-        env=_env(instance_dir, env), unset=_DAGSTER_VARS, cwd=instance_dir,
+        name="dagster-daemon",
+        argv=[_exe("dagster-daemon"), "run", "-w", str(workspace)],
+        env=_env(instance_dir, env),
+        unset=_DAGSTER_VARS,
+        cwd=instance_dir,
         ready=[procs.LogReady(r"Instance is configured with the following daemons")],
     )
     return await procs.start(state_dir, spec, ready_within=ready_within)
@@ -122,8 +183,12 @@ class DagsterStack:
 
 
 async def start_stack(
-    state_dir: Path, instance_dir: Path, *, code_env: Mapping[str, str] | None = None,
-    server_env: Mapping[str, str] | None = None, ready_within: float = 60.0,
+    state_dir: Path,
+    instance_dir: Path,
+    *,
+    code_env: Mapping[str, str] | None = None,
+    server_env: Mapping[str, str] | None = None,
+    ready_within: float = 60.0,
 ) -> DagsterStack:
     """Code server first (the others load the location from it), then webserver and daemon side by side.
 
@@ -161,9 +226,7 @@ async def start_stack(
     return DagsterStack(started["code"], started["web"], started["daemon"], workspace)
 
 
-async def migrate(
-    instance_dir: Path, *, env: Mapping[str, str] | None = None, create_tables: bool = True
-) -> str:
+async def migrate(instance_dir: Path, *, env: Mapping[str, str] | None = None, create_tables: bool = True) -> str:
     """Run ``dagster instance migrate`` for the instance in ``instance_dir``; returns its output.
 
     Dagster's migrations assume its base tables exist: on an empty database with table auto-creation off,
@@ -180,8 +243,11 @@ async def migrate(
     full_env = {key: value for key, value in os.environ.items() if key not in _DAGSTER_VARS}
     full_env.update(_env(home, env))
     result = await anyio.run_process(
-        [_exe("dagster"), "instance", "migrate"], env=full_env, cwd=instance_dir,
-        stderr=subprocess.STDOUT, check=False,
+        [_exe("dagster"), "instance", "migrate"],
+        env=full_env,
+        cwd=instance_dir,
+        stderr=subprocess.STDOUT,
+        check=False,
     )
     output = result.stdout.decode(errors="replace")
     if result.returncode != 0:

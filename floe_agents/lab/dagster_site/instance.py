@@ -18,8 +18,13 @@ from urllib.parse import quote
 import yaml
 
 __all__ = [
-    "LOCATION_NAME", "PG_SCHEME", "PgSettings", "render_dagster_yaml", "render_workspace_yaml",
-    "write_instance", "write_workspace",
+    "LOCATION_NAME",
+    "PG_SCHEME",
+    "PgSettings",
+    "render_dagster_yaml",
+    "render_workspace_yaml",
+    "write_instance",
+    "write_workspace",
 ]
 
 PG_SCHEME = "postgresql+psycopg2"
@@ -56,21 +61,28 @@ def render_dagster_yaml(
         storage["postgres_url"] = pg.url()
     else:
         storage["postgres_db"] = {
-            "username": pg.user, "password": {"env": password_env}, "hostname": pg.host,
-            "db_name": pg.database, "port": pg.port, "scheme": PG_SCHEME,
+            "username": pg.user,
+            "password": {"env": password_env},
+            "hostname": pg.host,
+            "db_name": pg.database,
+            "port": pg.port,
+            "scheme": PG_SCHEME,
         }
     config: dict[str, Any] = {
         "storage": {"postgres": storage},
         "run_coordinator": {
-            "module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator",
+            "module": "dagster._core.run_coordinator",
+            "class": "QueuedRunCoordinator",
             "config": {"max_concurrent_runs": 2, "dequeue_interval_seconds": 1},
         },
         "local_artifact_storage": {
-            "module": "dagster._core.storage.root", "class": "LocalArtifactStorage",
+            "module": "dagster._core.storage.root",
+            "class": "LocalArtifactStorage",
             "config": {"base_dir": str(instance_dir / "storage")},
         },
         "compute_logs": {
-            "module": "dagster._core.storage.local_compute_log_manager", "class": "LocalComputeLogManager",
+            "module": "dagster._core.storage.local_compute_log_manager",
+            "class": "LocalComputeLogManager",
             "config": {"base_dir": str(instance_dir / "compute_logs")},
         },
         "telemetry": {"enabled": False},
@@ -85,9 +97,7 @@ def write_instance(
     """Write ``<instance_dir>/dagster.yaml`` (``instance_dir`` is ``DAGSTER_HOME``); returns the file."""
     instance_dir.mkdir(parents=True, exist_ok=True)
     path = instance_dir / "dagster.yaml"
-    text = render_dagster_yaml(
-        pg, instance_dir, autocreate_tables=autocreate_tables, password_env=password_env
-    )
+    text = render_dagster_yaml(pg, instance_dir, autocreate_tables=autocreate_tables, password_env=password_env)
     path.write_text(text)
     path.chmod(0o600)  # it may hold the DB password
     return path

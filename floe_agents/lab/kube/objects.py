@@ -223,4 +223,8 @@ def initial_status(rt: ResourceType, obj: JsonObj) -> JsonObj:
         return {"phase": "Active"}
     if rt.plural == "services":
         return {"loadBalancer": {}}
+    if rt.plural == "statefulsets":  # typed clients require status.replicas here
+        return {"replicas": 0, "availableReplicas": 0}
+    if rt.plural == "replicasets":
+        return {"replicas": 0}
     return {}

@@ -49,8 +49,11 @@ def catalog_properties(env: dict[str, str] | None = None) -> dict[str, str]:
         props["s3.endpoint"] = env["AWS_ENDPOINT_URL"]
         props["s3.path-style-access"] = env.get("S3_PATH_STYLE_ACCESS", "true")
         props["header.X-Iceberg-Access-Delegation"] = ""  # static keys below, no vended credentials
-    for prop, var in (("s3.region", "AWS_REGION"), ("s3.access-key-id", "AWS_ACCESS_KEY_ID"),
-                      ("s3.secret-access-key", "AWS_SECRET_ACCESS_KEY")):
+    for prop, var in (
+        ("s3.region", "AWS_REGION"),
+        ("s3.access-key-id", "AWS_ACCESS_KEY_ID"),
+        ("s3.secret-access-key", "AWS_SECRET_ACCESS_KEY"),
+    ):
         if env.get(var):
             props[prop] = env[var]
     return props
@@ -101,8 +104,14 @@ def _lineage(context: AssetExecutionContext, name: str, inputs: Sequence[str]) -
     from openlineage.client.event_v2 import InputDataset, Job, Run, RunEvent, RunState  # noqa: PLC0415
     from openlineage.client.transport.http import HttpConfig, HttpTransport  # noqa: PLC0415
 
-    retry = {"total": 1, "connect": 1, "read": 1, "backoff_factor": 0.2, "allowed_methods": ["POST"],
-             "status_forcelist": [502, 503, 504]}
+    retry = {
+        "total": 1,
+        "connect": 1,
+        "read": 1,
+        "backoff_factor": 0.2,
+        "allowed_methods": ["POST"],
+        "status_forcelist": [502, 503, 504],
+    }
     config = HttpConfig(url=os.environ["OPENLINEAGE_URL"], timeout=5.0, retry=retry)
     client = OpenLineageClient(transport=HttpTransport(config))
     run = Run(runId=str(uuid.uuid5(uuid.UUID(context.run.run_id), name)))
@@ -110,8 +119,14 @@ def _lineage(context: AssetExecutionContext, name: str, inputs: Sequence[str]) -
     datasets = [InputDataset(namespace=os.environ.get("POLARIS_URI", "iceberg"), name=i) for i in inputs]
 
     def emit(state: RunState) -> None:
-        event = RunEvent(eventTime=datetime.now(UTC).isoformat(), producer=PRODUCER, run=run, job=job,
-                         eventType=state, inputs=datasets)
+        event = RunEvent(
+            eventTime=datetime.now(UTC).isoformat(),
+            producer=PRODUCER,
+            run=run,
+            job=job,
+            eventType=state,
+            inputs=datasets,
+        )
         try:
             client.emit(event)
         except Exception as exc:  # lineage must never fail the asset (upstream only warns)
@@ -138,8 +153,13 @@ def _telemetry(context: AssetExecutionContext, name: str, inputs: Sequence[str])
 
 
 def _bronze(table: str) -> AssetsDefinition:
-    @asset(key_prefix=["bronze"], name=table, group_name="bronze", kinds={"iceberg"},
-           description=f"Validates the raw Iceberg table {table} through the REST catalog (reads it).")
+    @asset(
+        key_prefix=["bronze"],
+        name=table,
+        group_name="bronze",
+        kinds={"iceberg"},
+        description=f"Validates the raw Iceberg table {table} through the REST catalog (reads it).",
+    )
     def _read(context: AssetExecutionContext) -> MaterializeResult[Any]:
         identifier = f"{_namespace()}.{table}"
         with _telemetry(context, f"bronze.{table}", [identifier]):
@@ -152,9 +172,13 @@ def _bronze(table: str) -> AssetsDefinition:
 BRONZE = [_bronze(table) for table in RAW_TABLES]
 
 
-@asset(key=AssetKey(["silver", "staging"]), group_name="silver", kinds={"iceberg"},
-       deps=[AssetKey(["bronze", table]) for table in RAW_TABLES],
-       description="Stands in for the dbt staging models: needs every raw source table, as dbt's sources do.")
+@asset(
+    key=AssetKey(["silver", "staging"]),
+    group_name="silver",
+    kinds={"iceberg"},
+    deps=[AssetKey(["bronze", table]) for table in RAW_TABLES],
+    description="Stands in for the dbt staging models: needs every raw source table, as dbt's sources do.",
+)
 def silver_staging(context: AssetExecutionContext) -> MaterializeResult[Any]:
     """Read all four raw tables; a missing one fails the step with the catalog's error."""
     identifiers = [f"{_namespace()}.{table}" for table in RAW_TABLES]

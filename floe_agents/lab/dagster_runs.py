@@ -1,0 +1,73 @@
+"""Launching and following the demo pipeline through Dagster's GraphQL API, as the seed report's author did.
+
+A lab with no run history cannot show failed steps, traces or lineage; one run of ``demo_pipeline`` after
+``lab up`` gives the probes what a real platform would have. Only the public GraphQL API is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import anyio
+import httpx
+
+__all__ = ["LAUNCH", "RUN_STATUS", "launch_demo_run", "wait_for_run"]
+
+Say = Callable[[str], None]
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on PipelineNotFoundError { message }
+    ... on InvalidSubsetError { message }
+  }
+}
+"""
+RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
+FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
+
+
+def _webserver(ports: Mapping[str, Mapping[str, int]]) -> str:
+    return f"http://127.0.0.1:{ports['floe-dagster-dagster-webserver']['http']}"
+
+
+async def launch_demo_run(ports: Mapping[str, Mapping[str, int]], say: Say, job: str = "demo_pipeline") -> str | None:
+    """Launch ``job`` in the floe-demo location; None (and a message) if the webserver cannot take it."""
+    params: dict[str, Any] = {
+        "selector": {"repositoryLocationName": "floe-demo", "repositoryName": "__repository__", "pipelineName": job},
+        "runConfigData": {},
+    }
+    try:
+        async with httpx.AsyncClient(timeout=15) as http:
+            response = await http.post(
+                f"{_webserver(ports)}/graphql", json={"query": LAUNCH, "variables": {"params": params}}
+            )
+            result = response.json()["data"]["launchPipelineExecution"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        say(f"dagster: could not launch {job}: {type(exc).__name__}: {exc}")
+        return None
+    if result["__typename"] != "LaunchRunSuccess":
+        say(f"dagster: launch of {job} refused: {result['__typename']}: {result.get('message', '')}")
+        return None
+    run_id = str(result["run"]["runId"])
+    say(f"dagster: launched {job} run {run_id}")
+    return run_id
+
+
+async def wait_for_run(webserver: str, run_id: str, *, timeout_s: float = 90.0) -> str:
+    """Poll the run's status until it finishes; returns SUCCESS/FAILURE/CANCELED (or the last status)."""
+    status = "UNKNOWN"
+    async with httpx.AsyncClient(timeout=10) as http:
+        with anyio.move_on_after(timeout_s):
+            while status not in FINISHED:
+                response = await http.post(
+                    f"{webserver}/graphql", json={"query": RUN_STATUS, "variables": {"id": run_id}}
+                )
+                status = str(response.json()["data"]["runOrError"].get("status", "UNKNOWN"))
+                if status not in FINISHED:
+                    await anyio.sleep(0.5)
+    return status

@@ -1,0 +1,63 @@
+"""Cluster DNS and Service routing for the lab's pod processes (loaded through PYTHONPATH by the lab kubelet).
+
+A lab "pod" is a process on this machine, but it must see the network a pod sees: Service names such as
+``floe-infra-localstack`` (and ``.floe``, ``.floe.svc``, ``.floe.svc.cluster.local``) resolve, and their
+Service port is routed to the real loopback port behind it, while a bare name that is no Service (``localstack``)
+does not resolve even if this machine's /etc/hosts knows it. That makes endpoint faults real for every Python
+client in the pod (httpx, botocore, aiohttp, ...). The table is the JSON file named by ``FLOE_LAB_SERVICES``:
+``{"services": {"<name>": {"<port>": "127.0.0.1:<real port>"}}}``. Nothing happens without that variable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from typing import Any
+
+_TABLE_ENV = "FLOE_LAB_SERVICES"
+_SUFFIXES = (".floe.svc.cluster.local", ".floe.svc", ".floe", ".svc.cluster.local", ".cluster.local")
+
+
+def _install() -> None:
+    path = os.environ.get(_TABLE_ENV)
+    if not path:
+        return
+    real_getaddrinfo = socket.getaddrinfo
+    cache: dict[str, Any] = {"mtime": None, "services": {}}
+
+    def services() -> dict[str, dict[str, str]]:
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            return {}
+        if mtime != cache["mtime"]:
+            with open(path, encoding="utf-8") as fh:
+                cache["services"] = json.load(fh).get("services", {})
+            cache["mtime"] = mtime
+        table: dict[str, dict[str, str]] = cache["services"]
+        return table
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if isinstance(name, str) and name and not name[0].isdigit() and name not in ("localhost",):
+            short = name
+            for suffix in _SUFFIXES:
+                if short.endswith(suffix):
+                    short = short[: -len(suffix)]
+                    break
+            table = services()
+            if short in table:
+                target = table[short].get(str(port)) if port is not None else None
+                if target is None:  # a Service port that does not exist: resolves, but nothing answers there
+                    return real_getaddrinfo("127.0.0.1", 9, *args, **kwargs)
+                addr, real_port = target.rsplit(":", 1)
+                return real_getaddrinfo(addr, int(real_port), *args, **kwargs)
+            if "." not in short or short != name:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+
+
+_install()
