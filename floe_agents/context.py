@@ -8,6 +8,7 @@ vantage and timings so probes only say what they saw.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -21,6 +22,15 @@ from floe_agents.findings import Code, Finding, Severity, Status
 from floe_agents.resolve import Resolver
 
 __all__ = ["Endpoint", "ProbeContext", "Services"]
+
+_CREDENTIAL_ENV = {
+    "polaris_client_id": "POLARIS_CLIENT_ID",
+    "polaris_client_secret": "POLARIS_CLIENT_SECRET",
+    "postgres_password": "DAGSTER_PG_PASSWORD",
+    "s3_access_key_id": "AWS_ACCESS_KEY_ID",
+    "s3_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "cube_api_secret": "CUBEJS_API_SECRET",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +55,13 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Services:
-    """Shared clients for a run; owned and closed by the runner."""
+    """Shared clients for a run; owned and closed by the swarm. ``kube`` is a kubernetes_asyncio ApiClient, or
+    None when the targets configure no Kubernetes API (``kube_error`` then says why, if it was a failure)."""
 
     http: httpx.AsyncClient
     resolvers: Mapping[str, Resolver]
+    kube: Any = None
+    kube_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,15 @@ class ProbeContext:
     @property
     def http(self) -> httpx.AsyncClient:
         return self.services.http
+
+    def credential(self, name: str) -> str | None:
+        """A credential from the targets file, else from the environment variable Floe's pods use for it."""
+        creds = self.targets.credentials
+        value = getattr(creds, name, None)
+        if value is not None:
+            return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+        env = _CREDENTIAL_ENV.get(name)
+        return os.environ.get(env) if env else None
 
     def resolver(self, vantage: str) -> Resolver | None:
         return self.services.resolvers.get(vantage)

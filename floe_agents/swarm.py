@@ -8,6 +8,7 @@ everything ends when the bus completes. The HTTP client is created here and clos
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext, Services
 from floe_agents.coordinator import Coordinator
 from floe_agents.findings import Finding
+from floe_agents.kube import KubeUnavailableError, open_kube
 from floe_agents.redact import Redactor
 from floe_agents.registry import AgentSpec, Registry
 from floe_agents.resolve import resolvers_for
@@ -100,10 +102,21 @@ async def investigate(
     bus = Bus()
     coordinator_sub = bus.subscribe("coordinator")
     observer_sub = bus.subscribe("observers") if observers else None
-    async with httpx.AsyncClient(
-        transport=transport, follow_redirects=True, headers={"User-Agent": "floe-agents"}
-    ) as http:
-        services = Services(http=http, resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage))
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, follow_redirects=True, headers={"User-Agent": "floe-agents"})
+        )
+        kube, kube_error = None, None
+        try:
+            kube = await stack.enter_async_context(open_kube(plan.targets.kubernetes))
+        except KubeUnavailableError as exc:
+            kube_error = str(exc)
+        services = Services(
+            http=http,
+            resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage),
+            kube=kube,
+            kube_error=kube_error,
+        )
         base = ProbeContext(component="", check="", targets=plan.targets, services=services, platform=plan.platform)
         runner = Runner(agents, plan.registry.follow_ups, base, plan.options, plan.registry.load_errors)
         if on_runner is not None:

@@ -7,12 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import anyio
 import pytest
 
+from tests.labkit import LabHandle, start_lab
+
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session")
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    """A running lab for the scenario given by ``parametrize("lab", [...], indirect=True)`` (default healthy)."""
+    scenario = getattr(request, "param", "healthy")
+    yield from start_lab(scenario, tmp_path_factory.mktemp(f"lab-{scenario}"))
 
 
 @pytest.fixture

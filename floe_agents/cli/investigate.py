@@ -67,6 +67,9 @@ def _build_plan(
     concurrency: int,
 ) -> Plan:
     targets = _targets(target)
+    if config is None and targets.platform:
+        base = Path(target).parent if target and target != "lab" else lab_targets_path().parent
+        config = base / targets.platform
     platform = load_yaml_model(PlatformConfig, config) if config else None
     only_set, skip_set = _names(only), _names(skip)
     unknown = sorted((only_set | skip_set) - set(targets.components))

@@ -18,6 +18,7 @@ from floe_agents.config.loading import read_yaml, validate_model
 
 __all__ = [
     "ComponentTarget",
+    "CredentialsTarget",
     "EndpointTarget",
     "KubernetesTarget",
     "Targets",
@@ -67,12 +68,34 @@ class KubernetesTarget(_Strict):
     verify_tls: bool = True
 
 
+class CredentialsTarget(_Strict):
+    """Credentials probes use to log in where a plain reachability check is not enough. Each falls back to the
+    environment variable Floe's own pods use (e.g. ``POLARIS_CLIENT_SECRET``), so nothing secret has to be
+    written into a targets file; when written, values are redacted from every output."""
+
+    polaris_client_id: str | None = None
+    polaris_client_secret: SecretStr | None = None
+    polaris_scope: str = "PRINCIPAL_ROLE:ALL"
+    postgres_user: str = "postgres"
+    postgres_password: SecretStr | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+    cube_api_secret: SecretStr | None = None
+
+    def secret_values(self) -> list[str]:
+        values = [self.polaris_client_secret, self.postgres_password, self.s3_secret_access_key, self.cube_api_secret]
+        return [v.get_secret_value() for v in values if v is not None]
+
+
 class Targets(_Strict):
     namespace: str = "floe"
     vantage: str = "local"
     vantages: dict[str, VantageSpec] = Field(default_factory=dict)
     kubernetes: KubernetesTarget = Field(default_factory=KubernetesTarget)
     components: dict[str, ComponentTarget] = Field(default_factory=dict)
+    credentials: CredentialsTarget = Field(default_factory=CredentialsTarget)
+    platform: str | None = Field(default=None, description="platform.yaml to use when --config is not given.")
 
     @model_validator(mode="after")
     def _vantage_known(self) -> Targets:
@@ -83,7 +106,8 @@ class Targets(_Strict):
         return self
 
     def secrets(self) -> list[str]:
-        return [self.kubernetes.token.get_secret_value()] if self.kubernetes.token else []
+        token = [self.kubernetes.token.get_secret_value()] if self.kubernetes.token else []
+        return token + self.credentials.secret_values()
 
 
 def _svc(name: str, port: int, scheme: str = "http") -> str:

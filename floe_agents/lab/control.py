@@ -25,7 +25,7 @@ import yaml
 from floe_agents.lab import procs
 from floe_agents.lab.cluster_ops import apply_objects, run_hook_jobs, wait_settled
 from floe_agents.lab.dagster_runs import launch_demo_run
-from floe_agents.lab.manifests import LabSettings, infra_objects
+from floe_agents.lab.manifests import LabSettings, infra_objects, platform_yaml
 from floe_agents.lab.manifests_dagster import dagster_objects, hook_jobs
 from floe_agents.lab.network import PORTS_FILE, SERVICES_FILE, allocate_ports, services_table, write_json
 from floe_agents.lab.postgres import remove_data, start_postgres
@@ -145,7 +145,17 @@ async def lab_up(
             remove_data(state_dir)
         raise
     targets = state_dir / "targets.yaml"
-    targets.write_text(yaml.safe_dump(lab_targets(ports, table, api_url, token), sort_keys=False))
+    credentials = {
+        "polaris_client_id": settings.client_id,
+        "polaris_client_secret": settings.client_secret,
+        "postgres_password": settings.pg_password,
+        "s3_access_key_id": settings.aws_key,
+        "s3_secret_access_key": settings.aws_secret,
+        "cube_api_secret": settings.cube_secret,
+    }
+    await anyio.Path(state_dir / "platform.yaml").write_text(platform_yaml(settings))
+    text = yaml.safe_dump(lab_targets(ports, table, api_url, token, credentials), sort_keys=False)
+    await anyio.Path(targets).write_text(text)
     endpoints = {f"{w}/{n}": f"127.0.0.1:{p}" for w, named in ports.items() for n, p in named.items()}
     info = LabInfo(
         state_dir=str(state_dir),

@@ -43,7 +43,11 @@ ENDPOINTS: dict[str, dict[str, tuple[str, str, str, int, str, str | None]]] = {
 
 
 def lab_targets(
-    ports: Mapping[str, Mapping[str, int]], services: Mapping[str, Any], api_url: str, token: str
+    ports: Mapping[str, Mapping[str, int]],
+    services: Mapping[str, Any],
+    api_url: str,
+    token: str,
+    credentials: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     components: dict[str, Any] = {"dagster-daemon": {}, "iceberg": {}}
     for component, endpoints in ENDPOINTS.items():
@@ -69,4 +73,6 @@ def lab_targets(
         },
         "kubernetes": {"mode": "url", "url": api_url, "token": token},
         "components": components,
+        "credentials": dict(credentials or {}),
+        "platform": "platform.yaml",
     }

@@ -7,60 +7,17 @@ service list, Marquez's job list.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
-import yaml
 
 from floe_agents.lab.dagster_site.dagster import installed_schema_head
+from tests.labkit import LabHandle
 
 NS = "floe"
 WAREHOUSE = "demo_catalog"
-
-
-@dataclass(frozen=True)
-class LabHandle:
-    state_dir: Path
-    info: dict[str, Any]
-    ports: dict[str, dict[str, int]]
-    token: str
-
-    @classmethod
-    def load(cls, state_dir: Path) -> LabHandle:
-        info = json.loads((state_dir / "lab.json").read_text())
-        targets = yaml.safe_load((state_dir / "targets.yaml").read_text())
-        return cls(state_dir, info, json.loads((state_dir / "ports.json").read_text()), targets["kubernetes"]["token"])
-
-    def url(self, workload: str, port: str) -> str:
-        return f"http://127.0.0.1:{self.ports[workload][port]}"
-
-    def kube(self, path: str) -> httpx.Response:
-        return httpx.get(self.info["api_url"] + path, headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
-
-    def secret(self, name: str, key: str) -> str:
-        data = self.kube(f"/api/v1/namespaces/{NS}/secrets/{name}").json()["data"]
-        return base64.b64decode(data[key]).decode()
-
-    def polaris(self) -> httpx.Client:
-        base = self.url("floe-infra-polaris", "http") + "/api/catalog"
-        token = httpx.post(
-            f"{base}/v1/oauth/tokens",
-            data={
-                "grant_type": "client_credentials",
-                "scope": "PRINCIPAL_ROLE:ALL",
-                "client_id": self.secret("floe-demo-credentials", "polaris-client-id"),
-                "client_secret": self.secret("floe-demo-credentials", "polaris-client-secret"),
-            },
-            timeout=10,
-        ).json()
-        return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30)
 
 
 def secret_missing(lab: LabHandle) -> bool:

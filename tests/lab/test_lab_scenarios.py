@@ -8,41 +8,14 @@ the servers directly (Kubernetes API, PostgreSQL, the catalog, Jaeger, Marquez),
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
-import anyio
 import pytest
 
-from floe_agents.lab.dagster_runs import wait_for_run
 from floe_agents.lab.scenario import load_scenario, scenario_names
-from tests.lab.lab_states import STATES, LabHandle
+from tests.lab.lab_states import STATES
+from tests.labkit import LabHandle, cli
 
-pytestmark = pytest.mark.lab
-EXE = str(Path(sys.executable).with_name("floe-agents"))
-
-
-def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=timeout, check=False)
-
-
-@pytest.fixture(scope="session", params=scenario_names())
-def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    state = tmp_path_factory.mktemp(f"lab-{request.param}")
-    up = cli("lab", "up", "--scenario", request.param, "--state", str(state))
-    try:
-        assert up.returncode == 0, up.stderr[-4000:]
-        handle = LabHandle.load(state)
-        run_id = handle.info.get("run_id")
-        if run_id:  # let the pipeline run (and its telemetry) finish before judging the lab
-            anyio.run(lambda: wait_for_run(handle.url("floe-dagster-dagster-webserver", "http"), run_id))
-        yield handle
-    finally:
-        down = cli("lab", "down", "--state", str(state), timeout=60)
-        assert down.returncode == 0, down.stderr
-        assert "nothing left listening" in down.stderr
+pytestmark = [pytest.mark.lab, pytest.mark.parametrize("lab", scenario_names(), indirect=True)]
 
 
 def test_scenario_faults_are_really_present(lab: LabHandle) -> None:
@@ -69,14 +42,3 @@ def test_investigate_against_the_lab(lab: LabHandle) -> None:
         # The Dagster webserver never starts: its port refuses, and the report says so.
         assert result.returncode == 2
         assert any(rc["component"] == "dagster-webserver" for rc in report["root_causes"])
-
-
-def test_demo_brings_up_the_seed_lab_investigates_and_stops(tmp_path: Path) -> None:
-    """The README's main job: `floe-agents demo` (lab up seed -> investigate -> report path) with --down."""
-    report = tmp_path / "report.md"
-    result = cli("demo", "--state", str(tmp_path / "lab"), "--report", str(report), "--down")
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert f"report: {report}" in result.stdout
-    text = report.read_text()
-    assert "FAILING" in text and "dagster-webserver" in text
-    assert "nothing left listening" in result.stderr

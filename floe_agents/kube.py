@@ -1,0 +1,48 @@
+"""The Kubernetes API client a run shares, built from the targets file (URL + token, kubeconfig, in-cluster).
+
+One ``kubernetes_asyncio`` ApiClient per run, opened and closed by the swarm, so probes never load kubeconfig
+themselves and a missing or broken kubeconfig becomes one clear problem instead of a crash in every probe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from kubernetes_asyncio import client, config
+
+from floe_agents.config.targets import KubernetesTarget
+
+__all__ = ["KubeUnavailableError", "open_kube"]
+
+
+class KubeUnavailableError(Exception):
+    """The targets ask for a Kubernetes API that cannot be configured (no kubeconfig, not in a pod, ...)."""
+
+
+@asynccontextmanager
+async def open_kube(target: KubernetesTarget) -> AsyncIterator[client.ApiClient | None]:
+    """An ApiClient for ``target`` (None when ``mode: none``); KubeUnavailableError when it cannot be set up."""
+    if target.mode == "none":
+        yield None
+        return
+    configuration = client.Configuration()
+    if target.mode == "url" and not target.url:
+        raise KubeUnavailableError("kubernetes.mode is 'url' but kubernetes.url is not set")
+    try:
+        if target.mode == "url":
+            configuration.host = target.url
+            if target.token is not None:
+                configuration.api_key = {"BearerToken": target.token.get_secret_value()}
+                configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        elif target.mode == "in-cluster":
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            await config.load_kube_config(
+                config_file=target.kubeconfig, context=target.context, client_configuration=configuration
+            )
+    except Exception as exc:
+        raise KubeUnavailableError(f"cannot configure the Kubernetes client ({target.mode}): {exc}") from None
+    configuration.verify_ssl = target.verify_tls
+    async with client.ApiClient(configuration) as api:
+        yield api
