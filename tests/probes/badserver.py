@@ -1,0 +1,64 @@
+"""A misbehaving HTTP server for probe tests: every bad-answer class a component can give, on loopback.
+
+``async with bad_server() as base:`` then point a probe's endpoint at ``f"{base}/<class>"`` (any sub-path works:
+``/<class>/api/v1/namespaces``). Classes: ``ok-json`` (a valid empty JSON object), ``slow`` (answers after 5 s),
+``error`` (500 with a text body), ``notjson`` (200, JSON content type, HTML body), ``truncated`` (declares 100
+bytes, sends 11 and closes), ``auth`` (401), ``forbidden`` (403). "Unreachable" is a closed port
+(``closed_port()``) and "TLS-mismatched" is ``https://`` against this plain-HTTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+CLASSES = ("slow", "error", "notjson", "truncated", "auth", "forbidden")
+
+
+async def _handle(request: web.Request) -> web.StreamResponse:
+    kind = request.match_info["kind"]
+    if kind == "slow":
+        await asyncio.sleep(5)
+        return web.json_response({})
+    if kind == "error":
+        return web.Response(status=500, text="Internal Server Error")
+    if kind == "notjson":
+        return web.Response(text="<html>oops</html>", content_type="application/json")
+    if kind == "truncated":
+        response = web.StreamResponse(headers={"Content-Length": "100", "Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(b'{"status": ')
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    if kind == "auth":
+        return web.json_response({"error": "unauthorized"}, status=401)
+    if kind == "forbidden":
+        return web.json_response({"error": "forbidden"}, status=403)
+    return web.json_response({})
+
+
+@asynccontextmanager
+async def bad_server() -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_route("*", "/{kind}", _handle)
+    app.router.add_route("*", "/{kind}/{rest:.*}", _handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
