@@ -158,6 +158,7 @@ def default_targets_data() -> dict[str, Any]:
             },
             "dagster-daemon": {},
             "iceberg": {},
+            "kubernetes": {},
             "cube": {"endpoints": {"api": ep(_svc("floe-cube-api", 4000), _local(30400), "/readyz")}},
         },
     }

@@ -49,7 +49,7 @@ def lab_targets(
     token: str,
     credentials: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    components: dict[str, Any] = {"dagster-daemon": {}, "iceberg": {}}
+    components: dict[str, Any] = {"dagster-daemon": {}, "iceberg": {}, "kubernetes": {}}
     for component, endpoints in ENDPOINTS.items():
         out: dict[str, Any] = {}
         for name, (workload, port_name, svc, svc_port, scheme, health) in endpoints.items():

@@ -43,6 +43,7 @@ def write_targets(tmp_path: Path, components: dict[str, object], **extra: object
         "dagster-daemon",
         "iceberg",
         "cube",
+        "kubernetes",
     ]
     comps = {name: {"enabled": False} for name in defaults}
     comps.update(components)  # type: ignore[arg-type]
