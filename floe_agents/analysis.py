@@ -70,13 +70,19 @@ class _Candidate:
     rank: tuple[int, ...]
 
 
-def _scope(rule: RootCauseRule, component: str, topology: Topology) -> frozenset[str]:
-    down = topology.downstream(component) if component in topology else frozenset()
+def _scope(rule: RootCauseRule, cause: Finding, topology: Topology) -> frozenset[str]:
+    if rule.scope == "any":
+        return frozenset(topology.names) | {cause.component}
+    roots = {cause.component}
+    if rule.scope_from_evidence:
+        listed = cause.evidence.get(rule.scope_from_evidence) or []
+        roots |= {str(c) for c in (listed if isinstance(listed, list | tuple) else [listed])}
+    down = frozenset().union(*(topology.downstream(c) for c in roots if c in topology))
     if rule.scope == "component":
-        return frozenset({component})
+        return frozenset(roots)
     if rule.scope == "downstream":
         return down
-    return down | {component}
+    return down | roots
 
 
 def _candidates(problems: Sequence[Finding], rules: RuleSet, topology: Topology) -> list[_Candidate]:
@@ -96,9 +102,7 @@ def _candidates(problems: Sequence[Finding], rules: RuleSet, topology: Topology)
             if rule.cause(finding):
                 depth = topology.depth.get(finding.component, 0)
                 rank = (rule.priority, depth, int(finding.severity), finding.status.rank)
-                out.append(
-                    _Candidate(rule, finding, tuple(corroboration), _scope(rule, finding.component, topology), rank)
-                )
+                out.append(_Candidate(rule, finding, tuple(corroboration), _scope(rule, finding, topology), rank))
     out.sort(key=lambda c: (c.rank, c.cause.key), reverse=True)
     return out
 

@@ -136,14 +136,19 @@ def seed_data() -> None:
         "raw_orders": pa.table({"order_id": [100, 101], "customer_id": [1, 2], "status": ["paid", "open"]}),
         "raw_order_items": pa.table({"order_id": [100, 100, 101], "product_id": [10, 11, 10], "quantity": [1, 2, 5]}),
     }
-    for name in RAW_TABLES:
-        identifier = f"{namespace}.{name}"
+    # The gold marts Cube serves, as a past pipeline run (dbt) would have left them.
+    gold = {
+        "gold.customer_summary": pa.table({"customer_id": [1, 2, 3], "orders": [1, 1, 0]}),
+        "gold.order_analytics": pa.table({"status": ["paid", "open"], "revenue": [7.5, 12.5]}),
+    }
+    tables = {f"{namespace}.{name}": rows[name] for name in RAW_TABLES} | gold
+    for identifier, data in tables.items():
         if catalog.table_exists(identifier):
             print(f"{identifier}: exists", flush=True)
             continue
-        table = catalog.create_table(identifier, schema=rows[name].schema)
-        table.append(rows[name])
-        print(f"{identifier}: created with {rows[name].num_rows} rows", flush=True)
+        table = catalog.create_table(identifier, schema=data.schema)
+        table.append(data)
+        print(f"{identifier}: created with {data.num_rows} rows", flush=True)
 
 
 JOBS: dict[str, Callable[[], None]] = {

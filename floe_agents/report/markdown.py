@@ -55,7 +55,7 @@ def _root_cause(i: int, rc: RootCause) -> list[str]:
             lines.append(f"- {_finding_line(s.finding)}  \n  chain: {chain}")
     lines += ["", "**Fix:**"]
     if rc.remediation.playbook:
-        lines.append(f"- Playbook `{rc.remediation.playbook}` — preview with `floe-agents heal --dry-run`.")
+        lines.append(f"- Playbook `{rc.remediation.playbook}` (playbooks/{rc.remediation.playbook}.yaml).")
     lines += [f"- {step}" for step in rc.remediation.manual]
     if not rc.remediation.playbook and not rc.remediation.manual:
         lines.append("- No playbook yet: investigate the cause finding above.")

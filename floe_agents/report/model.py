@@ -121,7 +121,7 @@ def _next_steps(analysis: Analysis) -> list[str]:
     steps: list[str] = []
     for rc in analysis.root_causes:
         if rc.remediation.playbook:
-            steps.append(f"Fix '{rc.title}': `floe-agents heal --dry-run` (playbook {rc.remediation.playbook}).")
+            steps.append(f"Fix '{rc.title}': playbook {rc.remediation.playbook}.")
         elif rc.remediation.manual:
             steps.append(f"Fix '{rc.title}': {rc.remediation.manual[0]}")
     if analysis.unexplained:

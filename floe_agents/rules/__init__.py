@@ -70,7 +70,10 @@ class RootCauseRule(_Frozen):
     local_symptoms: Match = Field(
         default_factory=lambda: Match(statuses=_PROBLEMS), description="What it explains on the cause's own component."
     )
-    scope: Literal["component", "downstream", "component+downstream"] = "component+downstream"
+    scope: Literal["component", "downstream", "component+downstream", "any"] = "component+downstream"
+    scope_from_evidence: str | None = Field(
+        default=None, description="Evidence key listing more components the cause affects (and their dependents)."
+    )
     requires: tuple[Match, ...] = Field(default=(), description="Other findings that must also be present.")
     priority: int = 0
     remediation: Remediation = Field(default_factory=Remediation)

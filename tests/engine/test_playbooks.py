@@ -39,3 +39,13 @@ def test_invalid_playbooks_are_rejected_with_file_and_field(tmp_path: Path, text
     with pytest.raises(ConfigError, match=problem) as info:
         load_playbooks([tmp_path])
     assert str(tmp_path / "bad.yaml") in str(info.value)
+
+
+def test_every_playbook_a_rule_names_exists() -> None:
+    from floe_agents.rules import builtin_rules
+
+    books = load_playbooks([builtin_playbook_dir()])
+    named = {r.remediation.playbook for r in builtin_rules().rules if r.remediation.playbook}
+    assert named <= set(books), f"rules name missing playbooks: {sorted(named - set(books))}"
+    for book in books.values():
+        assert set(book.fixes) <= {r.id for r in builtin_rules().rules}, book.name

@@ -1,0 +1,121 @@
+"""Emitters: does the user code that should send traces and lineage actually have the settings to do it?
+
+The seed report's observability was "infrastructure ready, no data": Jaeger and Marquez were up and empty,
+because the pipeline never emitted anything — and upstream's emitters fail silently (a NoOp tracer when no
+endpoint is set; lineage posting only warns). So an empty Jaeger is a symptom; the cause is in the emitter's
+deployment. This probe reads the Dagster user deployments' pod templates through the Kubernetes API and checks
+that the OTLP and OpenLineage settings platform.yaml asks for are there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floe_agents.context import ProbeContext
+from floe_agents.findings import Finding, Severity, Status
+from floe_agents.registry import probe
+
+CODES = (
+    "emitters.otlp_not_configured",  # platform wants traces; the user code has no OTEL_EXPORTER_OTLP_ENDPOINT
+    "emitters.lineage_not_configured",  # platform wants lineage; the user code has no OPENLINEAGE_URL
+    "emitters.ok",  # both configured as the platform asks
+    "emitters.not_observable",  # no Kubernetes API, or no user deployment found
+)
+USER_CODE_LABELS = ("app.kubernetes.io/component=user-deployments", "component=user-deployments")
+WANTED = {
+    "otlp": ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+    "lineage": ("OPENLINEAGE_URL",),
+}
+
+
+def _env_names(container: dict[str, Any]) -> set[str]:
+    return {e["name"] for e in container.get("env") or [] if "name" in e}
+
+
+async def _user_deployments(ctx: ProbeContext) -> list[dict[str, Any]]:
+    from kubernetes_asyncio import client  # noqa: PLC0415 - only when a cluster is configured
+
+    apps = client.AppsV1Api(ctx.services.kube)
+    for selector in USER_CODE_LABELS:
+        result = await apps.list_namespaced_deployment(
+            ctx.targets.namespace, label_selector=selector, _preload_content=False
+        )
+        items: list[dict[str, Any]] = (await result.json()).get("items", [])
+        if items:
+            return items
+    return []
+
+
+@probe(
+    "emitters",
+    components=["dagster-user-code"],
+    timeout=5.0,
+    description="User code has the OTLP/OpenLineage settings platform.yaml asks for",
+)
+async def emitters(ctx: ProbeContext) -> list[Finding]:
+    platform = ctx.platform
+    if platform is None or (ctx.services.kube is None and ctx.services.kube_error is None):
+        return []  # nothing to compare against, or no cluster configured: not applicable here
+    if ctx.services.kube is None:
+        return [
+            ctx.finding(
+                Status.UNKNOWN,
+                "emitters.not_observable",
+                f"cannot check the emitters: {ctx.services.kube_error}",
+                severity=Severity.LOW,
+                evidence={"reason": ctx.services.kube_error},
+            )
+        ]
+    obs = platform.observability
+    wanted: dict[str, tuple[str, str | None]] = {}
+    if obs.traces and obs.otlp_endpoint:
+        wanted["otlp"] = ("emitters.otlp_not_configured", obs.otlp_endpoint)
+    if obs.lineage and obs.lineage_endpoint:
+        wanted["lineage"] = ("emitters.lineage_not_configured", obs.lineage_endpoint)
+    deployments = await _user_deployments(ctx)
+    if not deployments:
+        return [
+            ctx.finding(
+                Status.UNKNOWN,
+                "emitters.not_observable",
+                "no Dagster user deployment found",
+                severity=Severity.INFO,
+                evidence={"labels": list(USER_CODE_LABELS)},
+            )
+        ]
+    out: list[Finding] = []
+    for dep in deployments:
+        name = dep["metadata"]["name"]
+        containers = dep["spec"]["template"]["spec"].get("containers", [])
+        names = set().union(*(_env_names(c) for c in containers)) if containers else set()
+        has_env_from = any(c.get("envFrom") for c in containers)
+        missing = {kind: spec for kind, spec in wanted.items() if not names & set(WANTED[kind])}
+        for kind, (code, endpoint) in missing.items():
+            out.append(
+                ctx.finding(
+                    Status.FAIL,
+                    code,
+                    f"{name} has no {' or '.join(WANTED[kind])} although platform.yaml sends {kind} to {endpoint}: "
+                    "its emitter falls back to a silent no-op",
+                    subject=name,
+                    severity=Severity.HIGH,
+                    evidence={
+                        "deployment": name,
+                        "missing_env": list(WANTED[kind]),
+                        "configured_endpoint": endpoint,
+                        "env_from_present": has_env_from,
+                        "service_name": obs.service_name,
+                    },
+                )
+            )
+        if not missing:
+            out.append(
+                ctx.finding(
+                    Status.OK,
+                    "emitters.ok",
+                    f"{name} has the telemetry settings platform.yaml asks for",
+                    subject=name,
+                    evidence={"deployment": name},
+                )
+            )
+    return out
