@@ -37,7 +37,7 @@ async def _user_deployments(ctx: ProbeContext) -> list[dict[str, Any]]:
 
     apps = client.AppsV1Api(ctx.services.kube)
     for selector in USER_CODE_LABELS:
-        result = await apps.list_namespaced_deployment(
+        result: Any = await apps.list_namespaced_deployment(
             ctx.targets.namespace, label_selector=selector, _preload_content=False
         )
         items: list[dict[str, Any]] = (await result.json()).get("items", [])

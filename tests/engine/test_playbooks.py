@@ -8,6 +8,7 @@ import pytest
 
 from floe_agents.config import ConfigError
 from floe_agents.playbooks import ENV_PATH, builtin_playbook_dir, load_playbooks, search_path
+from floe_agents.rules import builtin_rules
 
 
 def test_builtin_playbooks_load() -> None:
@@ -42,8 +43,6 @@ def test_invalid_playbooks_are_rejected_with_file_and_field(tmp_path: Path, text
 
 
 def test_every_playbook_a_rule_names_exists() -> None:
-    from floe_agents.rules import builtin_rules
-
     books = load_playbooks([builtin_playbook_dir()])
     named = {r.remediation.playbook for r in builtin_rules().rules if r.remediation.playbook}
     assert named <= set(books), f"rules name missing playbooks: {sorted(named - set(books))}"
