@@ -40,11 +40,12 @@ def peak_rss_mb() -> float:
 
 async def sequential(plan: Plan) -> float:
     """The same probes, one after another, through the runner's own execute (timeouts, retries included)."""
+    import httpx  # noqa: PLC0415
+
     from floe_agents.context import ProbeContext, Services  # noqa: PLC0415
     from floe_agents.kube import open_kube  # noqa: PLC0415
     from floe_agents.resolve import resolvers_for  # noqa: PLC0415
     from floe_agents.runner import Runner  # noqa: PLC0415
-    import httpx  # noqa: PLC0415
 
     t0 = time.monotonic()
     async with httpx.AsyncClient() as http, open_kube(plan.targets.kubernetes) as kube:
@@ -71,11 +72,15 @@ async def lab_part(state: Path) -> None:
         result = await investigate(plan)
         slowest = max((d, f"{a}/{p}") for a, run in result.record.agents.items() for p, d in run.probes.items())
         seq = await sequential(plan)
-        print(f"lab: {len(result.agents)} agents, {sum(len(a.probes) for a in result.agents)} probes, "
-              f"{len(result.analysis.findings)} findings")
+        print(
+            f"lab: {len(result.agents)} agents, {sum(len(a.probes) for a in result.agents)} probes, "
+            f"{len(result.analysis.findings)} findings"
+        )
         print(f"investigate wall time          : {result.wall_s:6.2f} s")
-        print(f"slowest single probe           : {slowest[0]:6.2f} s ({slowest[1]})   ratio wall/slowest = "
-              f"{result.wall_s / slowest[0]:.2f} (target <= 1.3)")
+        print(
+            f"slowest single probe           : {slowest[0]:6.2f} s ({slowest[1]})   ratio wall/slowest = "
+            f"{result.wall_s / slowest[0]:.2f} (target <= 1.3)"
+        )
         print(f"same probes one after another  : {seq:6.2f} s   speed-up = {seq / result.wall_s:.1f}x (target >= 5x)")
         await black_hole_part(targets, platform, result.wall_s)
     finally:
@@ -108,15 +113,20 @@ async def black_hole_part(targets: Targets, platform: PlatformConfig, baseline: 
     for key, secret in targets.credentials:
         if hasattr(secret, "get_secret_value"):
             data["credentials"][key] = secret.get_secret_value()
-    data["components"]["blackhole"] = {"endpoints": {
-        "backlog": {"urls": {"local": f"http://127.0.0.1:{port}"}, "health_path": "/"},
-        "silent": {"urls": {"local": f"http://127.0.0.1:{silent_port}"}, "health_path": "/health"}}}
+    data["components"]["blackhole"] = {
+        "endpoints": {
+            "backlog": {"urls": {"local": f"http://127.0.0.1:{port}"}, "health_path": "/"},
+            "silent": {"urls": {"local": f"http://127.0.0.1:{silent_port}"}, "health_path": "/health"},
+        }
+    }
     plan = Plan(targets=Targets.model_validate(data), registry=Registry.from_entry_points(), platform=platform)
     result = await investigate(plan)
     timeouts = max(s.timeout_s for s in plan.registry.specs.values() if s.name in ("tcp", "http_health"))
     extra = result.wall_s - baseline
-    print(f"with a black-holed component   : {result.wall_s:6.2f} s   extra {extra:+.2f} s vs the largest "
-          f"probe timeout {timeouts:g} s (target: extra <= timeout)")
+    print(
+        f"with a black-holed component   : {result.wall_s:6.2f} s   extra {extra:+.2f} s vs the largest "
+        f"probe timeout {timeouts:g} s (target: extra <= timeout)"
+    )
     await runner.cleanup()
     for f in fillers:
         f.close()
@@ -144,14 +154,26 @@ async def scale_part(n: int) -> None:
     await server.stdout.receive()  # READY
     rng = random.Random(7)
     names = [f"c{i:04d}" for i in range(n)]
-    specs = [ComponentSpec(name, tuple(rng.sample(names[:i], min(i, rng.randint(0, 3))))) for i, name in enumerate(names)]
-    targets = Targets.model_validate({"vantages": {"local": {}}, "components": {
-        name: {"endpoints": {"api": {"urls": {"local": f"http://127.0.0.1:{port}"}, "health_path": "/health"}}}
-        for name in names}})
+    specs = [
+        ComponentSpec(name, tuple(rng.sample(names[:i], min(i, rng.randint(0, 3))))) for i, name in enumerate(names)
+    ]
+    targets = Targets.model_validate(
+        {
+            "vantages": {"local": {}},
+            "components": {
+                name: {"endpoints": {"api": {"urls": {"local": f"http://127.0.0.1:{port}"}, "health_path": "/health"}}}
+                for name in names
+            },
+        }
+    )
     registry = Registry.from_entry_points()
     only = {k: v for k, v in registry.specs.items() if k in ("dns", "tcp", "http_health", "resolve_everywhere")}
-    plan = Plan(targets=targets, registry=Registry.of(only.values()), topology=Topology.of(specs),
-                options=RunOptions(deadline_s=60, concurrency=64))
+    plan = Plan(
+        targets=targets,
+        registry=Registry.of(only.values()),
+        topology=Topology.of(specs),
+        options=RunOptions(deadline_s=60, concurrency=64),
+    )
     t0 = time.monotonic()
     result = await investigate(plan)
     wall = time.monotonic() - t0
@@ -160,7 +182,9 @@ async def scale_part(n: int) -> None:
     await server.aclose()
     print(f"scale: {n} components, {len(result.analysis.findings)} findings, overall {result.analysis.overall.value}")
     print(f"scale wall time                : {wall:6.2f} s   (target <= 10 s: ratio {wall / 10:.2f})")
-    print(f"peak RSS of the whole process  : {peak_rss_mb():6.0f} MB (target <= 250 MB: ratio {peak_rss_mb() / 250:.2f})")
+    print(
+        f"peak RSS of the whole process  : {peak_rss_mb():6.0f} MB (target <= 250 MB: ratio {peak_rss_mb() / 250:.2f})"
+    )
 
 
 def main() -> None:

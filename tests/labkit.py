@@ -77,8 +77,6 @@ class LabHandle:
         return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=30)
 
 
-
-
 def start_lab(scenario: str, state: Path) -> Iterator[LabHandle]:
     """`floe-agents lab up` with ``scenario``; waits for the launched pipeline run; `lab down` afterwards."""
     from floe_agents.lab.dagster_runs import wait_for_run  # noqa: PLC0415
@@ -97,13 +95,19 @@ def start_lab(scenario: str, state: Path) -> Iterator[LabHandle]:
         assert "nothing left listening" in down.stderr
 
 
-async def probe_findings(lab: LabHandle, *specs: ProbeSpec, only: str | None = None,
-                         deadline_s: float = 30.0) -> Investigation:
+async def probe_findings(
+    lab: LabHandle, *specs: ProbeSpec, only: str | None = None, deadline_s: float = 30.0
+) -> Investigation:
     """Run ``specs`` (probes and follow-ups) through the real engine against ``lab``."""
     targets = load_targets(lab.targets_file)
     platform = load_yaml_model(PlatformConfig, lab.state_dir / "platform.yaml")
-    plan = Plan(targets=targets, registry=Registry.of(specs), platform=platform,
-                only=frozenset({only}) if only else frozenset(), options=RunOptions(deadline_s=deadline_s))
+    plan = Plan(
+        targets=targets,
+        registry=Registry.of(specs),
+        platform=platform,
+        only=frozenset({only}) if only else frozenset(),
+        options=RunOptions(deadline_s=deadline_s),
+    )
     return await investigate(plan)
 
 

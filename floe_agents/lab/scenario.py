@@ -48,6 +48,7 @@ class Scenario(BaseModel):
     description: str
     faults: frozenset[str] = frozenset()
     expect: frozenset[str] = frozenset()
+    root_causes: tuple[str, ...] = ()
 
     @field_validator("expect")
     @classmethod

@@ -1,0 +1,320 @@
+"""Cube: is the semantic layer ready, does it accept the platform's API secret, and do its cubes' tables exist?
+
+Cube keeps ``/livez`` up while ``/readyz`` answers ``500 {"health":"DOWN"}`` when its data source is unreachable,
+so the two are judged separately. ``/cubejs-api/v1/meta`` is called the way a client does, with an HS256 JWT
+signed by the API secret (built with the standard library: the in-cluster image has no PyJWT), so a 403 means
+the deployed secret is not the one we were given. Meta is compiled without touching the data, so a cube over a
+missing table looks healthy until someone queries it; each cube's source table (``sqlTable`` from
+``?extended=true``) is therefore looked up in the Iceberg catalog with a HEAD, which reads nothing. Gold tables
+are built by the pipeline (dbt), so a missing one is a warning, not a failure.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from floe_agents.config.platform import CatalogProfile, PlatformConfig
+from floe_agents.context import Endpoint, ProbeContext
+from floe_agents.findings import Code, Finding, Status
+from floe_agents.registry import probe
+
+REQUEST_TIMEOUT_S = 2.5
+META = "/cubejs-api/v1/meta"
+_UNREACHABLE = frozenset({"timeout", "connect", "tls"})  # "protocol" (garbled, truncated) is a bad response
+_SELECT_STAR = re.compile(r"^\s*select\s+\*\s+from\s+([\w.\"`]+)\s*;?\s*$", re.IGNORECASE)
+
+CODES = (
+    "cube.unreachable",  # fail: refused / timed out / TLS or protocol error (evidence: url, reason, error)
+    "cube.bad_response",  # fail: meta answered 5xx, non-JSON, truncated or without "cubes"
+    "cube.ready",  # ok: /readyz answered 200
+    "cube.not_ready",  # fail: /readyz answered non-200 or health DOWN (its data source is unreachable)
+    "cube.live",  # ok: /livez answered 200
+    "cube.not_live",  # fail: /livez answered non-200
+    "cube.auth_failed",  # fail: meta refused a JWT signed with cube_api_secret (401/403): the secrets differ
+    "cube.no_secret",  # unknown: no cube_api_secret (targets file or CUBEJS_API_SECRET), meta not checked
+    "cube.meta_ok",  # ok: meta lists cubes (names and source tables in evidence)
+    "cube.no_cubes",  # warn: meta lists no cube: the data model was not loaded
+    "cube.source_tables_present",  # ok: every checkable cube source table exists in the Iceberg catalog
+    "cube.source_table_missing",  # warn: a cube's source table is not in the catalog (queries on it will fail)
+    "cube.source_unverifiable",  # unknown: the catalog could not be asked (no platform/credentials, error)
+)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    url: str
+    status: int | None = None
+    body: Any = None
+    reason: str = ""  # empty when the answer is a 2xx (JSON, when there is a body)
+    detail: str = ""
+
+
+async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> _Answer:
+    shown = str(url.copy_with(query=None))
+    try:
+        response = await ctx.http.request(method, url, timeout=REQUEST_TIMEOUT_S, **kwargs)
+    except httpx.TimeoutException as exc:
+        return _Answer(
+            shown, reason="timeout", detail=f"no answer within {REQUEST_TIMEOUT_S:g}s ({type(exc).__name__})"
+        )
+    except httpx.HTTPError as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        tls = "SSL" in text or "CERTIFICATE" in text.upper() or "wrong version number" in text
+        kind = "tls" if tls else "connect" if isinstance(exc, httpx.ConnectError) else "protocol"
+        return _Answer(shown, reason=kind, detail=text)
+    body: Any = None
+    if response.content:
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            body = response.text[:200]
+            if response.is_success:
+                return _Answer(shown, response.status_code, body, reason="not_json", detail=body)
+    if response.status_code in (401, 403):
+        return _Answer(shown, response.status_code, body, reason="auth", detail=str(body)[:200])
+    if not response.is_success:
+        return _Answer(shown, response.status_code, body, reason="http_status", detail=str(body)[:200])
+    return _Answer(shown, response.status_code, body)
+
+
+def _evidence(answer: _Answer) -> dict[str, Any]:
+    return {"url": answer.url, "reason": answer.reason or None, "status_code": answer.status, "error": answer.detail}
+
+
+def _jwt(secret: str, ttl_s: int = 300) -> str:
+    """An HS256 JWT as Cube's default checkAuth verifies it (the payload becomes the security context)."""
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    now = int(time.time())
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
+    body = b64(json.dumps({"iat": now, "exp": now + ttl_s, "sub": "floe-agents"}, separators=(",", ":")).encode())
+    signature = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def _health(ctx: ProbeContext, answer: _Answer, path: str) -> Finding:
+    good, bad = ("cube.ready", "cube.not_ready") if path == "/readyz" else ("cube.live", "cube.not_live")
+    says = answer.body.get("health") if isinstance(answer.body, dict) else None
+    evidence = {**_evidence(answer), "body": answer.body}
+    if answer.reason in _UNREACHABLE or answer.reason == "protocol":
+        code = "cube.unreachable" if answer.reason in _UNREACHABLE else "cube.bad_response"
+        status, summary = Status.FAIL, f"Cube {path}: {answer.detail}"
+    elif answer.reason or str(says).upper() == "DOWN":
+        status, code = Status.FAIL, bad
+        summary = f"Cube {path} says not ok ({f'health={says}' if says else f'HTTP {answer.status}'})"
+    else:
+        status, code, summary = Status.OK, good, f"Cube {path} answered {answer.status}"
+    return ctx.finding(status, code, summary, subject=path, evidence=evidence)
+
+
+def _meta(ctx: ProbeContext, meta: _Answer) -> tuple[Finding, list[str]]:
+    """Judge the meta answer; also return the cubes' source tables to look up."""
+    cubes = meta.body.get("cubes") if isinstance(meta.body, dict) and not meta.reason else None
+    evidence: dict[str, Any] = _evidence(meta)
+    tables: list[str] = []
+    if meta.reason == "auth":
+        status, code = Status.FAIL, "cube.auth_failed"
+        summary = f"Cube refused a token signed with cube_api_secret ({meta.status}): the deployed secret differs"
+        evidence["body"] = meta.body
+    elif not isinstance(cubes, list):
+        status, code = Status.FAIL, "cube.unreachable" if meta.reason in _UNREACHABLE else "cube.bad_response"
+        evidence["reason"] = meta.reason or "no_cubes_field"
+        summary = f"Cube meta: {evidence['reason']} {meta.detail}".strip()
+    elif not cubes:
+        status, code, summary = Status.WARN, "cube.no_cubes", "Cube meta lists no cubes: the data model is not loaded"
+    else:
+        sources = {str(c.get("name")): _source_table(c) for c in cubes if isinstance(c, dict)}
+        status, code, summary = Status.OK, "cube.meta_ok", f"Cube meta lists {len(sources)} cube(s)"
+        evidence.update(cubes=sorted(sources), source_tables=sources)
+        tables = sorted({t for t in sources.values() if t})
+    return ctx.finding(status, code, summary, subject=META, evidence=evidence), tables
+
+
+def _source_table(cube: dict[str, Any]) -> str | None:
+    table = cube.get("sqlTable") or cube.get("sql_table")
+    if not table and isinstance(cube.get("sql"), str):
+        match = _SELECT_STAR.match(cube["sql"])
+        table = match.group(1) if match else None
+    return str(table).replace('"', "").replace("`", "") if table else None
+
+
+def _split(table: str, platform: PlatformConfig) -> tuple[str, list[str]] | None:
+    """``[catalog.]namespace.table`` -> (catalog key in platform.yaml, namespace parts + table)."""
+    parts = table.split(".")
+    warehouses = {c.warehouse for c in platform.catalogs.values()}
+    if len(parts) >= 3 and (parts[0] in platform.catalogs or parts[0] in warehouses):
+        parts = parts[1:]
+    if len(parts) < 2:
+        return None
+    ref = next((lay.catalog_ref for lay in platform.layers.values() if lay.namespace == parts[0]), None)
+    name = next((n for n in (ref, "default", *platform.catalogs) if n and n in platform.catalogs), None)
+    return (name, parts) if name else None
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    base: httpx.URL
+    warehouse: str
+    headers: dict[str, str]
+    prefix: str = ""
+    error: str = ""  # set when the catalog could not be opened
+    warehouse_missing: bool = False
+
+
+async def _open(ctx: ProbeContext, polaris: Endpoint, profile: CatalogProfile, creds: tuple[str, str]) -> _Catalog:
+    """OAuth token, then ``/v1/config?warehouse=`` for the prefix, as pyiceberg's RestCatalog does."""
+    base = polaris.url.copy_with(path=httpx.URL(profile.uri).path.rstrip("/") or "/api/catalog", query=None)
+    cat = _Catalog(base, profile.warehouse, {})
+    form = {"grant_type": "client_credentials", "client_id": creds[0], "client_secret": creds[1]}
+    form["scope"] = ctx.targets.credentials.polaris_scope
+    token = await _call(ctx, "POST", base.copy_with(path=base.path + "/v1/oauth/tokens"), data=form)
+    access = token.body.get("access_token") if isinstance(token.body, dict) else None
+    if token.reason or not isinstance(access, str):
+        return replace(cat, error=f"catalog login: {token.reason or 'no access_token'} {token.detail}".strip())
+    cat = replace(cat, headers={"Authorization": f"Bearer {access}"})
+    url = base.copy_with(path=base.path + "/v1/config", params={"warehouse": profile.warehouse})
+    config = await _call(ctx, "GET", url, headers=cat.headers)
+    if config.status == 404:  # "Unable to find warehouse ...": nothing can be in it
+        return replace(cat, warehouse_missing=True, error=config.detail)
+    if config.reason or not isinstance(config.body, dict):
+        return replace(cat, error=f"config: {config.reason} {config.detail}".strip())
+    overrides, defaults = config.body.get("overrides") or {}, config.body.get("defaults") or {}
+    return replace(cat, prefix=str(overrides.get("prefix") or defaults.get("prefix") or profile.warehouse))
+
+
+async def _exists(ctx: ProbeContext, cat: _Catalog, parts: list[str]) -> dict[str, Any]:
+    if cat.warehouse_missing:
+        return {"exists": False, "warehouse_missing": True, "error": cat.error}
+    if cat.error:
+        return {"exists": None, "error": cat.error}
+    namespace = quote("\x1f".join(parts[:-1]), safe="")
+    ns_path = f"{cat.base.path}/v1/{quote(cat.prefix, safe='')}/namespaces/{namespace}"
+    answers: dict[str, _Answer] = {}
+
+    async def head(key: str, path: str) -> None:
+        answers[key] = await _call(ctx, "HEAD", cat.base.copy_with(path=path), headers=cat.headers)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(head, "table", f"{ns_path}/tables/{quote(parts[-1], safe='')}")
+        tg.start_soon(head, "namespace", ns_path)
+    table, ns = answers["table"], answers["namespace"]
+    if not table.reason:
+        return {"exists": True}
+    if table.status == 404:
+        return {"exists": False, "namespace_exists": not ns.reason}
+    return {"exists": None, "error": f"HEAD table: {table.reason} {table.status or ''} {table.detail}".strip()}
+
+
+async def _sources(ctx: ProbeContext, tables: list[str]) -> list[Finding]:
+    """Look each cube source table up in the Iceberg REST catalog (HEAD: existence only, nothing is read)."""
+    polaris = next((e for e in ctx.for_component("polaris").endpoints() if e.name == "api"), None)
+    creds = (ctx.credential("polaris_client_id") or "", ctx.credential("polaris_client_secret") or "")
+    platform = ctx.platform
+    why = (
+        "no platform.yaml catalogs (warehouse unknown)" if platform is None or not platform.catalogs
+        else "no polaris api endpoint for this vantage" if polaris is None
+        else "no polaris_client_id/polaris_client_secret credentials" if not all(creds) else ""
+    )  # fmt: skip
+    if why or platform is None or polaris is None:
+        summary = f"cannot check cube source tables: {why}"
+        return [
+            ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, evidence={"tables": tables, "reason": why})
+        ]
+    split = {t: _split(t, platform) for t in tables}
+    catalogs: dict[str, _Catalog] = {}
+    results: list[Finding] = []
+
+    async def open_catalog(name: str) -> None:
+        catalogs[name] = await _open(ctx, polaris, platform.catalogs[name], creds)
+
+    async def check(table: str, name: str, parts: list[str]) -> None:
+        cat = catalogs[name]
+        found = await _exists(ctx, cat, parts)
+        evidence = {"table": table, "catalog": name, "warehouse": cat.warehouse, "catalog_url": str(cat.base), **found}
+        if found["exists"] is False:
+            summary = f"cube source table {table} is not in catalog {cat.warehouse}: queries on it will fail"
+            results.append(
+                ctx.finding(Status.WARN, "cube.source_table_missing", summary, subject=table, evidence=evidence)
+            )
+        elif found["exists"] is None:
+            summary = f"could not look up cube source table {table}: {found['error']}"
+            results.append(
+                ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=table, evidence=evidence)
+            )
+
+    async with anyio.create_task_group() as tg:
+        for name in {s[0] for s in split.values() if s}:
+            tg.start_soon(open_catalog, name)
+    async with anyio.create_task_group() as tg:
+        for table, where in split.items():
+            if where is None:
+                summary = f"{table}: no namespace or catalog to look it up in"
+                evidence = {"table": table, "reason": "unqualified table name"}
+                results.append(
+                    ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=table, evidence=evidence)
+                )
+            else:
+                tg.start_soon(check, table, *where)
+    if not results:
+        summary = f"all {len(tables)} cube source tables exist"
+        results.append(ctx.finding(Status.OK, "cube.source_tables_present", summary, evidence={"tables": tables}))
+    return results
+
+
+@probe("cube", components=["cube"], timeout=14.0, description="Cube readiness, API secret, cubes and their tables")
+async def cube(ctx: ProbeContext) -> list[Finding]:
+    """/readyz and /livez, meta with a JWT signed by the API secret, each cube's source table in the catalog."""
+    api = next((ep for ep in ctx.endpoints() if ep.name == "api"), None)
+    if api is None:
+        return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, "no Cube api endpoint for this vantage")]
+    secret = ctx.credential("cube_api_secret")
+    root = api.url.copy_with(query=None)
+    answers: dict[str, _Answer] = {}
+
+    async def get(path: str) -> None:
+        url = root.copy_with(path=root.path.rstrip("/") + path)
+        if path == META and secret:
+            url = url.copy_merge_params({"extended": "true"})
+        headers = {"Authorization": _jwt(secret)} if path == META and secret else {}
+        answers[path] = await _call(ctx, "GET", url, headers=headers)
+
+    async with anyio.create_task_group() as tg:
+        for path in ["/readyz", "/livez"] + ([META] if secret else []):
+            tg.start_soon(get, path)
+    reasons = {a.reason for a in answers.values()}
+    if len(reasons) == 1 and reasons <= {*_UNREACHABLE, "protocol"}:  # one cause, one finding
+        first = answers["/readyz"]
+        code = "cube.unreachable" if first.reason in _UNREACHABLE else "cube.bad_response"
+        evidence = {**_evidence(first), "url": str(root)}
+        return [ctx.finding(Status.FAIL, code, f"Cube {root}: {first.detail}", subject=str(root), evidence=evidence)]
+    results = [_health(ctx, answers["/readyz"], "/readyz"), _health(ctx, answers["/livez"], "/livez")]
+    if not secret:
+        summary = "no cube_api_secret (targets file or CUBEJS_API_SECRET): meta not checked"
+        results.append(
+            ctx.finding(Status.UNKNOWN, "cube.no_secret", summary, subject=META, evidence={"reason": "no credential"})
+        )
+        return results
+    meta, tables = _meta(ctx, answers[META])
+    results.append(meta)
+    if tables:
+        results += await _sources(ctx, tables)
+    elif meta.code == "cube.meta_ok":
+        summary = "Cube meta names no source table (this Cube may not expose sql_table, cube-js/cube#8711)"
+        evidence = {"cubes": meta.evidence["cubes"], "reason": "no sqlTable in meta"}
+        results.append(
+            ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=META, evidence=evidence)
+        )
+    return sorted(results, key=lambda f: (f.code, f.subject))

@@ -1,0 +1,364 @@
+"""S3: does the object store answer, accept Floe's keys, hold Floe's buckets, and can each vantage address them?
+
+Floe's data, compute logs and pre-aggregations live in S3 (LocalStack, MinIO or AWS), and the seed report's
+blocker was an S3 endpoint the catalog could not reach: an AWS SDK without path-style access asks for
+``<bucket>.<host>``, a name no custom endpoint's DNS ever has. So besides "answers" (LocalStack's health route
+when present), "credentials valid" (STS GetCallerIdentity) and "buckets present" (HeadBucket, path-style), this
+probe resolves both addressing styles from every vantage it can observe, and tries the AssumeRole that Polaris
+uses to vend credentials. boto3 is blocking, so each call runs in a worker thread (abandoned on cancel) under
+botocore's own connect/read timeouts and a single attempt.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import anyio
+import httpx
+
+from floe_agents.config.platform import PlatformConfig
+from floe_agents.context import Endpoint, ProbeContext
+from floe_agents.findings import Code, Finding, Status
+from floe_agents.registry import probe
+from floe_agents.resolve import CannotResolveHereError, ResolveError
+
+REQUEST_TIMEOUT_S = 3.0
+CALL_TIMEOUT_S = 4.0  # one boto3 call: botocore's connect (2 s) / read (3 s) timeouts, plus slack
+UPSTREAM_BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
+OPTIONAL_BUCKETS = ("dagster-compute-logs", "cube-preaggs")
+DEFAULT_ROLE = "arn:aws:iam::000000000000:role/polaris-storage-role"
+_AUTH_ERRORS = frozenset(("InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"))
+_AUTH_ERRORS |= {"UnrecognizedClientException", "AuthFailure", "InvalidToken", "IncompleteSignature", "AccessDenied"}
+Verdict = tuple[Status, str, str, dict[str, Any]]  # status, code, summary, evidence
+
+CODES = (
+    "endpoint.not_configured",  # unknown: no S3 api endpoint for this vantage in the targets
+    "s3.unreachable",  # fail: no connection / no answer / TLS mismatch; or endpoint host unresolvable at a vantage
+    "s3.unhealthy",  # fail: answered with 5xx or garbage, or LocalStack health says s3 is not running
+    "s3.ok",  # ok: the endpoint answers (LocalStack health evidence when present)
+    "s3.credentials_missing",  # unknown: no access key configured; signed checks skipped
+    "s3.credentials_invalid",  # fail: STS GetCallerIdentity rejected the keys
+    "s3.credentials_valid",  # ok: caller identity (account, arn)
+    "s3.bucket_missing",  # fail: HeadBucket 404
+    "s3.bucket_unreadable",  # fail: bucket answers 403/301/other error (evidence status, error code)
+    "s3.bucket_present",  # ok
+    "s3.virtual_host_unresolvable",  # warn (fail if the platform sets path_style_access false): <bucket>.<host>
+    "s3.addressing_ok",  # ok: the addressing the vantage needs resolves (evidence per bucket)
+    "s3.role_missing",  # warn: the default polaris-storage-role does not exist
+    "s3.assume_role_failed",  # fail: STS AssumeRole of the configured (or existing default) role refused
+    "s3.assume_role_ok",  # ok
+    "s3.check_failed",  # unknown: an API call failed for a reason that says nothing about S3 itself
+)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _strings(value: Any, key: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _strings(v, str(k))
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v, key)
+    elif isinstance(value, str):
+        yield key, value
+
+
+def expected_buckets(platform: PlatformConfig | None) -> tuple[list[str], dict[str, bool], str]:
+    """(buckets, bucket -> path_style_access, source): the platform's S3 buckets, else upstream's five."""
+    if platform is None:
+        return list(UPSTREAM_BUCKETS), {}, "upstream floe-infra-localstack-init (no platform config)"
+    buckets: list[str] = []
+    path_style: dict[str, bool] = {}
+    for profile in platform.storage.values():
+        if profile.type == "s3":
+            buckets.append(profile.bucket)
+            path_style[profile.bucket] = path_style.get(profile.bucket, True) and profile.path_style_access
+    free = [platform.observability.compute_logs, platform.compute, platform.infrastructure]
+    for key, value in _strings(free):
+        if value in OPTIONAL_BUCKETS or (key in ("bucket", "bucket_name") and value):
+            buckets.append(value)
+    if not buckets:
+        return list(UPSTREAM_BUCKETS), {}, "upstream floe-infra-localstack-init (platform names no S3 bucket)"
+    return list(dict.fromkeys(buckets)), path_style, "platform config"
+
+
+def _api_endpoint(ctx: ProbeContext, vantage: str | None = None) -> Endpoint | None:
+    eps = ctx.endpoints(vantage)
+    return next((e for e in eps if e.name == "api"), None) or next(
+        (e for e in eps if e.url.scheme in ("http", "https")), None
+    )
+
+
+async def _health(ctx: ProbeContext, ep: Endpoint) -> Verdict:
+    """Does the endpoint answer, and does LocalStack's health route (when there is one) say s3 is running?"""
+    path = ep.target.health_path or "/_localstack/health"
+    url = ep.url.copy_with(path=ep.url.path.rstrip("/") + "/" + path.lstrip("/"))  # keep a path prefix
+    ev: dict[str, Any] = {"url": str(url), "endpoint": ep.name}
+    try:
+        response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)
+    except httpx.TimeoutException as exc:
+        ev.update(reason="timeout", error=type(exc).__name__)
+        return Status.FAIL, "s3.unreachable", f"{ep.url} did not answer within {REQUEST_TIMEOUT_S:g}s", ev
+    except httpx.HTTPError as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        tls = "SSL" in text or "CERTIFICATE" in text.upper()
+        if tls or isinstance(exc, httpx.ConnectError):
+            ev.update(reason="tls" if tls else "connect", error=text[:300])
+            return Status.FAIL, "s3.unreachable", f"{ep.url} unreachable ({ev['reason']}): {exc}", ev
+        ev.update(reason="broken answer", error=text[:300])
+        return Status.FAIL, "s3.unhealthy", f"{ep.url} sent a broken answer: {text}", ev
+    ev["status_code"] = response.status_code
+    if response.status_code >= 500:
+        ev["body"] = response.text[:300]
+        return Status.FAIL, "s3.unhealthy", f"{url} answered HTTP {response.status_code}", ev
+    if response.status_code != 200:
+        ev["localstack"] = False  # a 404 (no such route) or 403 (real S3) still proves the endpoint answers
+        return Status.OK, "s3.ok", f"{ep.url} answers (HTTP {response.status_code}, not LocalStack)", ev
+    try:
+        health = response.json()
+    except ValueError:
+        ev["body"] = response.text[:300]
+        return Status.FAIL, "s3.unhealthy", f"{url} answered 200 with a body that is not JSON", ev
+    services = health.get("services") if isinstance(health, dict) else None
+    if not isinstance(services, dict):
+        return Status.OK, "s3.ok", f"{ep.url} answers", {**ev, "localstack": False}
+    ev.update(localstack=True, services=services, version=health.get("version"))
+    state = str(services.get("s3", "absent"))
+    if state not in ("running", "available", "initialized"):
+        return Status.FAIL, "s3.unhealthy", f"LocalStack at {ep.url} reports s3 {state}", ev
+    return Status.OK, "s3.ok", f"{ep.url} answers; LocalStack reports s3 {state}", ev
+
+
+def _make_clients(endpoint: str, region: str, key: str | None, secret: str | None) -> dict[str, Any]:
+    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy; only when probing
+    from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    cfg = Config(
+        connect_timeout=2,
+        read_timeout=REQUEST_TIMEOUT_S,
+        retries={"total_max_attempts": 1},
+        s3={"addressing_style": "path"},
+    )
+    session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret or "", region_name=region)
+    aws = httpx.URL(endpoint).host.endswith("amazonaws.com")
+    other = None if aws else endpoint  # LocalStack/MinIO serve STS and IAM on the S3 endpoint
+    clients: dict[str, Any] = {
+        "s3": session.client("s3", endpoint_url=endpoint, config=cfg),
+        "sts": session.client("sts", endpoint_url=other, config=cfg),
+        "iam": session.client("iam", endpoint_url=other, config=cfg),
+    }
+    seen = clients["seen"] = threading.local()  # the HTTP status of this thread's last answer
+
+    def remember(response_dict: dict[str, Any], **_: Any) -> None:
+        seen.status = response_dict.get("status_code")
+
+    for name in ("s3", "sts", "iam"):
+        clients[name].meta.events.register("before-parse", remember)
+    return clients
+
+
+def _attempt(fn: Callable[[], Any], seen: threading.local) -> tuple[Any, dict[str, Any] | None]:
+    """Run one boto3 call in this worker thread; errors become facts (kind, code, status, message)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]  # noqa: PLC0415
+    from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    seen.status = None
+    try:
+        return fn(), None
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(err.get("Code") or status)
+        kind = "auth" if code in _AUTH_ERRORS or status in (401, 403) else "client"
+        return None, {"kind": kind, "code": code, "status": status, "message": str(err.get("Message") or exc)[:300]}
+    except ResponseParserError as exc:  # not an S3/STS answer at all; the status still tells auth from garbage
+        status = seen.status
+        kind = "auth" if status in (401, 403) else "garbage"
+        return None, {"kind": kind, "code": f"HTTP {status}", "status": status, "message": str(exc)[:300]}
+    except BotoCoreError as exc:
+        return None, {"kind": "transport", "code": type(exc).__name__, "message": str(exc)[:300]}
+
+
+async def _call(clients: dict[str, Any], fn: Callable[[], Any]) -> tuple[Any, dict[str, Any] | None]:
+    """(result, None) or (None, error facts) for one blocking boto3 call, abandoned after CALL_TIMEOUT_S."""
+    try:
+        with anyio.fail_after(CALL_TIMEOUT_S):
+            return await anyio.to_thread.run_sync(_attempt, fn, clients["seen"], abandon_on_cancel=True)
+    except TimeoutError:
+        return None, {"kind": "timeout", "message": f"no answer within {CALL_TIMEOUT_S:g}s"}
+
+
+async def _credentials(clients: dict[str, Any], base: dict[str, Any]) -> Verdict:
+    ident, err = await _call(clients, clients["sts"].get_caller_identity)
+    if err is None:
+        ev = {**base, "account": ident.get("Account"), "arn": ident.get("Arn")}
+        return Status.OK, "s3.credentials_valid", f"credentials accepted as {ident.get('Arn')}", ev
+    if err["kind"] == "auth":
+        return Status.FAIL, "s3.credentials_invalid", f"STS rejected the credentials: {err['code']}", {**base, **err}
+    ev = {**base, "call": "GetCallerIdentity", **err}
+    return Status.UNKNOWN, "s3.check_failed", f"could not verify the credentials: {err['message']}", ev
+
+
+async def _bucket(clients: dict[str, Any], bucket: str, base: dict[str, Any]) -> Verdict:
+    _, err = await _call(clients, lambda: clients["s3"].head_bucket(Bucket=bucket))
+    ev = {**base, "bucket": bucket, "addressing": "path", **(err or {})}
+    if err is None:
+        return Status.OK, "s3.bucket_present", f"bucket {bucket} exists", ev
+    if err.get("status") == 404 or err.get("code") in ("404", "NoSuchBucket"):
+        return Status.FAIL, "s3.bucket_missing", f"bucket {bucket} does not exist", ev
+    if err["kind"] in ("auth", "client"):
+        return Status.FAIL, "s3.bucket_unreadable", f"bucket {bucket} answered {err['code']}", ev
+    return Status.UNKNOWN, "s3.check_failed", f"HeadBucket {bucket} failed: {err['message']}", ev
+
+
+async def _role(clients: dict[str, Any], arn: str, configured: bool, base: dict[str, Any]) -> Verdict:
+    """AssumeRole of a configured role; the upstream default role only if it exists (missing is a warn)."""
+    ev = {**base, "role_arn": arn, "source": "platform storage credentials" if configured else "upstream default"}
+    if not configured:
+        _, err = await _call(clients, lambda: clients["iam"].get_role(RoleName=arn.rsplit("/", 1)[-1]))
+        if err is not None and err.get("code") == "NoSuchEntity":
+            return Status.WARN, "s3.role_missing", f"role {arn} does not exist", {**ev, **err}
+        if err is not None:
+            ev.update(call="GetRole", **err)
+            return Status.UNKNOWN, "s3.check_failed", f"could not look up {arn}: {err['message']}", ev
+    got, err = await _call(
+        clients,
+        lambda: clients["sts"].assume_role(RoleArn=arn, RoleSessionName="floe-agents-probe", DurationSeconds=900),
+    )
+    if err is None:
+        return Status.OK, "s3.assume_role_ok", f"assumed {arn}", {**ev, "assumed_arn": got["AssumedRoleUser"]["Arn"]}
+    ev.update(call="AssumeRole", **err)
+    if err["kind"] in ("auth", "client"):
+        return Status.FAIL, "s3.assume_role_failed", f"AssumeRole {arn} refused: {err['code']} {err['message']}", ev
+    return Status.UNKNOWN, "s3.check_failed", f"AssumeRole {arn} failed: {err['message']}", ev
+
+
+async def _resolves(ctx: ProbeContext, vantage: str, host: str) -> str | None:
+    """None if ``host`` resolves from ``vantage``, else why not (CannotResolveHereError if unobservable)."""
+    resolver = ctx.resolver(vantage)
+    if resolver is None:
+        raise CannotResolveHereError(vantage)
+    try:
+        with anyio.fail_after(2.0):
+            await resolver.resolve(host)
+    except ResolveError as exc:
+        return str(exc)
+    except TimeoutError:
+        return "resolution timed out"
+    return None
+
+
+async def _addressing(ctx: ProbeContext, ep: Endpoint, buckets: list[str], path_style: dict[str, bool]) -> Verdict:
+    """Which addressing resolves from ``ep.vantage``: path-style (the host) and virtual-host (<bucket>.<host>)."""
+    host, vantage = ep.host, ep.vantage
+    ev: dict[str, Any] = {"endpoint": str(ep.url), "host": host, "path_style_access": path_style}
+    if _is_ip(host):
+        ev.update(path_style="works", virtual_host="not applicable: SDKs use path-style for IP endpoints")
+        return Status.OK, "s3.addressing_ok", f"{host} is an IP: path-style addressing only", ev
+    why = await _resolves(ctx, vantage, host)
+    if why is not None:
+        ev.update(reason="endpoint host unresolvable", error=why)
+        return Status.FAIL, "s3.unreachable", f"{host} does not resolve from {vantage}: no addressing works", ev
+    virtual: dict[str, str | None] = {}
+
+    async def one(bucket: str) -> None:
+        virtual[bucket] = await _resolves(ctx, vantage, f"{bucket}.{host}")
+
+    async with anyio.create_task_group() as tg:
+        for b in buckets:
+            tg.start_soon(one, b)
+    bad = sorted(b for b, why in virtual.items() if why)
+    ev.update(path_style="resolves", virtual_host={b: why or "resolves" for b, why in sorted(virtual.items())})
+    if not bad:
+        return Status.OK, "s3.addressing_ok", f"path-style and virtual-host names resolve from {vantage}", ev
+    strict = [b for b in bad if path_style.get(b) is False]
+    ev.update(unresolvable=[f"{b}.{host}" for b in bad], path_style_disabled_for=strict)
+    summary = f"virtual-host names ({bad[0]}.{host}, ...) do not resolve from {vantage}: only path-style works"
+    if strict:
+        summary += f"; the platform disables path-style access for {', '.join(strict)}"
+    return Status.FAIL if strict else Status.WARN, "s3.virtual_host_unresolvable", summary, ev
+
+
+@probe(
+    "s3",
+    components=["s3"],
+    timeout=20.0,
+    description="S3 answers, keys valid, buckets present, addressing per vantage, AssumeRole",
+)
+async def s3(ctx: ProbeContext) -> list[Finding]:
+    ep = _api_endpoint(ctx)
+    if ep is None:
+        summary = f"no S3 api endpoint for vantage {ctx.vantage} in the targets"
+        return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, summary, subject="api")]
+    key, region = ctx.credential("s3_access_key_id"), ctx.targets.credentials.s3_region
+    secret = ctx.credential("s3_secret_access_key")
+    clients: dict[str, Any] = {}
+
+    async def prepare() -> None:  # boto3's import and client set-up overlap the health check
+        try:
+            made = await anyio.to_thread.run_sync(
+                _make_clients, str(ep.url).rstrip("/"), region, key, secret, abandon_on_cancel=True
+            )
+        except Exception as exc:  # e.g. an endpoint botocore rejects: reported, not raised
+            clients["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            clients.update(made)
+
+    async with anyio.create_task_group() as tg:
+        if key:
+            tg.start_soon(prepare)
+        status, code, summary, ev = await _health(ctx, ep)
+        if status is not Status.OK:
+            tg.cancel_scope.cancel()
+    out = [ctx.finding(status, code, summary, subject=str(ep.url), evidence=ev)]
+    if status is not Status.OK:
+        return out
+    buckets, path_style, source = expected_buckets(ctx.platform)
+    base = {"endpoint": str(ep.url)}
+
+    async def run(subject: str, make: Awaitable[Verdict], vantage: str | None = None) -> Finding | None:
+        try:
+            status, code, summary, ev = await make
+        except CannotResolveHereError:
+            return None  # that vantage's DNS cannot be observed from here: no finding rather than a false alarm
+        out.append(ctx.finding(status, code, summary, subject=subject, evidence=ev, vantage=vantage))
+        return out[-1]
+
+    async def signed() -> None:
+        if not key:
+            summary = "no S3 access key configured: credentials, buckets and roles not checked"
+            out.append(ctx.finding(Status.UNKNOWN, "s3.credentials_missing", summary, subject="credentials"))
+            return
+        if "error" in clients:
+            summary = f"cannot set up an S3 client: {clients['error']}"
+            ev = {**base, "error": clients["error"]}
+            out.append(ctx.finding(Status.UNKNOWN, "s3.check_failed", summary, subject="credentials", evidence=ev))
+            return
+        creds = await run("credentials", _credentials(clients, {**base, "access_key_id": key, "region": region}))
+        if creds is not None and creds.status is Status.FAIL:
+            return  # every signed call would be refused the same way
+        storage = ctx.platform.storage.values() if ctx.platform else []
+        roles = sorted({p.credentials.role_arn for p in storage if p.credentials.role_arn})
+        async with anyio.create_task_group() as tg:
+            for bucket in buckets:
+                tg.start_soon(run, bucket, _bucket(clients, bucket, {**base, "expected_from": source}))
+            for arn in roles or [DEFAULT_ROLE]:
+                tg.start_soon(run, arn, _role(clients, arn, bool(roles), base))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(signed)
+        for vantage in ctx.targets.vantages:
+            vep = _api_endpoint(ctx, vantage)
+            if vep is not None:
+                tg.start_soon(run, "addressing", _addressing(ctx, vep, buckets, path_style), vantage)
+    return sorted(out, key=lambda f: (f.subject, f.vantage))

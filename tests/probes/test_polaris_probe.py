@@ -1,0 +1,337 @@
+"""polaris probe: the real lab per scenario; the Polaris stand-in in-process (moto S3) for the faults no lab
+scenario has (bad scope, wrong secret, STS role, allowedLocations, the namespace prefix slip, a token without
+privileges); and every bad-answer class of a misbehaving server, a closed port and TLS against plain HTTP."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from aiohttp import web
+
+from floe_agents.config import PlatformConfig
+from floe_agents.config.targets import Targets
+from floe_agents.context import ProbeContext, Services
+from floe_agents.findings import Code, Finding, Status
+from floe_agents.lab.manifests import LabSettings, platform_yaml
+from floe_agents.lab.polaris import RunningPolaris
+from floe_agents.resolve import resolvers_for
+from probes.polaris import polaris as polaris_probe
+from tests.lab import conftest_polaris
+from tests.lab.conftest_polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, PolarisS3, polaris_create_catalog
+from tests.labkit import LabHandle, findings_of, probe_findings
+from tests.probes.badserver import bad_server, closed_port
+from tests.probes.conftest import run_probe
+
+# The Polaris stand-in's fixtures (defined once in conftest_polaris, so they stay out of other test modules).
+polaris = conftest_polaris.polaris
+polaris_s3 = conftest_polaris.polaris_s3
+IN_CLUSTER_S3 = f"http://{LOCALSTACK}:4566"
+
+
+def problems(findings: list[Finding]) -> dict[str, str]:
+    return {f.subject: str(f.code) for f in findings if f.status is not Status.OK}
+
+
+# --- the real lab ---------------------------------------------------------------------------------------------
+LAB_PROBLEMS: dict[str, dict[str, str]] = {
+    "healthy": {},
+    "missing-raw-tables": {},
+    "missing-warehouse": {"demo_catalog": "polaris.warehouse_missing"},
+    "missing-namespace": {"demo": "polaris.namespace_missing"},
+    "s3-endpoint-mismatch": {
+        "demo_catalog.storageConfigInfo.endpoint": "polaris.storage_endpoint_mismatch",
+        "demo_catalog.storageConfigInfo.pathStyleAccess": "polaris.virtual_host_addressing",
+    },
+}
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("lab", list(LAB_PROBLEMS), indirect=True)
+async def test_lab(lab: LabHandle) -> None:
+    found = findings_of(await probe_findings(lab, polaris_probe, only="polaris"), "polaris")
+    assert problems(found) == LAB_PROBLEMS[lab.info["scenario"]], [f.summary for f in found]
+    codes = {str(f.code) for f in found}
+    assert {"polaris.healthy", "polaris.auth_ok"} <= codes
+    if lab.info["scenario"] in ("healthy", "missing-raw-tables"):
+        oks = {f.subject for f in found if f.code == "polaris.namespace_ok"}
+        assert oks == {"bronze", "silver", "gold", "demo"}
+        assert {"polaris.warehouse_ok", "polaris.storage_ok"} <= codes
+    if lab.info["scenario"] == "s3-endpoint-mismatch":
+        [mismatch] = [f for f in found if f.code == "polaris.storage_endpoint_mismatch"]
+        assert mismatch.evidence["storage_host"] == "localstack"
+        assert mismatch.evidence["platform_storage_endpoints"] == [IN_CLUSTER_S3]
+
+
+# --- the stand-in in-process: faults the lab scenarios do not stage -------------------------------------------
+def platform(**layers_ns: str) -> PlatformConfig:
+    doc = yaml.safe_load(platform_yaml(LabSettings(pg_password="unused")))
+    for layer, ns in layers_ns.items():
+        doc["layers"][layer]["namespace"] = ns
+    return PlatformConfig.model_validate(doc)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def ctx_for(
+    http: httpx.AsyncClient,
+    component: str,
+    components: dict[str, Any],
+    *,
+    plat: PlatformConfig | None = None,
+    credentials: dict[str, str] | None = None,
+    cluster_hosts: dict[str, str] | None = None,
+    local_hosts: dict[str, str] | None = None,
+) -> ProbeContext:
+    """A real ProbeContext: a local vantage (the system resolver, or a hosts table: the stand-in's fixture forbids
+    the event loop's resolver thread) and a cluster vantage with a static hosts table."""
+    local = {"resolver": "system"} if local_hosts is None else {"resolver": "hosts", "hosts": local_hosts}
+    targets = Targets.model_validate(
+        {
+            "vantage": "local",
+            "vantages": {
+                "local": local,
+                "cluster": {"resolver": "hosts", "hosts": cluster_hosts or {}},
+            },
+            "components": {component: {}, **components},
+            "credentials": credentials
+            if credentials is not None
+            else {"polaris_client_id": CLIENT_ID, "polaris_client_secret": CLIENT_SECRET},
+        }
+    )
+    services = Services(http=http, resolvers=resolvers_for(targets.vantages, targets.vantage))
+    return ProbeContext(component=component, check="t", targets=targets, services=services, platform=plat)
+
+
+def standin_components(running: RunningPolaris, s3: PolarisS3) -> dict[str, Any]:
+    return {
+        "polaris": {
+            "endpoints": {
+                "api": {"urls": {"local": running.url, "cluster": "http://floe-infra-polaris:8181"}},
+                "management": {"urls": {"local": running.mgmt_url, "cluster": "http://floe-infra-polaris:8182"}},
+            }
+        },
+        "s3": {"endpoints": {"api": {"urls": {"local": s3.endpoint, "cluster": IN_CLUSTER_S3}}}},
+    }
+
+
+async def make_namespaces(running: RunningPolaris, *names: str) -> None:
+    token = await conftest_polaris.polaris_token(running)
+    async with httpx.AsyncClient(base_url=running.catalog_uri, headers={"Authorization": f"Bearer {token}"}) as c:
+        for ns in names:
+            response = await c.post("/v1/demo_catalog/namespaces", json={"namespace": [ns]})
+            assert response.status_code == 200, response.text
+
+
+FLOE_STORAGE: dict[str, Any] = {
+    "endpoint": IN_CLUSTER_S3,
+    "endpointInternal": None,
+    "roleArn": None,
+    "stsUnavailable": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("storage", "expected"),
+    [
+        ({}, {}),
+        (
+            {"roleArn": conftest_polaris.ROLE_ARN, "stsUnavailable": None},
+            {"demo_catalog.storageConfigInfo.roleArn": "polaris.role_without_sts"},
+        ),
+        (
+            {"allowedLocations": ["s3://iceberg-bronze/"]},
+            {"demo_catalog.storageConfigInfo.allowedLocations": "polaris.location_not_allowed"},
+        ),
+        (
+            {"endpoint": "http://localstack:4566", "pathStyleAccess": False},
+            {
+                "demo_catalog.storageConfigInfo.endpoint": "polaris.storage_endpoint_mismatch",
+                "demo_catalog.storageConfigInfo.pathStyleAccess": "polaris.virtual_host_addressing",
+            },
+        ),
+    ],
+    ids=["agrees", "role-without-sts", "bucket-not-allowed", "endpoint-and-addressing"],
+)
+async def test_storage_config_against_platform(
+    polaris: RunningPolaris,
+    polaris_s3: PolarisS3,
+    http: httpx.AsyncClient,
+    storage: dict[str, Any],
+    expected: dict[str, str],
+) -> None:
+    assert (await polaris_create_catalog(polaris, polaris_s3, **{**FLOE_STORAGE, **storage})).status_code == 201
+    await make_namespaces(polaris, "demo", "bronze", "silver", "gold")
+    found = await run_probe(
+        polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), plat=platform())
+    )
+    assert problems(found) == expected
+    if not expected:
+        [ok] = [f for f in found if f.code == "polaris.storage_ok"]
+        assert ok.evidence["storage_host"] == LOCALSTACK
+    if "demo_catalog.storageConfigInfo.allowedLocations" in expected:
+        [f] = [f for f in found if f.code == "polaris.location_not_allowed"]
+        assert f.evidence["buckets_not_allowed"] == ["iceberg-gold", "iceberg-silver"]
+
+
+async def test_namespace_prefix_mistake(
+    polaris: RunningPolaris, polaris_s3: PolarisS3, http: httpx.AsyncClient
+) -> None:
+    await polaris_create_catalog(polaris, polaris_s3, **FLOE_STORAGE)
+    await make_namespaces(polaris, "demo", "bronze")
+    plat = platform(bronze="demo_catalog.bronze", silver="demo_catalog.silver")
+    found = await run_probe(polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), plat=plat))
+    assert problems(found) == {
+        "demo_catalog.bronze": "polaris.namespace_prefix_mistake",
+        "demo_catalog.silver": "polaris.namespace_prefix_mistake",
+        "gold": "polaris.namespace_missing",
+    }
+    by_subject = {f.subject: f for f in found}
+    assert by_subject["demo_catalog.bronze"].evidence["intended_exists"] is True
+    assert by_subject["demo_catalog.silver"].evidence["intended_exists"] is False
+
+
+@pytest.mark.parametrize(
+    ("credentials", "code", "error"),
+    [
+        ({"polaris_client_secret": "wrong"}, "polaris.auth_failed", "unauthorized_client"),
+        ({"polaris_client_id": "nobody"}, "polaris.auth_failed", "unauthorized_client"),
+        ({"polaris_scope": "service_admin"}, "polaris.scope_invalid", "invalid_scope"),
+    ],
+)
+async def test_login_refused(
+    polaris: RunningPolaris,
+    polaris_s3: PolarisS3,
+    http: httpx.AsyncClient,
+    credentials: dict[str, str],
+    code: str,
+    error: str,
+) -> None:
+    creds = {"polaris_client_id": CLIENT_ID, "polaris_client_secret": CLIENT_SECRET, **credentials}
+    found = await run_probe(
+        polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), credentials=creds)
+    )
+    [login] = [f for f in found if f.subject.endswith("/api/catalog")]
+    assert (login.status, login.code, login.evidence["error_type"]) == (Status.FAIL, code, error)
+    assert CLIENT_SECRET not in str(login.model_dump()) and "wrong" not in str(login.evidence)
+
+
+async def test_token_without_privileges(
+    polaris: RunningPolaris, polaris_s3: PolarisS3, http: httpx.AsyncClient
+) -> None:
+    """A scope naming a role the principal lacks gets a token that can read nothing: 403 on what matters."""
+    await polaris_create_catalog(polaris, polaris_s3, **FLOE_STORAGE)
+    creds = {
+        "polaris_client_id": CLIENT_ID,
+        "polaris_client_secret": CLIENT_SECRET,
+        "polaris_scope": "PRINCIPAL_ROLE:x",
+    }
+    found = await run_probe(
+        polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), credentials=creds)
+    )
+    codes = problems(found)
+    assert codes["demo_catalog.storageConfigInfo"] == "polaris.storage_config_unreadable"
+    assert set(codes.values()) == {"polaris.storage_config_unreadable", "polaris.not_authorized"}
+
+
+async def test_no_credentials_is_unknown(polaris: RunningPolaris, polaris_s3: PolarisS3, http: httpx.AsyncClient,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.delenv("POLARIS_CLIENT_ID", raising=False)
+    monkeypatch.delenv("POLARIS_CLIENT_SECRET", raising=False)
+    found = await run_probe(
+        polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), credentials={})
+    )
+    assert {(f.status, str(f.code)) for f in found} == {(Status.OK, "polaris.healthy"),
+                                                        (Status.UNKNOWN, "polaris.credentials_missing")}  # fmt: skip
+
+
+# --- bad answers ----------------------------------------------------------------------------------------------
+def bad_ctx(http: httpx.AsyncClient, api: str, management: str) -> ProbeContext:
+    components = {
+        "polaris": {"endpoints": {"api": {"urls": {"local": api}}, "management": {"urls": {"local": management}}}}
+    }
+    return ctx_for(http, "polaris", components)
+
+
+@pytest.mark.parametrize(
+    ("kind", "login_code", "health_code", "reason"),
+    [
+        ("slow", "polaris.unreachable", "polaris.unreachable", "timeout"),
+        ("error", "polaris.api_error", "polaris.unhealthy", None),
+        ("notjson", "polaris.bad_response", "polaris.bad_response", "not_json"),
+        ("truncated", "polaris.bad_response", "polaris.bad_response", "truncated"),
+        ("auth", "polaris.auth_failed", "polaris.unhealthy", None),
+        ("forbidden", "polaris.auth_failed", "polaris.unhealthy", None),
+    ],
+)
+async def test_bad_server(
+    http: httpx.AsyncClient, kind: str, login_code: str, health_code: str, reason: str | None
+) -> None:
+    async with bad_server() as base:
+        started = time.monotonic()
+        found = await run_probe(polaris_probe, bad_ctx(http, f"{base}/{kind}", f"{base}/{kind}"))
+        elapsed = time.monotonic() - started
+    assert elapsed < polaris_probe.timeout_s - 1
+    by_subject = {f.subject: f for f in found}
+    login, health = by_subject[f"{base}/{kind}/api/catalog"], by_subject[f"{base}/{kind}/q/health"]
+    assert (login.status, login.code, health.status, health.code) == (Status.FAIL, login_code, Status.FAIL, health_code)
+    assert login.evidence.get("reason") == reason
+    assert health.summary and login.summary
+
+
+@pytest.mark.parametrize(("scheme", "reason"), [("http", "refused"), ("https", "tls")])
+async def test_unreachable(http: httpx.AsyncClient, scheme: str, reason: str) -> None:
+    async with bad_server() as base:
+        url = (
+            f"https://{base.removeprefix('http://')}/ok-json"
+            if scheme == "https"
+            else f"http://127.0.0.1:{closed_port()}"
+        )
+        found = await run_probe(polaris_probe, bad_ctx(http, url, url))
+    assert {(f.code, f.evidence.get("reason")) for f in found} == {("polaris.unreachable", reason)}
+    assert len(found) == 2  # health and login, each with its reason
+
+
+async def test_readiness_down(http: httpx.AsyncClient) -> None:
+    """Quarkus' 503 DOWN (the persistence database is unreachable) names the failing check."""
+    check = {"name": "Database connections health check", "status": "DOWN", "data": {"<default>": "connection refused"}}
+
+    async def ready(request: web.Request) -> web.Response:
+        return web.json_response({"status": "DOWN", "checks": [check]}, status=503)
+
+    async def live(request: web.Request) -> web.Response:
+        return web.json_response({"status": "UP", "checks": []})
+
+    app = web.Application()
+    app.router.add_get("/q/health/ready", ready)
+    app.router.add_get("/q/health/live", live)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        ctx = bad_ctx(http, f"http://127.0.0.1:{closed_port()}", f"http://127.0.0.1:{port}")
+        found = await run_probe(polaris_probe, ctx)
+    finally:
+        await runner.cleanup()
+    [health] = [f for f in found if f.subject.endswith("/q/health")]
+    assert (health.status, health.code) == (Status.FAIL, "polaris.unhealthy")
+    assert health.evidence["ready"]["checks"] == [check]
+    assert health.evidence["live"]["status"] == "UP"
+
+
+def test_codes_are_declared() -> None:
+    from probes.polaris import CODES  # noqa: PLC0415
+
+    assert len(set(CODES)) == len(CODES)
+    assert all(c.startswith("polaris.") for c in CODES)
+    assert Code.ENDPOINT_NOT_CONFIGURED  # the one built-in code the probe may emit (no catalog URL from here)
