@@ -103,7 +103,7 @@ async def test_json_report_on_stdout_validates_against_the_model(tmp_path: Path,
     targets = write_targets(
         tmp_path,
         {
-            "cube": {
+            "webapp": {
                 "endpoints": {
                     "api": {"urls": {"local": f"http://127.0.0.1:{healthy_server}"}, "health_path": "/health"}
                 }
@@ -122,12 +122,12 @@ async def test_json_report_on_stdout_validates_against_the_model(tmp_path: Path,
 
 async def test_only_and_skip_select_agents(tmp_path: Path, healthy_server: int) -> None:
     ep = {"endpoints": {"api": {"urls": {"local": f"http://127.0.0.1:{healthy_server}"}, "health_path": "/health"}}}
-    targets = write_targets(tmp_path, {"cube": ep, "marquez": ep, "jaeger": ep})
+    targets = write_targets(tmp_path, {"webapp": ep, "webapi": ep, "webui": ep})
     code, out, _, _ = await run(
-        "investigate", "--target", str(targets), "--json", "--only", "cube,marquez", "--skip", "marquez"
+        "investigate", "--target", str(targets), "--json", "--only", "webapp,webapi", "--skip", "webapi"
     )
     assert code == 0
-    assert {c["component"] for c in json.loads(out)["components"]} == {"cube"}
+    assert {c["component"] for c in json.loads(out)["components"]} == {"webapp"}
 
 
 BAD_INPUTS: list[tuple[str, Callable[[Path], list[str]], str]] = [

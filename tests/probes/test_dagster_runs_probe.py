@@ -299,8 +299,9 @@ async def test_bad_servers(make_ctx: CtxFactory, monkeypatch: pytest.MonkeyPatch
     assert finding.evidence["error"]
 
 
-@pytest.mark.parametrize("url", [f"http://127.0.0.1:{closed_port()}", "https://127.0.0.1:{port}"])
+@pytest.mark.parametrize("url", ["http://127.0.0.1:{closed}", "https://127.0.0.1:{port}"])
 async def test_unreachable(make_ctx: CtxFactory, url: str) -> None:
+    url = url.replace("{closed}", str(closed_port()))  # chosen now: a port picked at collection may be reused
     async with fake_dagster() as plain:
         ctx = make_ctx("dagster-webserver", {"http": {"urls": {"local": url.format(port=plain.rsplit(":", 1)[1])}}})
         [finding] = await run_probe(dagster_runs, ctx)
