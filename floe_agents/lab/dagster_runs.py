@@ -35,27 +35,40 @@ def _webserver(ports: Mapping[str, Mapping[str, int]]) -> str:
     return f"http://127.0.0.1:{ports['floe-dagster-dagster-webserver']['http']}"
 
 
-async def launch_demo_run(ports: Mapping[str, Mapping[str, int]], say: Say, job: str = "demo_pipeline") -> str | None:
-    """Launch ``job`` in the floe-demo location; None (and a message) if the webserver cannot take it."""
+async def launch_demo_run(
+    ports: Mapping[str, Mapping[str, int]], say: Say, job: str = "demo_pipeline", *, patience_s: float = 45.0
+) -> str | None:
+    """Launch ``job`` in the floe-demo location; None (and a message) if the webserver cannot take it.
+
+    A webserver that just became ready may not have loaded the code location yet (the launch is then refused
+    with PipelineNotFoundError or fails to connect), so the launch is retried for ``patience_s``.
+    """
     params: dict[str, Any] = {
         "selector": {"repositoryLocationName": "floe-demo", "repositoryName": "__repository__", "pipelineName": job},
         "runConfigData": {},
     }
-    try:
-        async with httpx.AsyncClient(timeout=15) as http:
-            response = await http.post(
-                f"{_webserver(ports)}/graphql", json={"query": LAUNCH, "variables": {"params": params}}
-            )
-            result = response.json()["data"]["launchPipelineExecution"]
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        say(f"dagster: could not launch {job}: {type(exc).__name__}: {exc}")
-        return None
-    if result["__typename"] != "LaunchRunSuccess":
-        say(f"dagster: launch of {job} refused: {result['__typename']}: {result.get('message', '')}")
-        return None
-    run_id = str(result["run"]["runId"])
-    say(f"dagster: launched {job} run {run_id}")
-    return run_id
+    problem = "not tried"
+    with anyio.move_on_after(patience_s):
+        while True:
+            try:
+                async with httpx.AsyncClient(timeout=15) as http:
+                    response = await http.post(
+                        f"{_webserver(ports)}/graphql", json={"query": LAUNCH, "variables": {"params": params}}
+                    )
+                    result = response.json()["data"]["launchPipelineExecution"]
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                if isinstance(exc, httpx.ConnectError):
+                    break  # nothing listens (the webserver pod is down): retrying cannot help
+            else:
+                if result["__typename"] == "LaunchRunSuccess":
+                    run_id = str(result["run"]["runId"])
+                    say(f"dagster: launched {job} run {run_id}")
+                    return run_id
+                problem = f"{result['__typename']}: {result.get('message', '')}"
+            await anyio.sleep(1.0)
+    say(f"dagster: could not launch {job}: {problem}")
+    return None
 
 
 async def wait_for_run(webserver: str, run_id: str, *, timeout_s: float = 90.0) -> str:
