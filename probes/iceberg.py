@@ -21,11 +21,12 @@ from urllib.parse import quote, urlsplit
 import anyio
 import httpx
 
+from floe_agents.config.targets import CLUSTER_VANTAGE
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
-from probes.polaris import (
+from probes._catalog import (
     RAW_NAMESPACE,
     REQUEST_TIMEOUT_S,
     Answer,
@@ -93,7 +94,7 @@ async def _resolve_everywhere(ctx: ProbeContext, host: str) -> tuple[dict[str, l
     resolves: dict[str, list[str]] = {}
     fails: dict[str, str] = {}
     unobservable: list[str] = []
-    for vantage in dict.fromkeys([ctx.vantage, "cluster"]):
+    for vantage in dict.fromkeys([ctx.vantage, CLUSTER_VANTAGE]):
         resolver = ctx.resolver(vantage)
         if resolver is None:
             continue
@@ -131,7 +132,7 @@ async def _read_metadata(
     evidence.update(
         storage_host=url.host, resolves_from=resolves, unresolvable_from=fails, not_observable_from=unobservable
     )
-    if "cluster" in fails:
+    if CLUSTER_VANTAGE in fails:
         return ctx.finding(
             Status.FAIL,
             "iceberg.handed_out_endpoint_unresolvable",

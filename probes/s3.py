@@ -12,8 +12,7 @@ botocore's own connect/read timeouts and a single attempt.
 from __future__ import annotations
 
 import ipaddress
-import threading
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
 import anyio
@@ -23,15 +22,13 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
-from floe_agents.resolve import CannotResolveHereError, ResolveError
+from floe_agents.resolve import CannotResolveHereError
+from probes._aws import aws_call, make_clients, resolves_from
 
 REQUEST_TIMEOUT_S = 3.0
-CALL_TIMEOUT_S = 4.0  # one boto3 call: botocore's connect (2 s) / read (3 s) timeouts, plus slack
 UPSTREAM_BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
 OPTIONAL_BUCKETS = ("dagster-compute-logs", "cube-preaggs")
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/polaris-storage-role"
-_AUTH_ERRORS = frozenset(("InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"))
-_AUTH_ERRORS |= {"UnrecognizedClientException", "AuthFailure", "InvalidToken", "IncompleteSignature", "AccessDenied"}
 Verdict = tuple[Status, str, str, dict[str, Any]]  # status, code, summary, evidence
 
 CODES = (
@@ -45,7 +42,8 @@ CODES = (
     "s3.bucket_missing",  # fail: HeadBucket 404
     "s3.bucket_unreadable",  # fail: bucket answers 403/301/other error (evidence status, error code)
     "s3.bucket_present",  # ok
-    "s3.virtual_host_unresolvable",  # warn (fail if the platform sets path_style_access false): <bucket>.<host>
+    "s3.virtual_host_unresolvable",  # <bucket>.<host> does not resolve: fail if the platform sets path_style_access
+    # false, warn when it does not say (no platform config); ok (s3.addressing_ok) when it uses path-style
     "s3.addressing_ok",  # ok: the addressing the vantage needs resolves (evidence per bucket)
     "s3.role_missing",  # warn: the default polaris-storage-role does not exist
     "s3.assume_role_failed",  # fail: STS AssumeRole of the configured (or existing default) role refused
@@ -139,67 +137,8 @@ async def _health(ctx: ProbeContext, ep: Endpoint) -> Verdict:
     return Status.OK, "s3.ok", f"{ep.url} answers; LocalStack reports s3 {state}", ev
 
 
-def _make_clients(endpoint: str, region: str, key: str | None, secret: str | None) -> dict[str, Any]:
-    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy; only when probing
-    from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
-
-    cfg = Config(
-        connect_timeout=2,
-        read_timeout=REQUEST_TIMEOUT_S,
-        retries={"total_max_attempts": 1},
-        s3={"addressing_style": "path"},
-    )
-    session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret or "", region_name=region)
-    aws = httpx.URL(endpoint).host.endswith("amazonaws.com")
-    other = None if aws else endpoint  # LocalStack/MinIO serve STS and IAM on the S3 endpoint
-    clients: dict[str, Any] = {
-        "s3": session.client("s3", endpoint_url=endpoint, config=cfg),
-        "sts": session.client("sts", endpoint_url=other, config=cfg),
-        "iam": session.client("iam", endpoint_url=other, config=cfg),
-    }
-    seen = clients["seen"] = threading.local()  # the HTTP status of this thread's last answer
-
-    def remember(response_dict: dict[str, Any], **_: Any) -> None:
-        seen.status = response_dict.get("status_code")
-
-    for name in ("s3", "sts", "iam"):
-        clients[name].meta.events.register("before-parse", remember)
-    return clients
-
-
-def _attempt(fn: Callable[[], Any], seen: threading.local) -> tuple[Any, dict[str, Any] | None]:
-    """Run one boto3 call in this worker thread; errors become facts (kind, code, status, message)."""
-    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]  # noqa: PLC0415
-    from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]  # noqa: PLC0415
-
-    seen.status = None
-    try:
-        return fn(), None
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        code = str(err.get("Code") or status)
-        kind = "auth" if code in _AUTH_ERRORS or status in (401, 403) else "client"
-        return None, {"kind": kind, "code": code, "status": status, "message": str(err.get("Message") or exc)[:300]}
-    except ResponseParserError as exc:  # not an S3/STS answer at all; the status still tells auth from garbage
-        status = seen.status
-        kind = "auth" if status in (401, 403) else "garbage"
-        return None, {"kind": kind, "code": f"HTTP {status}", "status": status, "message": str(exc)[:300]}
-    except BotoCoreError as exc:
-        return None, {"kind": "transport", "code": type(exc).__name__, "message": str(exc)[:300]}
-
-
-async def _call(clients: dict[str, Any], fn: Callable[[], Any]) -> tuple[Any, dict[str, Any] | None]:
-    """(result, None) or (None, error facts) for one blocking boto3 call, abandoned after CALL_TIMEOUT_S."""
-    try:
-        with anyio.fail_after(CALL_TIMEOUT_S):
-            return await anyio.to_thread.run_sync(_attempt, fn, clients["seen"], abandon_on_cancel=True)
-    except TimeoutError:
-        return None, {"kind": "timeout", "message": f"no answer within {CALL_TIMEOUT_S:g}s"}
-
-
 async def _credentials(clients: dict[str, Any], base: dict[str, Any]) -> Verdict:
-    ident, err = await _call(clients, clients["sts"].get_caller_identity)
+    ident, err = await aws_call(clients, clients["sts"].get_caller_identity)
     if err is None:
         ev = {**base, "account": ident.get("Account"), "arn": ident.get("Arn")}
         return Status.OK, "s3.credentials_valid", f"credentials accepted as {ident.get('Arn')}", ev
@@ -210,7 +149,7 @@ async def _credentials(clients: dict[str, Any], base: dict[str, Any]) -> Verdict
 
 
 async def _bucket(clients: dict[str, Any], bucket: str, base: dict[str, Any]) -> Verdict:
-    _, err = await _call(clients, lambda: clients["s3"].head_bucket(Bucket=bucket))
+    _, err = await aws_call(clients, lambda: clients["s3"].head_bucket(Bucket=bucket))
     ev = {**base, "bucket": bucket, "addressing": "path", **(err or {})}
     if err is None:
         return Status.OK, "s3.bucket_present", f"bucket {bucket} exists", ev
@@ -225,13 +164,13 @@ async def _role(clients: dict[str, Any], arn: str, configured: bool, base: dict[
     """AssumeRole of a configured role; the upstream default role only if it exists (missing is a warn)."""
     ev = {**base, "role_arn": arn, "source": "platform storage credentials" if configured else "upstream default"}
     if not configured:
-        _, err = await _call(clients, lambda: clients["iam"].get_role(RoleName=arn.rsplit("/", 1)[-1]))
+        _, err = await aws_call(clients, lambda: clients["iam"].get_role(RoleName=arn.rsplit("/", 1)[-1]))
         if err is not None and err.get("code") == "NoSuchEntity":
             return Status.WARN, "s3.role_missing", f"role {arn} does not exist", {**ev, **err}
         if err is not None:
             ev.update(call="GetRole", **err)
             return Status.UNKNOWN, "s3.check_failed", f"could not look up {arn}: {err['message']}", ev
-    got, err = await _call(
+    got, err = await aws_call(
         clients,
         lambda: clients["sts"].assume_role(RoleArn=arn, RoleSessionName="floe-agents-probe", DurationSeconds=900),
     )
@@ -243,21 +182,6 @@ async def _role(clients: dict[str, Any], arn: str, configured: bool, base: dict[
     return Status.UNKNOWN, "s3.check_failed", f"AssumeRole {arn} failed: {err['message']}", ev
 
 
-async def _resolves(ctx: ProbeContext, vantage: str, host: str) -> str | None:
-    """None if ``host`` resolves from ``vantage``, else why not (CannotResolveHereError if unobservable)."""
-    resolver = ctx.resolver(vantage)
-    if resolver is None:
-        raise CannotResolveHereError(vantage)
-    try:
-        with anyio.fail_after(2.0):
-            await resolver.resolve(host)
-    except ResolveError as exc:
-        return str(exc)
-    except TimeoutError:
-        return "resolution timed out"
-    return None
-
-
 async def _addressing(ctx: ProbeContext, ep: Endpoint, buckets: list[str], path_style: dict[str, bool]) -> Verdict:
     """Which addressing resolves from ``ep.vantage``: path-style (the host) and virtual-host (<bucket>.<host>)."""
     host, vantage = ep.host, ep.vantage
@@ -265,14 +189,14 @@ async def _addressing(ctx: ProbeContext, ep: Endpoint, buckets: list[str], path_
     if _is_ip(host):
         ev.update(path_style="works", virtual_host="not applicable: SDKs use path-style for IP endpoints")
         return Status.OK, "s3.addressing_ok", f"{host} is an IP: path-style addressing only", ev
-    why = await _resolves(ctx, vantage, host)
+    why = await resolves_from(ctx, vantage, host)
     if why is not None:
         ev.update(reason="endpoint host unresolvable", error=why)
         return Status.FAIL, "s3.unreachable", f"{host} does not resolve from {vantage}: no addressing works", ev
     virtual: dict[str, str | None] = {}
 
     async def one(bucket: str) -> None:
-        virtual[bucket] = await _resolves(ctx, vantage, f"{bucket}.{host}")
+        virtual[bucket] = await resolves_from(ctx, vantage, f"{bucket}.{host}")
 
     async with anyio.create_task_group() as tg:
         for b in buckets:
@@ -282,7 +206,11 @@ async def _addressing(ctx: ProbeContext, ep: Endpoint, buckets: list[str], path_
     if not bad:
         return Status.OK, "s3.addressing_ok", f"path-style and virtual-host names resolve from {vantage}", ev
     strict = [b for b in bad if path_style.get(b) is False]
+    unknown = [b for b in bad if b not in path_style]
     ev.update(unresolvable=[f"{b}.{host}" for b in bad], path_style_disabled_for=strict)
+    if not strict and not unknown:  # every such bucket is configured path-style: virtual-host is never used
+        summary = f"path-style resolves from {vantage}; virtual-host names do not, and the platform uses path-style"
+        return Status.OK, "s3.addressing_ok", summary, ev
     summary = f"virtual-host names ({bad[0]}.{host}, ...) do not resolve from {vantage}: only path-style works"
     if strict:
         summary += f"; the platform disables path-style access for {', '.join(strict)}"
@@ -307,7 +235,7 @@ async def s3(ctx: ProbeContext) -> list[Finding]:
     async def prepare() -> None:  # boto3's import and client set-up overlap the health check
         try:
             made = await anyio.to_thread.run_sync(
-                _make_clients, str(ep.url).rstrip("/"), region, key, secret, abandon_on_cancel=True
+                make_clients, str(ep.url).rstrip("/"), region, key, secret, abandon_on_cancel=True
             )
         except Exception as exc:  # e.g. an endpoint botocore rejects: reported, not raised
             clients["error"] = f"{type(exc).__name__}: {exc}"

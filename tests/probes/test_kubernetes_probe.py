@@ -50,27 +50,22 @@ async def test_lab(lab: LabHandle) -> None:
         assert {f.component for f in by["k8s.ok"]} >= {"postgres", "s3", "iceberg", "dagster-webserver"}
         return
     if "missing-secret" in faults:
-        missing = {f.component: f for f in by["k8s.secret_missing"]}
-        assert {"dagster-webserver", "dagster-daemon"} <= set(missing)
-        for comp, prefix in (
-            ("dagster-webserver", "floe-dagster-dagster-webserver-"),
-            ("dagster-daemon", "floe-dagster-daemon-"),
-        ):
-            ev = missing[comp].evidence
-            assert (ev["secret_name"], ev["key"], ev["env_var"]) == (
-                SECRET,
-                "postgresql-password",
-                "DAGSTER_PG_PASSWORD",
-            )
-            assert ev["exists"] is False
-            assert ev["referenced_by"] and all(p.startswith(prefix) for p in ev["referenced_by"])
+        [missing] = by["k8s.secret_missing"]  # one finding per Secret, however many pods reference it
+        ev = missing.evidence
+        assert (ev["secret_name"], ev["key"], ev["env_var"]) == (SECRET, "postgresql-password", "DAGSTER_PG_PASSWORD")
+        assert ev["exists"] is False
+        assert {"dagster-webserver", "dagster-daemon"} <= set(ev["components"])
+        assert missing.component == ev["components"][0]
+        for prefix in ("floe-dagster-dagster-webserver-", "floe-dagster-daemon-"):
+            assert any(p.startswith(prefix) for p in ev["referenced_by"])
         config = {f.component: f for f in by["k8s.pod_config_error"]}
         assert {"dagster-webserver", "dagster-daemon"} <= set(config)
         assert config["dagster-webserver"].evidence["message"] == f'secret "{SECRET}" not found'
         assert {f.component for f in by["k8s.service_no_ready_endpoints"]} == {"dagster-webserver"}
-        assert any(
-            f.evidence["reason"] == "Failed" and SECRET in f.evidence["message"] for f in by["k8s.warning_event"]
-        )
+        # The kubelet's Warning events about those pods are evidence of the pod findings, not findings of their own.
+        events = config["dagster-webserver"].evidence["warning_events"]
+        assert any(e["reason"] == "Failed" and SECRET in e["message"] for e in events)
+        assert not any(SECRET in f.evidence["message"] for f in by.get("k8s.warning_event", []))
     else:
         assert "k8s.secret_missing" not in by
     if "unmigrated-schema" in faults:
@@ -229,6 +224,8 @@ def cluster() -> dict[str, list[dict[str, Any]]]:
             {"type": "Normal", "reason": "Pulled", "involvedObject": {"kind": "Pod", "name": "floe-infra-polaris-1"}},
             {"type": "Warning", "reason": "Unhealthy", "lastTimestamp": "2020-01-01T00:00:00Z",
              "involvedObject": {"kind": "Pod", "name": "floe-infra-polaris-1"}},
+            {"type": "Warning", "reason": "FailedToUpdateEndpoint", "message": "conflict", "count": 2,
+             "involvedObject": {"kind": "Endpoints", "name": "floe-infra-marquez"}},
         ],
     }  # fmt: skip
 
@@ -252,8 +249,16 @@ async def test_states_the_lab_does_not_produce() -> None:
     [job] = by["k8s.hook_job_failed"]
     assert (job.component, job.evidence["log"]) == ("iceberg", "log of floe-infra-seed-data-x\nboom\n")
     assert "k8s.pod_failed" not in by  # a Job's failed pod is the Job's finding
-    [event] = by["k8s.warning_event"]  # the Normal one, the old one and the one about a gone pod are left out
-    assert (event.component, event.evidence["count"]) == ("polaris", 9)
+    # The Normal one, the old one and the one about a gone pod are left out; the one about the crash-looping pod
+    # is that finding's evidence; the one about an object with no finding of its own stands alone.
+    [crash] = by["k8s.pod_crashloop"]
+    assert [(e["reason"], e["count"]) for e in crash.evidence["warning_events"]] == [("BackOff", 9)]
+    [event] = by["k8s.warning_event"]
+    assert (event.component, event.evidence["reason"], event.evidence["count"]) == (
+        "marquez",
+        "FailedToUpdateEndpoint",
+        2,
+    )
     # a deployed polaris without its init Jobs, and no hook Job kept: absence cannot be told from cleanup
     absent = {f.evidence["expected_role"]: f.status for f in by["k8s.hook_job_absent"]}
     assert absent == {"polaris-init": Status.WARN}  # seed-data (a hook) is kept, so absence means it never ran

@@ -82,13 +82,13 @@ async def test_lab(lab: LabHandle) -> None:
     assert found[("s3.assume_role_ok", f"{DEFAULT_ROLE}@local")].evidence["source"] == "upstream default"
     assert found[("s3.addressing_ok", "addressing@local")].evidence["virtual_host"].startswith("not applicable")
     # In the cluster vantage the Service name resolves, <bucket>.floe-infra-localstack never does; the platform
-    # config sets path_style_access, so that is a warning, not a failure.
-    virtual = found[("s3.virtual_host_unresolvable", "addressing@cluster")]
-    assert virtual.status is Status.WARN
+    # config sets path_style_access, so virtual-host addressing is never used: that is fine, not a warning.
+    virtual = found[("s3.addressing_ok", "addressing@cluster")]
     assert virtual.evidence["path_style"] == "resolves"
     assert "iceberg-bronze.floe-infra-localstack" in virtual.evidence["unresolvable"]
+    assert virtual.evidence["path_style_disabled_for"] == []
     # The endpoint mismatch lives in the catalog's storage config, not in S3: S3 itself is fine in both labs.
-    assert [f.code for f in found.values() if f.is_problem] == ["s3.virtual_host_unresolvable"]
+    assert [f.code for f in found.values() if f.is_problem] == []
 
 
 # --- a bare moto server: what Floe's init job would have created is missing ---------------------------------------

@@ -1,0 +1,99 @@
+"""AWS-API plumbing the storage probes share: boto3 clients with tight timeouts, one call as facts, DNS per vantage.
+
+S3 and the catalog's STS follow-up both speak to an S3-compatible store (LocalStack, MinIO) or AWS through
+boto3. boto3 is blocking and raises a zoo of exceptions, so each call runs in a worker thread (abandoned on
+cancel) under botocore's own connect/read timeouts with a single attempt, and comes back as either a result or
+plain facts (kind: auth / client / garbage / transport / timeout, code, HTTP status, message): the probes decide
+what those facts mean, never a traceback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import httpx
+
+from floe_agents.context import ProbeContext
+from floe_agents.resolve import CannotResolveHereError, ResolveError
+
+REQUEST_TIMEOUT_S = 3.0
+CALL_TIMEOUT_S = 4.0  # one boto3 call: botocore's connect (2 s) / read (3 s) timeouts, plus slack
+_AUTH_ERRORS = frozenset(("InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"))
+_AUTH_ERRORS |= {"UnrecognizedClientException", "AuthFailure", "InvalidToken", "IncompleteSignature", "AccessDenied"}
+
+
+def make_clients(endpoint: str, region: str, key: str | None, secret: str | None) -> dict[str, Any]:
+    import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy; only when probing
+    from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    cfg = Config(
+        connect_timeout=2,
+        read_timeout=REQUEST_TIMEOUT_S,
+        retries={"total_max_attempts": 1},
+        s3={"addressing_style": "path"},
+    )
+    session = boto3.session.Session(aws_access_key_id=key, aws_secret_access_key=secret or "", region_name=region)
+    aws = httpx.URL(endpoint).host.endswith("amazonaws.com")
+    other = None if aws else endpoint  # LocalStack/MinIO serve STS and IAM on the S3 endpoint
+    clients: dict[str, Any] = {
+        "s3": session.client("s3", endpoint_url=endpoint, config=cfg),
+        "sts": session.client("sts", endpoint_url=other, config=cfg),
+        "iam": session.client("iam", endpoint_url=other, config=cfg),
+    }
+    seen = clients["seen"] = threading.local()  # the HTTP status of this thread's last answer
+
+    def remember(response_dict: dict[str, Any], **_: Any) -> None:
+        seen.status = response_dict.get("status_code")
+
+    for name in ("s3", "sts", "iam"):
+        clients[name].meta.events.register("before-parse", remember)
+    return clients
+
+
+def _attempt(fn: Callable[[], Any], seen: threading.local) -> tuple[Any, dict[str, Any] | None]:
+    """Run one boto3 call in this worker thread; errors become facts (kind, code, status, message)."""
+    from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]  # noqa: PLC0415
+    from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    seen.status = None
+    try:
+        return fn(), None
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        code = str(err.get("Code") or status)
+        kind = "auth" if code in _AUTH_ERRORS or status in (401, 403) else "client"
+        return None, {"kind": kind, "code": code, "status": status, "message": str(err.get("Message") or exc)[:300]}
+    except ResponseParserError as exc:  # not an S3/STS answer at all; the status still tells auth from garbage
+        status = seen.status
+        kind = "auth" if status in (401, 403) else "garbage"
+        return None, {"kind": kind, "code": f"HTTP {status}", "status": status, "message": str(exc)[:300]}
+    except BotoCoreError as exc:
+        return None, {"kind": "transport", "code": type(exc).__name__, "message": str(exc)[:300]}
+
+
+async def aws_call(clients: dict[str, Any], fn: Callable[[], Any]) -> tuple[Any, dict[str, Any] | None]:
+    """(result, None) or (None, error facts) for one blocking boto3 call, abandoned after CALL_TIMEOUT_S."""
+    try:
+        with anyio.fail_after(CALL_TIMEOUT_S):
+            return await anyio.to_thread.run_sync(_attempt, fn, clients["seen"], abandon_on_cancel=True)
+    except TimeoutError:
+        return None, {"kind": "timeout", "message": f"no answer within {CALL_TIMEOUT_S:g}s"}
+
+
+async def resolves_from(ctx: ProbeContext, vantage: str, host: str) -> str | None:
+    """None if ``host`` resolves from ``vantage``, else why not (CannotResolveHereError if unobservable)."""
+    resolver = ctx.resolver(vantage)
+    if resolver is None:
+        raise CannotResolveHereError(vantage)
+    try:
+        with anyio.fail_after(2.0):
+            await resolver.resolve(host)
+    except ResolveError as exc:
+        return str(exc)
+    except TimeoutError:
+        return "resolution timed out"
+    return None
