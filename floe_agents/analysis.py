@@ -3,7 +3,8 @@
 The seed report listed twenty green or amber lines and hid five blockers among them. This module does the
 opposite: every rule proposes causes; candidates are accepted most-fundamental first (rule priority, then how many
 components depend on the cause's component, then severity); each accepted cause claims the problem findings it
-explains on its own component and downstream of it, with the dependency path from symptom to cause as the
+explains on its own component and downstream of it (a finding about missing output also counts as downstream of
+the components that should have produced it), with the dependency path from symptom to cause as the
 evidence chain. A candidate that is itself explained by an accepted cause is folded under it, not reported twice.
 What no rule explains is kept as an "other finding", never dropped.
 """
@@ -138,19 +139,27 @@ def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> 
     worst = _worst_by_component(problems)
     claimed: dict[str, int] = {}  # finding key -> index of the accepted root cause that explains it
     accepted: list[tuple[_Candidate, list[Finding]]] = []
-    for cand in _candidates(problems, rules, topology):
+    candidates = _candidates(problems, rules, topology)
+    cause_keys = {c.cause.key for c in candidates}
+    for cand in candidates:
         owner = claimed.get(cand.cause.key)
         explained = [
             f
             for f in problems
             if f.key != cand.cause.key
-            and f.component in cand.scope
-            and (cand.rule.local_symptoms(f) if f.component == cand.cause.component else cand.rule.symptoms(f))
+            and (
+                (
+                    (f.component in cand.scope or any(c in cand.scope for c in f.producers))
+                    and (cand.rule.local_symptoms(f) if f.component == cand.cause.component else cand.rule.symptoms(f))
+                )
+                or any(link(f, cand.cause) for link in cand.rule.linked)
+            )
         ]
         if owner is not None:
-            # Explained by a deeper cause: its symptoms join that cause instead of forming a new one.
+            # Explained by a deeper cause: its symptoms join that cause instead of forming a new one. Findings
+            # that are causes in their own right are left to their own candidates: second-hand claims stay narrow.
             for f in explained:
-                if f.key not in claimed:
+                if f.key not in claimed and f.key not in cause_keys:
                     claimed[f.key] = owner
                     accepted[owner][1].append(f)
             continue

@@ -20,7 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from floe_agents.redact import redact_evidence
 
-__all__ = ["Code", "CodeStr", "Finding", "Severity", "Status", "worst_status"]
+__all__ = ["PRODUCED_BY", "Code", "CodeStr", "Finding", "Severity", "Status", "worst_status"]
+
+# Evidence key: the components expected to *produce* what a finding found missing (traces, lineage). Silence in
+# Jaeger is a symptom of the pipeline that should have sent them, not of Jaeger: root-cause analysis treats these
+# components as the finding's upstream, alongside its own component.
+PRODUCED_BY = "produced_by"
 
 
 class Status(StrEnum):
@@ -149,6 +154,12 @@ class Finding(BaseModel):
     def key(self) -> str:
         """Identity of the thing observed: the same check on the same subject from the same vantage."""
         return f"{self.component}/{self.check}/{self.subject}@{self.vantage}"
+
+    @property
+    def producers(self) -> tuple[str, ...]:
+        """Components named under :data:`PRODUCED_BY` in the evidence (empty when none)."""
+        listed = self.evidence.get(PRODUCED_BY)
+        return tuple(str(c) for c in listed) if isinstance(listed, list | tuple) else ()
 
     @property
     def is_problem(self) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-__all__ = ["FLOE_COMPONENTS", "ComponentSpec", "Topology", "floe_topology"]
+__all__ = ["FLOE_COMPONENTS", "PIPELINE_COMPONENTS", "ComponentSpec", "Topology", "floe_topology"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,10 @@ FLOE_COMPONENTS: tuple[ComponentSpec, ...] = (
     ComponentSpec("dagster-daemon", ("postgres", "dagster-user-code"), "Dagster daemon: schedules, sensors, runs"),
     ComponentSpec("cube", ("iceberg", "s3"), "Cube semantic layer over the gold tables"),
 )
+
+# The components whose runs emit the platform's traces and lineage: the daemon launches runs, the user code
+# executes them. When Jaeger or Marquez has nothing, these are who stayed silent.
+PIPELINE_COMPONENTS: tuple[str, ...] = ("dagster-daemon", "dagster-user-code")
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ import anyio
 import httpx
 
 from floe_agents.context import Endpoint, ProbeContext
-from floe_agents.findings import Code, Finding, Status
+from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
+from floe_agents.topology import PIPELINE_COMPONENTS
 
 REQUEST_TIMEOUT_S = 2.5
 RECENT_S = 3600
@@ -184,6 +185,7 @@ async def _otlp(ctx: ProbeContext, ep: Endpoint) -> Finding:
 
 async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: list[str]) -> Finding:
     evidence: dict[str, Any] = {"services_seen": services, "configured_service": service}
+    evidence[PRODUCED_BY] = list(PIPELINE_COMPONENTS)
     if ctx.platform is not None:
         evidence["configured_otlp_endpoint"] = ctx.platform.observability.otlp_endpoint
     if service not in services:

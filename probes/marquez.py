@@ -19,8 +19,9 @@ import anyio
 import httpx
 
 from floe_agents.context import Endpoint, ProbeContext
-from floe_agents.findings import Code, Finding, Status
+from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.registry import probe
+from floe_agents.topology import PIPELINE_COMPONENTS
 
 REQUEST_TIMEOUT_S = 2.5
 DEFAULT_NAMESPACE = "floe-demo"  # OPENLINEAGE_NAMESPACE of the floe-demo user deployment
@@ -119,7 +120,7 @@ async def _jobs(ctx: ProbeContext, api: Endpoint, ns: str, limit: int = 100) -> 
 
 
 async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str], strict: bool) -> Finding:
-    evidence: dict[str, Any] = {"namespace": ns, "namespaces_seen": names}
+    evidence: dict[str, Any] = {"namespace": ns, "namespaces_seen": names, PRODUCED_BY: list(PIPELINE_COMPONENTS)}
     if ns in names:
         answer, jobs = await _jobs(ctx, api, ns)
         if _items(answer, "jobs") is None:

@@ -27,6 +27,7 @@ from floe_agents.redact import Redactor
 from floe_agents.registry import Registry
 from floe_agents.report import build_report, render_json, render_markdown
 from floe_agents.report.model import EXIT_TOOL_ERROR, AgentTiming
+from floe_agents.rules import builtin_rules, load_rules
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Investigation, Plan, investigate
 
@@ -65,6 +66,7 @@ def _build_plan(
     skip: list[str] | None,
     timeout: float,
     concurrency: int,
+    rules: list[Path] | None = None,
 ) -> Plan:
     targets = _targets(target)
     if config is None and targets.platform:
@@ -85,6 +87,7 @@ def _build_plan(
         only=only_set,
         skip=skip_set,
         options=RunOptions(deadline_s=timeout, concurrency=concurrency),
+        rules=builtin_rules() + load_rules(rules or []),
     )
 
 
@@ -123,11 +126,15 @@ def investigate_command(
     timeout: Annotated[float, typer.Option("--timeout", help="Global deadline in seconds.")] = 20.0,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Probes running at once.", min=1)] = 32,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "warning",
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option("--rules", help="More root-cause rules: a YAML file or a folder of them (docs/rules.md)."),
+    ] = None,
 ) -> None:
     """Probe every component concurrently, find root causes, write a report. Exit 0/1/2 = healthy/degraded/failing."""
     configure_logging(log_level, Redactor())
     try:
-        plan = _build_plan(config, target, only, skip, timeout, concurrency)
+        plan = _build_plan(config, target, only, skip, timeout, concurrency, rules)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     redactor = plan.redactor()

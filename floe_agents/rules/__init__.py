@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from floe_agents.config.loading import ConfigError, validate_model
 from floe_agents.findings import Finding, Status
 
-__all__ = ["Match", "Remediation", "RootCauseRule", "RuleSet", "builtin_rules", "load_rules"]
+__all__ = ["Link", "Match", "Remediation", "RootCauseRule", "RuleSet", "builtin_rules", "load_rules"]
 
 
 _PROBLEMS = frozenset({Status.FAIL, Status.WARN, Status.UNKNOWN})
@@ -53,6 +53,22 @@ class Match(_Frozen):
         return all(str(finding.evidence.get(k)) == v for k, v in self.evidence.items())
 
 
+class Link(_Frozen):
+    """Symptoms tied to the cause by a shared value rather than by the graph: a finding with one of ``codes``
+    whose evidence ``key`` equals the cause's evidence ``cause_key`` (e.g. the same host), wherever it is."""
+
+    codes: frozenset[str]
+    key: str
+    cause_key: str
+    statuses: frozenset[Status] = _PROBLEMS
+
+    def __call__(self, finding: Finding, cause: Finding) -> bool:
+        if finding.status not in self.statuses or not any(fnmatchcase(str(finding.code), c) for c in self.codes):
+            return False
+        value = cause.evidence.get(self.cause_key)
+        return value is not None and str(finding.evidence.get(self.key)) == str(value)
+
+
 class Remediation(_Frozen):
     playbook: str | None = None
     manual: tuple[str, ...] = ()
@@ -75,6 +91,7 @@ class RootCauseRule(_Frozen):
         default=None, description="Evidence key listing more components the cause affects (and their dependents)."
     )
     requires: tuple[Match, ...] = Field(default=(), description="Other findings that must also be present.")
+    linked: tuple[Link, ...] = Field(default=(), description="Symptoms tied to the cause by a shared value.")
     priority: int = 0
     remediation: Remediation = Field(default_factory=Remediation)
 

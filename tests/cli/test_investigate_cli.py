@@ -150,6 +150,12 @@ BAD_INPUTS: list[tuple[str, Callable[[Path], list[str]], str]] = [
     ),
     ("unknown component", lambda p: ["--only", "postgress"], "unknown component(s) postgress"),
     ("no lab", lambda p: ["--target", "lab"], "no running lab"),
+    (
+        "bad rules",
+        lambda p: ["--rules", str(_write(p / "r.yaml", "rules: [{id: x, title: t, cause: {codez: [a.b]}}]\n"))],
+        "r.yaml: rules[0].cause.codez: ",
+    ),
+    ("missing rules", lambda p: ["--rules", str(p / "absent.yaml")], "absent.yaml: cannot read rules file"),
 ]
 
 
@@ -204,3 +210,23 @@ def test_live_progress_table_on_a_terminal(tmp_path: Path) -> None:
     text = seen.decode(errors="replace")
     assert "floe-agents: investigating" in text and "┃" in text and "cube" in text
     assert "report written to" in text and (tmp_path / "r.md").read_text().startswith("# Floe platform")
+
+
+async def test_user_rules_are_added_to_the_builtin_ones(tmp_path: Path) -> None:
+    port = closed_port()
+    targets = write_targets(
+        tmp_path, {"webapp": {"endpoints": {"api": {"urls": {"local": f"http://127.0.0.1:{port}"}}}}}
+    )
+    rule = {
+        "id": "webapp-down",
+        "title": "webapp is not running on {subject}",
+        "cause": {"codes": ["tcp.refused"], "components": ["webapp"]},
+        "priority": 500,
+        "remediation": {"manual": ["systemctl start webapp"]},
+    }
+    rules = _write(tmp_path / "rules.yaml", yaml.safe_dump({"rules": [rule]}))
+    code, out, err, _ = await run("investigate", "--target", str(targets), "--json", "--rules", str(rules))
+    assert code == 2, err
+    [cause] = json.loads(out)["root_causes"]
+    assert (cause["rule"], cause["title"]) == ("webapp-down", f"webapp is not running on 127.0.0.1:{port}")
+    assert cause["remediation"]["manual"] == ["systemctl start webapp"]
