@@ -23,6 +23,7 @@ import anyio
 import httpx
 from kubernetes_asyncio import client
 
+from floe_agents.config.targets import CLUSTER_VANTAGE
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.registry import probe
@@ -37,7 +38,6 @@ CODES = (
     "endpoints.no_cluster_view",  # unknown: Services/pod env unreadable (Kubernetes API not configured or failing)
 )
 
-CLUSTER_VANTAGE = "cluster"
 REQUEST_TIMEOUT_S = 3.0
 RESOLVE_TIMEOUT_S = 2.5
 Json = dict[str, Any]

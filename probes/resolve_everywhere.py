@@ -2,7 +2,9 @@
 
 "Resolves here, not there" is the signature of an endpoint mismatch (the seed's S3 blocker): a name that only
 exists in cluster DNS, handed to a client outside it, or the reverse. One unresolvable host is a symptom; the
-comparison across vantages is what names the cause.
+comparison across vantages is what names the cause. Besides a DNS failure, two findings name a host that may not
+resolve where it is used: a Dagster step that failed on an unknown host, and a catalog whose storage endpoint
+differs from platform.yaml's; both trigger the same comparison for that host.
 """
 
 from __future__ import annotations
@@ -12,11 +14,24 @@ from floe_agents.findings import Code, Finding, Severity, Status
 from floe_agents.registry import follow_up
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 
+TRIGGERS = (Code.DNS_UNRESOLVABLE, "dagster.step_failed_unknown_host", "polaris.storage_endpoint_mismatch")
 
-@follow_up("resolve_everywhere", on=[Code.DNS_UNRESOLVABLE], statuses=[Status.FAIL], timeout=4.0)
+
+def host_of_trigger(trigger: Finding) -> str | None:
+    """The host a triggering finding names: ``host`` (dns, dagster steps), ``storage_host`` (the catalog)."""
+    for key in ("host", "storage_host"):
+        value = trigger.evidence.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return trigger.subject if trigger.code == Code.DNS_UNRESOLVABLE and trigger.subject else None
+
+
+@follow_up("resolve_everywhere", on=TRIGGERS, statuses=[Status.FAIL], timeout=4.0)
 async def resolve_everywhere(ctx: ProbeContext, trigger: Finding) -> list[Finding]:
-    """Resolve the host of a DNS failure from each declared vantage and compare."""
-    host = str(trigger.evidence.get("host") or trigger.subject)
+    """Resolve the host a finding names from each declared vantage and compare."""
+    host = host_of_trigger(trigger)
+    if host is None:
+        return []  # the trigger names no host (e.g. an AWS default endpoint): nothing to compare
     resolves: dict[str, list[str]] = {}
     fails: dict[str, str] = {}
     unobservable: list[str] = []

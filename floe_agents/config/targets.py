@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from floe_agents.config.loading import read_yaml, validate_model
 
 __all__ = [
+    "CLUSTER_VANTAGE",
     "ComponentTarget",
     "CredentialsTarget",
     "EndpointTarget",
@@ -26,6 +27,10 @@ __all__ = [
     "default_targets",
     "load_targets",
 ]
+
+
+# The vantage name of in-cluster clients (pods): where the catalog, Dagster and the seed Jobs resolve names from.
+CLUSTER_VANTAGE = "cluster"
 
 
 class _Strict(BaseModel):
