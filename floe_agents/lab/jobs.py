@@ -73,6 +73,8 @@ def polaris_init() -> None:
             "region": "us-east-1",
             "stsUnavailable": True,
         }
+        if role := os.environ.get("STS_ROLE_ARN"):  # credential vending through STS (Polaris' AWS default)
+            storage.update(roleArn=role, stsUnavailable=False, stsEndpoint=os.environ.get("STS_ENDPOINT") or None)
         body = {
             "catalog": {
                 "type": "INTERNAL",

@@ -4,7 +4,8 @@ Faults live in the objects, as they did in the seed: ``missing-secret`` leaves o
 reference (the chart's fallback name ``floe-dagster-postgresql-secret``); ``unmigrated-schema`` turns table
 auto-creation off and drops the instance-migrate hook Job; ``missing-warehouse``/``missing-namespace``/
 ``missing-raw-tables`` drop or narrow the init Jobs; ``s3-endpoint-mismatch`` makes the catalog-init Job
-register a storage endpoint the catalog cannot reach; ``no-telemetry`` leaves the user code's OTLP and
+register a storage endpoint the catalog cannot reach; ``sts-credential-vending`` makes it register a roleArn that
+Polaris must assume at an STS endpoint the cluster cannot reach; ``no-telemetry`` leaves the user code's OTLP and
 OpenLineage settings out.
 """
 
@@ -29,6 +30,12 @@ from floe_agents.lab.manifests import (
 __all__ = ["DAGSTER_SECRET", "MISMATCHED_ENDPOINT", "dagster_objects", "hook_jobs"]
 
 DAGSTER_SECRET = "floe-dagster-postgresql-secret"  # noqa: S105 - a Secret's name
+# The catalog vends credentials with AssumeRole at AWS's STS, a host the cluster cannot reach (no egress):
+# Polaris' default when a chart sets roleArn without stsUnavailable/stsEndpoint for LocalStack.
+STS_VENDING = [
+    {"name": "STS_ROLE_ARN", "value": "arn:aws:iam::000000000000:role/polaris-storage-role"},
+    {"name": "STS_ENDPOINT", "value": "https://sts.us-east-1.amazonaws.com"},
+]
 MISMATCHED_ENDPOINT = "http://localstack:4566"  # a name that only exists on the laptop's /etc/hosts, not in cluster
 CREDS = "floe-demo-credentials"
 
@@ -179,6 +186,7 @@ def hook_jobs(s: LabSettings) -> list[JsonObj]:
                     {"name": "STORAGE_ENDPOINT", "value": endpoint},
                     {"name": "PATH_STYLE_ACCESS", "value": "false" if "s3-endpoint-mismatch" in s.faults else "true"},
                     {"name": "NAMESPACES", "value": namespaces},
+                    *(STS_VENDING if "sts-credential-vending" in s.faults else []),
                 ],
             )
         )

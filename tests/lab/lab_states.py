@@ -67,10 +67,10 @@ def raw_tables_missing(lab: LabHandle) -> bool:
     return any(code != 200 for code in codes)
 
 
-def storage_endpoint_unreachable(lab: LabHandle) -> bool:
-    """Ask the catalog to write a table's metadata to S3 itself: its own S3 I/O shows whether its endpoint works."""
+def _catalog_write(lab: LabHandle) -> httpx.Response | None:
+    """Ask the catalog to write a table's metadata to S3 itself: its own S3 (and STS) I/O shows whether it works."""
     if warehouse_missing(lab):
-        return False
+        return None
     with lab.polaris() as cat:
         cat.post(
             f"/v1/{WAREHOUSE}/namespaces",
@@ -84,10 +84,19 @@ def storage_endpoint_unreachable(lab: LabHandle) -> bool:
         created = cat.post(
             f"/v1/{WAREHOUSE}/namespaces/lab_check/tables", json={"name": f"t{time.time_ns()}", "schema": schema}
         )
-    if created.status_code == 200:
-        return False
-    assert "UnknownHostException" in created.text, created.text
-    return True
+    known = ("UnknownHostException", "Failed to get subscoped credentials")
+    assert created.status_code == 200 or any(k in created.text for k in known), created.text
+    return created
+
+
+def storage_endpoint_unreachable(lab: LabHandle) -> bool:
+    created = _catalog_write(lab)
+    return created is not None and created.status_code != 200 and "subscoped credentials" not in created.text
+
+
+def credential_vending_broken(lab: LabHandle) -> bool:
+    created = _catalog_write(lab)
+    return created is not None and created.status_code == 422 and "subscoped credentials" in created.text
 
 
 def no_telemetry(lab: LabHandle) -> bool:
@@ -103,6 +112,7 @@ STATES: dict[str, Callable[[LabHandle], bool]] = {
     "secret-missing": secret_missing,
     "schema-unmigrated": schema_unmigrated,
     "storage-endpoint-unreachable": storage_endpoint_unreachable,
+    "credential-vending-broken": credential_vending_broken,
     "warehouse-missing": warehouse_missing,
     "namespace-missing": namespace_missing,
     "raw-tables-missing": raw_tables_missing,
