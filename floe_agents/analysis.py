@@ -133,6 +133,16 @@ def _worst_by_component(problems: Iterable[Finding]) -> dict[str, Finding]:
     return out
 
 
+def _explains(cand: _Candidate, f: Finding) -> bool:
+    """Whether ``cand`` explains ``f``: in its scope (by component, or by the components that should have produced
+    what ``f`` misses) and matching its (local) symptoms, or linked to its cause by a shared value."""
+    if any(link(f, cand.cause) for link in cand.rule.linked):
+        return True
+    if f.component not in cand.scope and not any(c in cand.scope for c in f.producers):
+        return False
+    return cand.rule.local_symptoms(f) if f.component == cand.cause.component else cand.rule.symptoms(f)
+
+
 def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> Analysis:
     """Fold ``findings`` (latest per key) into ranked root causes with their symptoms."""
     problems = [f for f in findings if f.is_problem]
@@ -143,18 +153,7 @@ def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> 
     cause_keys = {c.cause.key for c in candidates}
     for cand in candidates:
         owner = claimed.get(cand.cause.key)
-        explained = [
-            f
-            for f in problems
-            if f.key != cand.cause.key
-            and (
-                (
-                    (f.component in cand.scope or any(c in cand.scope for c in f.producers))
-                    and (cand.rule.local_symptoms(f) if f.component == cand.cause.component else cand.rule.symptoms(f))
-                )
-                or any(link(f, cand.cause) for link in cand.rule.linked)
-            )
-        ]
+        explained = [f for f in problems if f.key != cand.cause.key and _explains(cand, f)]
         if owner is not None:
             # Explained by a deeper cause: its symptoms join that cause instead of forming a new one. Findings
             # that are causes in their own right are left to their own candidates: second-hand claims stay narrow.
