@@ -1,23 +1,26 @@
-"""Investigation benchmark (issue 4): concurrency, a black-holed endpoint, and a 1,000-component topology.
+"""Investigation benchmark (issue 4): concurrency, black-holed endpoints, and a 1,000-component topology.
 
 In one run it prints:
-1. against the lab (healthy scenario, every registered probe): the investigation's wall time vs the slowest single
-   probe (target <= 1.3x) and vs the same probes run one after another (target >= 5x faster);
-2. the same investigation with one extra component whose endpoint accepts TCP but never answers (a listener with a
-   full accept backlog, and a server that accepts and never replies): the extra wall time vs the probe timeout;
+1. against the lab (healthy scenario, every registered probe), on loopback and again behind bench.latency_proxy
+   (20 and 50 ms of round-trip time by default, as a cluster reached over the network has; medians of 5 runs): the investigation's wall time vs the slowest
+   single probe (target <= 1.3x) and vs the same probes run one after another (target >= 5x faster);
+2. the lab with cube's endpoint replaced by one that accepts TCP and never answers, and with an extra endpoint
+   that never accepts a connection: the extra wall time vs the timeout of the probes that wait on it;
 3. a generated topology of 1,000 components (random dependency DAG, each with a real HTTP endpoint on loopback)
    through the same engine with the built-in dns/tcp/http_health probes: wall time (target <= 10 s) and peak RSS
    (target <= 250 MB).
 
-Run: .venv/bin/python -m bench.investigate_perf [--skip-lab]
+Run: .venv/bin/python -m bench.investigate_perf [--skip-lab] [--delay-ms 10 25]
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import resource
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -59,43 +62,100 @@ async def sequential(plan: Plan) -> float:
     return time.monotonic() - t0
 
 
-async def lab_part(state: Path) -> None:
+async def measure(plan: Plan, label: str, repeat: int = 5) -> float:
+    """Concurrency figures of the lab investigation (after a warm-up run), each the median of ``repeat`` runs:
+    wall vs slowest probe vs the same probes one after another."""
+    await investigate(plan)  # warm-up (imports, first connections)
+    runs = []
+    for _ in range(repeat):
+        result = await investigate(plan)
+        slowest = max((d, f"{a}/{p}") for a, run in result.record.agents.items() for p, d in run.probes.items())
+        runs.append((result.wall_s, slowest, await sequential(plan), result))
+    walls = sorted(r[0] for r in runs)
+    wall, (slow_s, slow_name) = statistics.median(walls), sorted(r[1] for r in runs)[repeat // 2]
+    seq = statistics.median(r[2] for r in runs)
+    result = runs[-1][3]
+    print(
+        f"{label}: {len(result.agents)} agents, {sum(len(a.probes) for a in result.agents)} probes, "
+        f"{len(result.analysis.findings)} findings, overall {result.analysis.overall.value}; medians of {repeat} runs"
+    )
+    print(f"  investigate wall time         : {wall:6.2f} s   (runs {walls[0]:.2f} .. {walls[-1]:.2f} s)")
+    print(
+        f"  slowest single probe          : {slow_s:6.2f} s ({slow_name})   ratio wall/slowest = "
+        f"{wall / slow_s:.2f} (target <= 1.3)"
+    )
+    print(f"  same probes one after another : {seq:6.2f} s   speed-up = {seq / wall:.1f}x (target >= 5x)")
+    durations = sorted(((d, f"{a}/{p}") for a, run in result.record.agents.items() for p, d in run.probes.items()))
+    print("  slowest probes (last run)     : " + ", ".join(f"{name} {d:.2f}" for d, name in durations[::-1][:6]))
+    return wall
+
+
+async def with_latency(state: Path, platform: PlatformConfig, delay_ms: float) -> None:
+    """The same lab behind bench.latency_proxy: every local port gets ``delay_ms`` each way."""
+    text = (state / "targets.yaml").read_text()
+    ports = sorted({int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", text)})
+    listen = {}
+    for port in ports:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            listen[port] = s.getsockname()[1]
+    pairs = [f"{listen[p]}:{p}" for p in ports]
+    proxy = await anyio.open_process(
+        [sys.executable, "-m", "bench.latency_proxy", "--delay-ms", str(delay_ms), *pairs], stderr=None
+    )
+    try:
+        assert proxy.stdout is not None
+        await proxy.stdout.receive()  # READY
+        proxied = re.sub(r"127\.0\.0\.1:(\d+)", lambda m: f"127.0.0.1:{listen[int(m.group(1))]}", text)
+        path = state / "targets-latency.yaml"
+        path.write_text(proxied)
+        plan = Plan(targets=load_targets(path), registry=Registry.from_entry_points(), platform=platform)
+        await measure(plan, f"lab behind {2 * delay_ms:g} ms of round-trip latency")
+    finally:
+        proxy.terminate()
+        await proxy.wait()
+        await proxy.aclose()
+
+
+async def lab_part(state: Path, delays_ms: list[float]) -> None:
     from floe_agents.lab.control import lab_down, lab_up  # noqa: PLC0415
+    from floe_agents.lab.dagster_runs import wait_for_run  # noqa: PLC0415
     from floe_agents.lab.scenario import load_scenario  # noqa: PLC0415
 
-    await lab_up(state, load_scenario("healthy"), lambda _: None, run_pipeline=True)
+    info = await lab_up(state, load_scenario("healthy"), lambda _: None, run_pipeline=True)
     try:
+        if info.run_id:  # a healthy lab is judged after its pipeline run (and its telemetry) has finished
+            web_port = info.endpoints["floe-dagster-dagster-webserver/http"].rsplit(":", 1)[1]
+            await wait_for_run(f"http://127.0.0.1:{web_port}", info.run_id)
         targets = load_targets(state / "targets.yaml")
         platform = load_yaml_model(PlatformConfig, state / "platform.yaml")
         plan = Plan(targets=targets, registry=Registry.from_entry_points(), platform=platform)
-        await investigate(plan)  # warm-up (imports, first connections)
-        result = await investigate(plan)
-        slowest = max((d, f"{a}/{p}") for a, run in result.record.agents.items() for p, d in run.probes.items())
-        seq = await sequential(plan)
-        print(
-            f"lab: {len(result.agents)} agents, {sum(len(a.probes) for a in result.agents)} probes, "
-            f"{len(result.analysis.findings)} findings"
-        )
-        print(f"investigate wall time          : {result.wall_s:6.2f} s")
-        print(
-            f"slowest single probe           : {slowest[0]:6.2f} s ({slowest[1]})   ratio wall/slowest = "
-            f"{result.wall_s / slowest[0]:.2f} (target <= 1.3)"
-        )
-        print(f"same probes one after another  : {seq:6.2f} s   speed-up = {seq / result.wall_s:.1f}x (target >= 5x)")
-        await black_hole_part(targets, platform, result.wall_s)
+        baseline = await measure(plan, "lab on loopback (no network latency)")
+        for delay_ms in delays_ms:
+            await with_latency(state, platform, delay_ms)
+        await black_hole_part(targets, platform, baseline)
     finally:
         await lab_down(state, lambda _: None)
 
 
+def _plain(targets: Targets) -> dict[str, Any]:
+    """The targets as a plain document, secrets included (to build variants of them)."""
+    data: dict[str, Any] = targets.model_dump(mode="json")
+    data["kubernetes"]["token"] = targets.kubernetes.token.get_secret_value() if targets.kubernetes.token else None
+    for key, secret in targets.credentials:
+        if hasattr(secret, "get_secret_value"):
+            data["credentials"][key] = secret.get_secret_value()
+    return data
+
+
+async def _extra_wall(data: dict[str, Any], platform: PlatformConfig, baseline: float) -> float:
+    plan = Plan(targets=Targets.model_validate(data), registry=Registry.from_entry_points(), platform=platform)
+    return (await investigate(plan)).wall_s - baseline
+
+
 async def black_hole_part(targets: Targets, platform: PlatformConfig, baseline: float) -> None:
-    backlog = socket.socket()
-    backlog.bind(("127.0.0.1", 0))
-    backlog.listen(0)
-    port = backlog.getsockname()[1]
-    fillers = [socket.socket() for _ in range(4)]
-    for f in fillers:
-        f.setblocking(False)
-        f.connect_ex(("127.0.0.1", port))
+    """(1) cube's endpoint replaced by one that accepts TCP and never answers; (2) an extra endpoint whose SYNs are
+    never accepted (full backlog). Each: the run's extra wall time vs the timeout of the probes that wait on it."""
 
     async def silent(request: web.Request) -> web.Response:
         await anyio.sleep(3600)
@@ -108,26 +168,36 @@ async def black_hole_part(targets: Targets, platform: PlatformConfig, baseline: 
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     silent_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    data: dict[str, Any] = targets.model_dump(mode="json")
-    data["kubernetes"]["token"] = targets.kubernetes.token.get_secret_value() if targets.kubernetes.token else None
-    for key, secret in targets.credentials:
-        if hasattr(secret, "get_secret_value"):
-            data["credentials"][key] = secret.get_secret_value()
-    data["components"]["blackhole"] = {
-        "endpoints": {
-            "backlog": {"urls": {"local": f"http://127.0.0.1:{port}"}, "health_path": "/"},
-            "silent": {"urls": {"local": f"http://127.0.0.1:{silent_port}"}, "health_path": "/health"},
-        }
-    }
-    plan = Plan(targets=Targets.model_validate(data), registry=Registry.from_entry_points(), platform=platform)
-    result = await investigate(plan)
-    timeouts = max(s.timeout_s for s in plan.registry.specs.values() if s.name in ("tcp", "http_health"))
-    extra = result.wall_s - baseline
+    registry = Registry.from_entry_points()
+    data = _plain(targets)
+    for ep in data["components"]["cube"]["endpoints"].values():
+        ep["urls"]["local"] = f"http://127.0.0.1:{silent_port}"
+    waiting = max(s.timeout_s for s in registry.specs.values() if s.kind == "probe" and s.applies_to("cube", True))
+    extra = await _extra_wall(data, platform, baseline)
     print(
-        f"with a black-holed component   : {result.wall_s:6.2f} s   extra {extra:+.2f} s vs the largest "
-        f"probe timeout {timeouts:g} s (target: extra <= timeout)"
+        f"cube accepts TCP, never answers: extra {extra:+.2f} s vs its probes' largest timeout {waiting:g} s "
+        f"(ratio {extra / waiting:.2f}, target <= 1)"
     )
     await runner.cleanup()
+
+    backlog = socket.socket()
+    backlog.bind(("127.0.0.1", 0))
+    backlog.listen(0)
+    port = backlog.getsockname()[1]
+    fillers = [socket.socket() for _ in range(4)]
+    for f in fillers:
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", port))
+    data = _plain(targets)
+    data["components"]["blackhole"] = {
+        "endpoints": {"api": {"urls": {"local": f"http://127.0.0.1:{port}"}, "health_path": "/"}}
+    }
+    tcp = registry.specs["tcp"].timeout_s
+    extra = await _extra_wall(data, platform, baseline)
+    print(
+        f"an endpoint that drops SYNs    : extra {extra:+.2f} s vs the tcp probe timeout {tcp:g} s "
+        f"(ratio {extra / tcp:.2f}, target <= 1)"
+    )
     for f in fillers:
         f.close()
     backlog.close()
@@ -191,11 +261,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-lab", action="store_true")
     parser.add_argument("--components", type=int, default=1000)
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        nargs="*",
+        default=[10.0, 25.0],
+        help="one-way latencies for the lab runs after loopback",
+    )
     args = parser.parse_args()
     anyio.run(scale_part, args.components)  # first, so peak RSS is the engine's, not the lab client's
     if not args.skip_lab:
         with tempfile.TemporaryDirectory(prefix="floe-bench-") as tmp:
-            anyio.run(lab_part, Path(tmp))
+            anyio.run(lab_part, Path(tmp), args.delay_ms)
     sys.stdout.flush()
 
 

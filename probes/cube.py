@@ -218,8 +218,8 @@ async def _exists(ctx: ProbeContext, cat: _Catalog, parts: list[str]) -> dict[st
     return {"exists": None, "error": f"HEAD table: {table.reason} {table.status or ''} {table.detail}".strip()}
 
 
-async def _sources(ctx: ProbeContext, tables: list[str]) -> list[Finding]:
-    """Look each cube source table up in the Iceberg REST catalog (HEAD: existence only, nothing is read)."""
+def _catalog_access(ctx: ProbeContext) -> tuple[Endpoint | None, tuple[str, str], str]:
+    """(polaris api endpoint, client credentials, why the source tables cannot be checked or "")."""
     polaris = next((e for e in ctx.for_component("polaris").endpoints() if e.name == "api"), None)
     creds = (ctx.credential("polaris_client_id") or "", ctx.credential("polaris_client_secret") or "")
     platform = ctx.platform
@@ -228,17 +228,37 @@ async def _sources(ctx: ProbeContext, tables: list[str]) -> list[Finding]:
         else "no polaris api endpoint for this vantage" if polaris is None
         else "no polaris_client_id/polaris_client_secret credentials" if not all(creds) else ""
     )  # fmt: skip
-    if why or platform is None or polaris is None:
+    return polaris, creds, why
+
+
+async def _open_catalogs(ctx: ProbeContext) -> dict[str, _Catalog]:
+    """Log in to every platform catalog (started before meta answers: the logins do not depend on it)."""
+    polaris, creds, why = _catalog_access(ctx)
+    catalogs: dict[str, _Catalog] = {}
+    if why or ctx.platform is None or polaris is None:
+        return catalogs
+    profiles = ctx.platform.catalogs
+
+    async def open_catalog(name: str) -> None:
+        catalogs[name] = await _open(ctx, polaris, profiles[name], creds)
+
+    async with anyio.create_task_group() as tg:
+        for name in profiles:
+            tg.start_soon(open_catalog, name)
+    return catalogs
+
+
+async def _sources(ctx: ProbeContext, tables: list[str], catalogs: dict[str, _Catalog]) -> list[Finding]:
+    """Look each cube source table up in the Iceberg REST catalog (HEAD: existence only, nothing is read)."""
+    _, _, why = _catalog_access(ctx)
+    platform = ctx.platform
+    if why or platform is None:
         summary = f"cannot check cube source tables: {why}"
         return [
             ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, evidence={"tables": tables, "reason": why})
         ]
     split = {t: _split(t, platform) for t in tables}
-    catalogs: dict[str, _Catalog] = {}
     results: list[Finding] = []
-
-    async def open_catalog(name: str) -> None:
-        catalogs[name] = await _open(ctx, polaris, platform.catalogs[name], creds)
 
     async def check(table: str, name: str, parts: list[str]) -> None:
         cat = catalogs[name]
@@ -255,9 +275,6 @@ async def _sources(ctx: ProbeContext, tables: list[str]) -> list[Finding]:
                 ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=table, evidence=evidence)
             )
 
-    async with anyio.create_task_group() as tg:
-        for name in {s[0] for s in split.values() if s}:
-            tg.start_soon(open_catalog, name)
     async with anyio.create_task_group() as tg:
         for table, where in split.items():
             if where is None:
@@ -283,6 +300,10 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
     secret = ctx.credential("cube_api_secret")
     root = api.url.copy_with(query=None)
     answers: dict[str, _Answer] = {}
+    catalogs: dict[str, _Catalog] = {}
+
+    async def open_catalogs() -> None:
+        catalogs.update(await _open_catalogs(ctx))
 
     async def get(path: str) -> None:
         url = root.copy_with(path=root.path.rstrip("/") + path)
@@ -292,6 +313,8 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
         answers[path] = await _call(ctx, "GET", url, headers=headers)
 
     async with anyio.create_task_group() as tg:
+        if secret:
+            tg.start_soon(open_catalogs)
         for path in ["/readyz", "/livez"] + ([META] if secret else []):
             tg.start_soon(get, path)
     reasons = {a.reason for a in answers.values()}
@@ -310,7 +333,7 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
     meta, tables = _meta(ctx, answers[META])
     results.append(meta)
     if tables:
-        results += await _sources(ctx, tables)
+        results += await _sources(ctx, tables, catalogs)
     elif meta.code == "cube.meta_ok":
         summary = "Cube meta names no source table (this Cube may not expose sql_table, cube-js/cube#8711)"
         evidence = {"cubes": meta.evidence["cubes"], "reason": "no sqlTable in meta"}

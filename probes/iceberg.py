@@ -255,6 +255,27 @@ async def _table(ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str,
     return await _read_metadata(ctx, cat, {str(k): str(v) for k, v in (config or {}).items()}, location, base)
 
 
+async def _ask(
+    ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, answers: dict[str, Answer]
+) -> list[Finding]:
+    """Config and namespace answers into ``answers``; the raw tables' findings under ``prefix`` returned."""
+    results: list[Finding] = []
+
+    async def ask(key: str, url: httpx.URL) -> None:
+        answers[key] = await call(ctx, "GET", url, token=token)
+
+    async def one(table: str) -> None:
+        results.append(await _table(ctx, cat, token, prefix, table))
+
+    async with anyio.create_task_group() as tg:
+        if "config" not in answers:
+            tg.start_soon(ask, "config", cat.config_url())
+        tg.start_soon(ask, "namespace", cat.rest(prefix, "namespaces", RAW_NAMESPACE))
+        for table in RAW_TABLES:
+            tg.start_soon(one, table)
+    return results
+
+
 @probe(
     "iceberg",
     components=["iceberg"],
@@ -285,21 +306,18 @@ async def iceberg(ctx: ProbeContext) -> list[Finding]:
                 evidence={**evidence, "cause": code},
             )
         ]
-    config = await call(ctx, "GET", cat.config_url(), token=token)
-    prefix = config_prefix(config, cat.warehouse)
     tables = {f"{RAW_NAMESPACE}.{t}": {"table": f"{RAW_NAMESPACE}.{t}", "warehouse": cat.warehouse} for t in RAW_TABLES}
+    # The config (for the URL prefix), the namespace and the tables are asked at once, the tables under Polaris'
+    # prefix (the warehouse name): one round trip, not three. Should the config hand out another prefix, the
+    # tables are asked again under it. Polaris answers NoSuchTable for a table in a missing namespace, so a
+    # missing namespace then speaks for every table.
+    answers: dict[str, Answer] = {}
+    results = await _ask(ctx, cat, token, cat.warehouse, answers)
+    prefix = config_prefix(answers["config"], cat.warehouse)
     if prefix is None:
-        return [_load_failure(ctx, config, t, base) for t, base in tables.items()]
-    # Polaris answers NoSuchTable for a table in a missing namespace: ask about the namespace itself first.
-    namespace = await call(ctx, "GET", cat.rest(prefix, "namespaces", RAW_NAMESPACE), token=token)
-    if namespace.status == 404:
-        return [_load_failure(ctx, namespace, t, base) for t, base in tables.items()]
-    results: list[Finding] = []
-
-    async def one(table: str) -> None:
-        results.append(await _table(ctx, cat, token, prefix, table))
-
-    async with anyio.create_task_group() as tg:
-        for table in RAW_TABLES:
-            tg.start_soon(one, table)
+        return [_load_failure(ctx, answers["config"], t, base) for t, base in tables.items()]
+    if prefix != cat.warehouse:
+        results = await _ask(ctx, cat, token, prefix, answers)
+    if answers["namespace"].status == 404:
+        return [_load_failure(ctx, answers["namespace"], t, base) for t, base in tables.items()]
     return sorted(results, key=lambda f: f.subject)

@@ -173,15 +173,28 @@ async def _rows(conn: psycopg.AsyncConnection[Any], query: str | sql.Composable)
     return list(await cur.fetchall())
 
 
+_TABLES = (
+    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+    "AND n.nspname NOT LIKE 'pg_toast%'"
+)
+
+
 async def _schema(conn: psycopg.AsyncConnection[Any]) -> Verdict:
     """Dagster's storage schema: no tables / unstamped / behind / at head / ahead of the installed head."""
     head, chain, source = await anyio.to_thread.run_sync(_installed_head)
-    tables = await _rows(
-        conn,
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-        "AND n.nspname NOT LIKE 'pg_toast%'",
-    )
+    # Both queries in one round trip (a pipeline): the table list, and the stamp where Dagster keeps it. The stamp
+    # query fails when there is no public.alembic_version; the table list then says where it is, if anywhere.
+    public_stamp: list[tuple[Any, ...]] | None = None
+    try:
+        async with conn.pipeline():
+            listed = await conn.execute(_TABLES)
+            stamped = await conn.execute("SELECT version_num FROM public.alembic_version")
+    except psycopg.errors.UndefinedTable:
+        pass
+    else:
+        public_stamp = list(await stamped.fetchall())
+    tables = list(await listed.fetchall())
     names = sorted(f"{s}.{t}" for s, t in tables)
     ev: dict[str, Any] = {"database": REQUIRED_DB, "installed_head": head, "head_source": source}
     ev.update(table_count=len(names), tables=names[:40])
@@ -190,7 +203,10 @@ async def _schema(conn: psycopg.AsyncConnection[Any]) -> Verdict:
         return Status.FAIL, "postgres.schema_empty", f"the dagster database has no tables {migrate}", ev
     stamp = next((s for s, t in tables if t == "alembic_version"), None)
     query = sql.SQL("SELECT version_num FROM {}.alembic_version").format(sql.Identifier(stamp or "public"))
-    ev["db_revisions"] = revisions = [] if stamp is None else [str(r[0]) for r in await _rows(conn, query)]
+    rows = public_stamp if stamp == "public" and public_stamp is not None else None
+    if rows is None and stamp is not None:
+        rows = await _rows(conn, query)
+    ev["db_revisions"] = revisions = [str(r[0]) for r in rows or []]
     if not revisions:
         return Status.WARN, "postgres.schema_unstamped", f"{len(names)} tables but no alembic_version revision", ev
     ev["db_revision"] = rev = revisions[0]
@@ -206,17 +222,26 @@ async def _schema(conn: psycopg.AsyncConnection[Any]) -> Verdict:
     return Status.WARN, "postgres.schema_ahead", summary, ev
 
 
+_FACTS = (
+    "SELECT current_setting('server_version'), (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), "
+    "ARRAY(SELECT datname::text FROM pg_database WHERE NOT datistemplate), "
+    "current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int, "
+    "(SELECT coalesce(sum(numbackends), 0)::int FROM pg_stat_database)"
+)  # one round trip for everything the login connection checks
+
+
 async def _after_login(
     ctx: ProbeContext, ep: Endpoint, conn: psycopg.AsyncConnection[Any], base: dict[str, Any], out: list[Finding]
-) -> None:
+) -> list[str]:
+    """Server, databases and connection headroom; returns the databases present."""
+
     def emit(subject: str, status: Status, code: str, summary: str, ev: dict[str, Any]) -> None:
         out.append(ctx.finding(status, code, summary, subject=subject, evidence=ev))
 
-    query = "SELECT current_setting('server_version'), (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())"
-    [(version, ssl_in_use)] = await _rows(conn, query)
+    [(version, ssl_in_use, names, limit, reserved, used)] = await _rows(conn, _FACTS)
     ev = {**base, "server_version": version, "ssl": bool(ssl_in_use)}
     emit(f"{ep.host}:{base['port']}", Status.OK, "postgres.login_ok", f"logged in to {ep.host}:{base['port']}", ev)
-    dbs = sorted(str(r[0]) for r in await _rows(conn, "SELECT datname FROM pg_database WHERE NOT datistemplate"))
+    dbs = sorted(str(n) for n in names)
     missing = [d for d in (REQUIRED_DB, *OPTIONAL_DBS) if d not in dbs]
     for db in missing:
         status = Status.FAIL if db == REQUIRED_DB else Status.WARN
@@ -229,19 +254,21 @@ async def _after_login(
             "dagster, polaris and marquez exist",
             {**base, "databases": dbs},
         )
-    [(limit, reserved, used)] = await _rows(
-        conn,
-        "SELECT current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int, "
-        "(SELECT coalesce(sum(numbackends), 0)::int FROM pg_stat_database)",
-    )
     ev = {**base, "max_connections": limit, "superuser_reserved": reserved, "in_use": used}
     ev["ratio"] = ratio = round(used / limit, 3) if limit else 0.0
     near = ratio > NEAR_LIMIT
     code = "postgres.connections_near_limit" if near else "postgres.connections_ok"
     emit("connections", Status.WARN if near else Status.OK, code, f"{used} of {limit} connections in use", ev)
-    if REQUIRED_DB in dbs:
-        async with await _connect(ctx, ep, base["address"], REQUIRED_DB) as dagster_db:
-            emit(REQUIRED_DB, *await _schema(dagster_db))
+    return dbs
+
+
+async def _dagster_schema(ctx: ProbeContext, ep: Endpoint, address: str) -> Verdict | Exception:
+    """The Dagster schema verdict, or what stopped us (used only if the database turns out to exist)."""
+    try:
+        async with await _connect(ctx, ep, address, REQUIRED_DB) as db:
+            return await _schema(db)
+    except (psycopg.Error, TimeoutError, ValueError) as exc:
+        return exc
 
 
 async def _check(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
@@ -264,24 +291,47 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
             f"{ep.host} does not resolve",
             {"reason": "unresolvable", "error": str(exc)},
         )
-    try:
-        conn = await _connect(ctx, ep, base["address"], "postgres")
-    except TimeoutError:
-        summary = f"{subject} did not answer within {CONNECT_TIMEOUT_S:g}s"
-        return one(Status.FAIL, "postgres.unreachable", summary, {"reason": "timeout"})
-    except psycopg.Error as exc:
-        message = str(exc).strip()
-        code, status, reason = _classify_login_error(message, ctx.credential("postgres_password") is not None)
-        return one(status, code, f"login to {subject} failed: {reason}", {"reason": reason, "error": message[:500]})
-    out: list[Finding] = []
-    try:
-        async with conn:
-            await _after_login(ctx, ep, conn, base, out)
-    except (psycopg.Error, TimeoutError, ValueError) as exc:
-        summary = f"logged in to {subject} but a query failed: {exc}"
-        ev = {**base, "error": f"{type(exc).__name__}: {exc}"[:500]}
-        out.append(ctx.finding(Status.UNKNOWN, "postgres.query_failed", summary, subject="queries", evidence=ev))
+    schema: list[Verdict | Exception] = []
+
+    async def early_schema() -> None:
+        schema.append(await _dagster_schema(ctx, ep, base["address"]))
+
+    # Dagster's database is read on its own connection while the login connection works: a remote cluster's
+    # round trips are paid once, not twice in a row. Its verdict is used only if the database exists.
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(early_schema)
+        try:
+            conn = await _connect(ctx, ep, base["address"], "postgres")
+        except TimeoutError:
+            tg.cancel_scope.cancel()
+            summary = f"{subject} did not answer within {CONNECT_TIMEOUT_S:g}s"
+            return one(Status.FAIL, "postgres.unreachable", summary, {"reason": "timeout"})
+        except psycopg.Error as exc:
+            tg.cancel_scope.cancel()
+            message = str(exc).strip()
+            code, status, reason = _classify_login_error(message, ctx.credential("postgres_password") is not None)
+            return one(status, code, f"login to {subject} failed: {reason}", {"reason": reason, "error": message[:500]})
+        out: list[Finding] = []
+        try:
+            async with conn:
+                dbs = await _after_login(ctx, ep, conn, base, out)
+        except (psycopg.Error, TimeoutError, ValueError) as exc:
+            dbs = []
+            tg.cancel_scope.cancel()
+            out.append(_query_failed(ctx, subject, base, exc))
+    if REQUIRED_DB in dbs and schema:
+        verdict = schema[0]
+        if isinstance(verdict, Exception):
+            out.append(_query_failed(ctx, subject, base, verdict))
+        else:
+            out.append(ctx.finding(verdict[0], verdict[1], verdict[2], subject=REQUIRED_DB, evidence=verdict[3]))
     return out
+
+
+def _query_failed(ctx: ProbeContext, subject: str, base: dict[str, Any], exc: Exception) -> Finding:
+    summary = f"logged in to {subject} but a query failed: {exc}"
+    ev = {**base, "error": f"{type(exc).__name__}: {exc}"[:500]}
+    return ctx.finding(Status.UNKNOWN, "postgres.query_failed", summary, subject="queries", evidence=ev)
 
 
 @probe(

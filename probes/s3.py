@@ -217,6 +217,44 @@ async def _addressing(ctx: ProbeContext, ep: Endpoint, buckets: list[str], path_
     return Status.FAIL if strict else Status.WARN, "s3.virtual_host_unresolvable", summary, ev
 
 
+async def _signed(
+    ctx: ProbeContext,
+    clients: dict[str, Any],
+    key: str | None,
+    base: dict[str, Any],
+    *,
+    buckets: list[str],
+    source: str,
+) -> list[Finding]:
+    """Keys, buckets and roles: the calls that need a signature."""
+    if not key:
+        summary = "no S3 access key configured: credentials, buckets and roles not checked"
+        return [ctx.finding(Status.UNKNOWN, "s3.credentials_missing", summary, subject="credentials")]
+    if "error" in clients:
+        summary = f"cannot set up an S3 client: {clients['error']}"
+        ev = {**base, "error": clients["error"]}
+        return [ctx.finding(Status.UNKNOWN, "s3.check_failed", summary, subject="credentials", evidence=ev)]
+    storage = ctx.platform.storage.values() if ctx.platform else []
+    roles = sorted({p.credentials.role_arn for p in storage if p.credentials.role_arn})
+    found: list[Finding] = []
+
+    async def keep(subject: str, make: Awaitable[Verdict]) -> None:
+        status, code, summary, ev = await make
+        found.append(ctx.finding(status, code, summary, subject=subject, evidence=ev))
+
+    # The key check and the calls it vouches for go out together (one round trip, not two); if the keys are
+    # refused, every signed call was refused the same way and only the key finding is kept.
+    region = ctx.targets.credentials.s3_region
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(keep, "credentials", _credentials(clients, {**base, "access_key_id": key, "region": region}))
+        for bucket in buckets:
+            tg.start_soon(keep, bucket, _bucket(clients, bucket, {**base, "expected_from": source}))
+        for arn in roles or [DEFAULT_ROLE]:
+            tg.start_soon(keep, arn, _role(clients, arn, bool(roles), base))
+    refused = any(f.subject == "credentials" and f.status is Status.FAIL for f in found)
+    return [f for f in found if not refused or f.subject == "credentials"]
+
+
 @probe(
     "s3",
     components=["s3"],
@@ -263,25 +301,7 @@ async def s3(ctx: ProbeContext) -> list[Finding]:
         return out[-1]
 
     async def signed() -> None:
-        if not key:
-            summary = "no S3 access key configured: credentials, buckets and roles not checked"
-            out.append(ctx.finding(Status.UNKNOWN, "s3.credentials_missing", summary, subject="credentials"))
-            return
-        if "error" in clients:
-            summary = f"cannot set up an S3 client: {clients['error']}"
-            ev = {**base, "error": clients["error"]}
-            out.append(ctx.finding(Status.UNKNOWN, "s3.check_failed", summary, subject="credentials", evidence=ev))
-            return
-        creds = await run("credentials", _credentials(clients, {**base, "access_key_id": key, "region": region}))
-        if creds is not None and creds.status is Status.FAIL:
-            return  # every signed call would be refused the same way
-        storage = ctx.platform.storage.values() if ctx.platform else []
-        roles = sorted({p.credentials.role_arn for p in storage if p.credentials.role_arn})
-        async with anyio.create_task_group() as tg:
-            for bucket in buckets:
-                tg.start_soon(run, bucket, _bucket(clients, bucket, {**base, "expected_from": source}))
-            for arn in roles or [DEFAULT_ROLE]:
-                tg.start_soon(run, arn, _role(clients, arn, bool(roles), base))
+        out.extend(await _signed(ctx, clients, key, base, buckets=buckets, source=source))
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(signed)
