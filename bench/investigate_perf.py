@@ -2,8 +2,9 @@
 
 In one run it prints:
 1. against the lab (healthy scenario, every registered probe), on loopback and again behind bench.latency_proxy
-   (20 and 50 ms of round-trip time by default, as a cluster reached over the network has; medians of 5 runs): the investigation's wall time vs the slowest
-   single probe (target <= 1.3x) and vs the same probes run one after another (target >= 5x faster);
+   (20 and 50 ms of round-trip time by default, as a cluster reached over the network has); medians of 5 runs:
+   the investigation's wall time vs the slowest single probe (target <= 1.3x) and vs the same probes run one
+   after another (target >= 5x faster);
 2. the lab with cube's endpoint replaced by one that accepts TCP and never answers, and with an extra endpoint
    that never accepts a connection: the extra wall time vs the timeout of the probes that wait on it;
 3. a generated topology of 1,000 components (random dependency DAG, each with a real HTTP endpoint on loopback)
