@@ -63,10 +63,17 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
+def _mask_pair(m: re.Match[str]) -> str:
+    key = m["k"].rstrip(" =:\t").strip("`*_ ")
+    if not is_secret_key(key):  # ``secret_name=floe-secret`` names a Secret; it does not carry one
+        return m[0]
+    return f"{m['k']}{m['q']}{REDACTED}"
+
+
 def redact_text(text: str) -> str:
     """Mask secrets recognisable by shape inside free text (URL passwords, ``password=...``, bearer tokens)."""
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{REDACTED}@", text)
-    text = _KV_IN_TEXT.sub(lambda m: f"{m['k']}{m['q']}{REDACTED}", text)
+    text = _KV_IN_TEXT.sub(_mask_pair, text)
     return _BEARER.sub(lambda m: f"{m['k']}{REDACTED}", text)
 
 

@@ -179,7 +179,7 @@ def reference_obs(pods: list[Json], stores: dict[str, dict[str, set[str]]]) -> l
         ev = {f"{kind}_name": name, "key": key, "referenced_by": sorted(by_pod), "components": components,
               "env_var": env[0] if env else None, "env_vars": env, "exists": keys is not None}  # fmt: skip
         # Critical: no container that needs it can even be created, so nothing those pods serve exists.
-        out.append(Obs(Status.FAIL, code, summary, components[0], f"{kind}/{name}:{key or '*'}", ev, Severity.CRITICAL))
+        out.append(Obs(Status.FAIL, code, summary, components[0], f"{kind}/{name}/{key or '*'}", ev, Severity.CRITICAL))
     return out
 
 

@@ -65,6 +65,20 @@ def test_redactor_scrubs_known_values_anywhere_in_text() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("login failed: password=hunter22", "login failed: password=" + REDACTED),
+        ("client_secret: 'abc123'", "client_secret: '" + REDACTED + "'"),
+        ("secret_name=floe-dagster-postgresql-secret", None),  # names a Secret, carries none
+        ("secret_name=`floe-dagster-postgresql-secret`", None),  # as the Markdown report writes evidence
+        ("secret/floe-dagster-postgresql-secret/postgresql-password", None),
+    ],
+)
+def test_secret_looking_pairs_in_text(text: str, masked: str | None) -> None:
+    assert redact_text(text) == (masked or text)
+
+
+@pytest.mark.parametrize(
     ("key", "secret"),
     [
         ("password", True),
