@@ -12,13 +12,10 @@ the component that *uses* the URL, saying where it was found.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 import anyio
 import httpx
 from kubernetes_asyncio import client
@@ -28,6 +25,9 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
+from probes._catalog import call, catalog_targets, classify, login
+from probes._kube_api import KubeError, list_items
+from probes._kube_objects import Json, comp_of, dicts, get
 
 CODES = (
     "endpoints.ok",  # ok: the host is a Service serving the port (or resolves in the cluster)
@@ -38,27 +38,10 @@ CODES = (
     "endpoints.no_cluster_view",  # unknown: Services/pod env unreadable (Kubernetes API not configured or failing)
 )
 
-REQUEST_TIMEOUT_S = 3.0
 RESOLVE_TIMEOUT_S = 2.5
-Json = dict[str, Any]
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
 _DEFAULT_PORT = {"http": 80, "https": 443, "postgresql": 5432, "postgres": 5432}
 _STORAGE_FIELDS = ("endpoint", "endpointInternal", "stsEndpoint")
-# fmt: off
-_LABEL_COMPONENT = {  # app.kubernetes.io/component -> Floe component (as the kubernetes probe files pods)
-    "postgresql-subchart": "postgres", "postgresql": "postgres", "localstack": "s3", "minio": "s3",
-    "polaris": "polaris", "marquez": "marquez", "marquez-web": "marquez", "jaeger": "jaeger", "otel": "jaeger",
-    "dagster-webserver": "dagster-webserver", "dagster-daemon": "dagster-daemon",
-    "user-deployments": "dagster-user-code", "localstack-init": "s3", "polaris-init": "polaris",
-    "polaris-bootstrap": "polaris", "seed-data": "iceberg", "migrate": "postgres",
-}
-_NAME_COMPONENT = (
-    ("user-deployments", "dagster-user-code"), ("migrate", "postgres"), ("dagster-webserver", "dagster-webserver"),
-    ("daemon", "dagster-daemon"), ("localstack-init", "s3"), ("polaris-init", "polaris"), ("seed-data", "iceberg"),
-    ("postgresql", "postgres"), ("localstack", "s3"), ("minio", "s3"), ("polaris", "polaris"),
-    ("marquez", "marquez"), ("jaeger", "jaeger"), ("otel", "jaeger"), ("cube", "cube"),
-)
-# fmt: on
 
 
 @dataclass(frozen=True)
@@ -69,27 +52,6 @@ class Use:
     where: str
     component: str
     context: tuple[tuple[str, Any], ...] = ()  # extra evidence, e.g. the catalog's pathStyleAccess
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
-
-
-def _dicts(obj: Any) -> list[Json]:
-    return [x for x in obj if isinstance(x, dict)] if isinstance(obj, list) else []
-
-
-def _component(pod: Json) -> str:
-    labels, name = _get(pod, "metadata", "labels") or {}, str(_get(pod, "metadata", "name"))
-    if labels.get("app.kubernetes.io/component") in _LABEL_COMPONENT:
-        return _LABEL_COMPONENT[labels["app.kubernetes.io/component"]]
-    if labels.get("app.kubernetes.io/name") == "cube" or name.startswith("floe-cube"):
-        return "cube"
-    if "deployment" in labels and "dagster" in f"{labels.get('app.kubernetes.io/name', '')}{name}":
-        return "dagster-user-code"
-    return next((comp for part, comp in _NAME_COMPONENT if part in name), "kubernetes")
 
 
 def _platform_uses(ctx: ProbeContext) -> list[Use]:
@@ -105,57 +67,36 @@ def _platform_uses(ctx: ProbeContext) -> list[Use]:
             for key, url in ctx.platform.urls().items()]  # fmt: skip
 
 
-def _http_reason(exc: Exception) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {REQUEST_TIMEOUT_S:g}s"
-    return f"{type(exc).__name__}: {exc}"
-
-
 async def _catalog_uses(ctx: ProbeContext) -> tuple[list[Use], list[Finding]]:
     """The storage endpoints the Polaris catalog(s) hand to clients (and use themselves)."""
-    polaris = ctx.targets.components.get("polaris")
-    if polaris is None:
+    if "polaris" not in ctx.targets.components:
         return [], []
-    api = polaris.endpoints.get("api")
-    base = api.url_for(ctx.vantage) if api else None
+    targets = catalog_targets(ctx)
     warehouses = sorted({c.warehouse for c in ctx.platform.catalogs.values()}) if ctx.platform else []
 
     def unreadable(reason: str, subject: str = "catalog storage config", **evidence: Any) -> Finding:
-        ev = {"reason": reason, "polaris_api": base, "warehouses": warehouses, **evidence}
+        ev = {"reason": reason, "polaris_api": str(targets[0].url) if targets and targets[0].url else None,
+              "warehouses": warehouses, **evidence}  # fmt: skip
         return ctx.finding(Status.UNKNOWN, "endpoints.catalog_unreadable", f"cannot read the storage endpoint of "
                            f"{subject}: {reason}", component="polaris", subject=subject, evidence=ev)  # fmt: skip
 
-    client_id, secret = ctx.credential("polaris_client_id"), ctx.credential("polaris_client_secret")
-    if not base:
+    if not targets or targets[0].url is None:
         return [], [unreadable(f"polaris has no 'api' endpoint for vantage {ctx.vantage!r}")]
-    if not (client_id and secret):
-        return [], [unreadable("no Polaris credentials (polaris_client_id / polaris_client_secret)")]
-    base = base.rstrip("/")
-    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret,
-            "scope": ctx.targets.credentials.polaris_scope}  # fmt: skip
-    try:
-        resp = await ctx.http.post(f"{base}/api/catalog/v1/oauth/tokens", data=form, timeout=REQUEST_TIMEOUT_S)
-        if resp.status_code != 200:
-            return [], [unreadable(f"the token request answered HTTP {resp.status_code}", status=resp.status_code)]
-        headers = {"Authorization": f"Bearer {resp.json()['access_token']}"}
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        return [], [unreadable(f"token request: {_http_reason(exc)}")]
+    token = await login(ctx, targets[0])
+    if not isinstance(token, str):
+        code, why, evidence = token
+        return [], [unreadable(why, cause=code, error=evidence.get("error") or evidence.get("reason"))]
     catalogs: list[Json] = []
     problems: list[Finding] = []
     for name in warehouses or [""]:  # no platform.yaml: every catalog the server lists
         subject = f"catalog {name}" if name else "the catalog list"
-        try:
-            resp = await ctx.http.get(f"{base}/api/management/v1/catalogs/{name}".rstrip("/"), headers=headers,
-                                      timeout=REQUEST_TIMEOUT_S)  # fmt: skip
-            if resp.status_code != 200:
-                what = "does not exist" if resp.status_code == 404 else "cannot be read"
-                problems.append(unreadable(f"{subject} {what} (HTTP {resp.status_code})", subject,
-                                           status=resp.status_code, body=resp.text[:200]))  # fmt: skip
-                continue
-            body = resp.json()
-            catalogs += [body] if name else _dicts(body.get("catalogs"))
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
-            problems.append(unreadable(_http_reason(exc), subject))
+        ans = await call(ctx, "GET", targets[0].management(f"catalogs/{name}".rstrip("/")), token=token)
+        if ans.status == 200 and isinstance(ans.json, dict):
+            catalogs += [ans.json] if name else dicts(ans.json.get("catalogs"))
+        elif ans.status == 404:
+            problems.append(unreadable(f"{subject} does not exist (HTTP 404)", subject, status=404))
+        else:
+            problems.append(unreadable(classify(ans, subject)[1], subject, status=ans.status or None))
     uses = []
     for cat in catalogs:
         raw = cat.get("storageConfigInfo")
@@ -166,54 +107,30 @@ async def _catalog_uses(ctx: ProbeContext) -> tuple[list[Use], list[Finding]]:
     return uses, problems
 
 
-async def _kube_list(fn: Callable[..., Awaitable[Any]], namespace: str) -> list[Json]:
-    """A namespaced list as plain JSON; RuntimeError with the reason for any answer that is not one."""
-    try:
-        with anyio.fail_after(REQUEST_TIMEOUT_S + 0.5):
-            resp = await fn(namespace, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S)
-            try:
-                body = await resp.read()
-            finally:
-                resp.release()
-    except TimeoutError:
-        raise RuntimeError(f"no answer within {REQUEST_TIMEOUT_S:g}s") from None
-    except (aiohttp.ClientError, ValueError) as exc:
-        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
-    if resp.status != 200:
-        raise RuntimeError(f"HTTP {resp.status}: {body[:200].decode('utf-8', 'replace')}")
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise RuntimeError(f"answer is not JSON: {body[:100].decode('utf-8', 'replace')}") from None
-    if not isinstance(data, dict) or "items" not in data:
-        raise RuntimeError("answer is not a Kubernetes list")
-    return _dicts(data["items"])
-
-
 def _env_uses(pods: list[Json], configmaps: dict[str, Json]) -> list[Use]:
     """URL-looking env values of every pod (literal, from a ConfigMap key, or envFrom a ConfigMap), once per
     workload/container/variable. Secret-sourced values are not read."""
     seen: set[tuple[str, ...]] = set()
     out: list[Use] = []
     for pod in pods:
-        name, owners = str(_get(pod, "metadata", "name")), _dicts(_get(pod, "metadata", "ownerReferences"))
+        name, owners = str(get(pod, "metadata", "name")), dicts(get(pod, "metadata", "ownerReferences"))
         workload = str(owners[0].get("name")) if owners else name
         spec = pod.get("spec") or {}
-        for ctr in _dicts(spec.get("initContainers")) + _dicts(spec.get("containers")):
+        for ctr in dicts(spec.get("initContainers")) + dicts(spec.get("containers")):
             found: list[tuple[str, Any, str]] = []
-            for env in _dicts(ctr.get("env")):
-                ref = _get(env, "valueFrom", "configMapKeyRef") or {}
-                value = env.get("value", _get(configmaps.get(str(ref.get("name"))), "data", str(ref.get("key"))))
+            for env in dicts(ctr.get("env")):
+                ref = get(env, "valueFrom", "configMapKeyRef") or {}
+                value = env.get("value", get(configmaps.get(str(ref.get("name"))), "data", str(ref.get("key"))))
                 found.append((str(env.get("name")), value, f" (ConfigMap {ref['name']})" if ref.get("name") else ""))
-            for src in _dicts(ctr.get("envFrom")):
-                cm = str(_get(src, "configMapRef", "name"))
-                data = _get(configmaps.get(cm), "data") or {}
+            for src in dicts(ctr.get("envFrom")):
+                cm = str(get(src, "configMapRef", "name"))
+                data = get(configmaps.get(cm), "data") or {}
                 found += [(f"{src.get('prefix', '')}{k}", v, f" (envFrom ConfigMap {cm})") for k, v in data.items()]
             for var, value, via in found:
                 key = (workload, str(ctr.get("name")), var, str(value))
                 if isinstance(value, str) and _URL.match(value.strip()) and key not in seen:
                     seen.add(key)
-                    out.append(Use(value.strip(), f"pod {name} env {var}{via}", _component(pod)))
+                    out.append(Use(value.strip(), f"pod {name} env {var}{via}", comp_of(pod)))
     return out
 
 
@@ -230,8 +147,8 @@ async def _cluster_view(ctx: ProbeContext) -> tuple[dict[str, Json] | None, list
 
         async def fetch(res: str) -> None:
             try:
-                got[res] = await _kube_list(calls[res], ns)
-            except RuntimeError as exc:
+                got[res] = await list_items(calls[res], ns)
+            except KubeError as exc:
                 errors[res] = str(exc)
 
         async with anyio.create_task_group() as tg:
@@ -243,8 +160,8 @@ async def _cluster_view(ctx: ProbeContext) -> tuple[dict[str, Json] | None, list
         summary = f"Services or pod environments unreadable, checking by name resolution only: {reason}"
         problems.append(ctx.finding(Status.UNKNOWN, "endpoints.no_cluster_view", summary, subject="cluster view",
                                     evidence={"reason": reason, "namespace": ns}))  # fmt: skip
-    services = {str(_get(s, "metadata", "name")): s for s in got["services"]} if "services" in got else None
-    configmaps = {str(_get(c, "metadata", "name")): c for c in got.get("configmaps", [])}
+    services = {str(get(s, "metadata", "name")): s for s in got["services"]} if "services" in got else None
+    configmaps = {str(get(c, "metadata", "name")): c for c in got.get("configmaps", [])}
     return services, _env_uses(got.get("pods", []), configmaps), problems
 
 
@@ -297,7 +214,7 @@ def _judge(ctx: ProbeContext, use: Use, services: dict[str, Json] | None, seen: 
                            evidence={**ev, **dict(use.context), **extra})  # fmt: skip
 
     if svc is not None:
-        ports = [p.get("port") for p in _dicts(_get(svc, "spec", "ports"))]
+        ports = [p.get("port") for p in dicts(get(svc, "spec", "ports"))]
         if port is not None and port not in ports:
             return finding(Status.FAIL, "endpoints.port_mismatch", f"Service {svc_name} does not serve port {port} "
                            f"(it serves {ports})", service=svc_name, service_ports=ports)  # fmt: skip

@@ -12,17 +12,15 @@ reduced to key names as soon as it arrives.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import anyio
 from kubernetes_asyncio import client
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.registry import probe
+from probes._kube_api import KubeError, call, list_items
 from probes._kube_objects import (
     Json,
     Obs,
@@ -66,57 +64,7 @@ CODES = (
     "k8s.ok",  # ok: the API answers (subject api) / a component's pods, references, Services, Jobs are fine
 )
 
-REQUEST_TIMEOUT_S = 3.0
 LOG_TAIL_LINES = 20
-
-
-class KubeError(Exception):
-    """A Kubernetes API call that gave no usable answer; ``code`` and ``evidence`` say why."""
-
-    def __init__(self, code: str, reason: str, **evidence: Any) -> None:
-        super().__init__(reason)
-        self.code, self.evidence = code, {"reason": reason, **evidence}
-
-
-async def _call(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> bytes:
-    """One API call, raw: the body of a 2xx answer, else KubeError naming the failure class."""
-    try:
-        with anyio.fail_after(REQUEST_TIMEOUT_S + 0.5):
-            resp = await fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S, **kwargs)
-            try:
-                body: bytes = await resp.read()
-            finally:
-                resp.release()
-    except TimeoutError:
-        raise KubeError("k8s.api_unreachable", f"no answer within {REQUEST_TIMEOUT_S:g}s", error="timeout") from None
-    except aiohttp.ClientConnectorError as exc:
-        tls = isinstance(exc, aiohttp.ClientSSLError) or "SSL" in str(exc)
-        raise KubeError("k8s.api_unreachable", str(exc), error="tls" if tls else "connect") from None
-    except (aiohttp.ClientError, ValueError) as exc:
-        error = "truncated" if isinstance(exc, aiohttp.ClientPayloadError) else type(exc).__name__
-        raise KubeError("k8s.api_bad_response", f"{type(exc).__name__}: {exc}", error=error) from None
-    if 200 <= resp.status < 300:
-        return body
-    try:
-        message = str(json.loads(body).get("message") or "")
-    except (ValueError, AttributeError):
-        message = body[:200].decode(errors="replace")
-    code = "k8s.api_unauthorized" if resp.status in (401, 403) else "k8s.api_bad_response"
-    raise KubeError(code, f"HTTP {resp.status} {message}".strip(), status=resp.status)
-
-
-async def list_items(fn: Callable[..., Awaitable[Any]], namespace: str) -> list[Json]:
-    """The ``items`` of a namespaced list call, as plain JSON; KubeError for anything that is not a list."""
-    body = await _call(fn, namespace)
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise KubeError(
-            "k8s.api_bad_response", "answer is not JSON", body=body[:200].decode("utf-8", "replace")
-        ) from None
-    if not isinstance(data, dict) or "items" not in data or not isinstance(data["items"] or [], list):
-        raise KubeError("k8s.api_bad_response", "answer is not a Kubernetes list", body=str(data)[:200])
-    return dicts(data.get("items"))
 
 
 async def _job_log(core: Any, namespace: str, pod: Json) -> Json:
@@ -124,7 +72,7 @@ async def _job_log(core: Any, namespace: str, pod: Json) -> Json:
     containers = dicts(get(pod, "spec", "containers"))
     kwargs = {"container": containers[0].get("name")} if containers else {}
     try:
-        body = await _call(core.read_namespaced_pod_log, name_of(pod), namespace, tail_lines=LOG_TAIL_LINES, **kwargs)
+        body = await call(core.read_namespaced_pod_log, name_of(pod), namespace, tail_lines=LOG_TAIL_LINES, **kwargs)
     except KubeError as exc:
         return {"log": None, "log_error": exc.evidence["reason"]}
     return {"log": body.decode("utf-8", "replace")[-2000:] or None}

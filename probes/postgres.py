@@ -10,11 +10,7 @@ answers: the server's own error text classifies a failed login, ``pg_database`` 
 
 from __future__ import annotations
 
-import configparser
-import importlib.metadata
-import importlib.util
 import re
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -25,16 +21,14 @@ from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
+from probes._alembic import ancestors, installed_head
 
 CONNECT_TIMEOUT_S = 3.0
 STATEMENT_TIMEOUT_MS = 2500
 NEAR_LIMIT = 0.8
 REQUIRED_DB = "dagster"
 OPTIONAL_DBS = ("polaris", "marquez")
-# dagster-postgres 0.29.27 (dagster 1.13.27): head of dagster/_core/storage/alembic/versions, used when unreadable.
-FALLBACK_HEAD = "29b539ebc72a"
 Verdict = tuple[Status, str, str, dict[str, Any]]  # status, code, summary, evidence
-FALLBACK_SOURCE = "constant for dagster-postgres 0.29.27 (dagster 1.13.27 alembic scripts)"
 
 CODES = (
     "endpoint.not_configured",  # unknown: no sql endpoint for this vantage in the targets
@@ -59,58 +53,6 @@ CODES = (
     "postgres.connections_near_limit",  # warn: backends above 80% of max_connections
     "postgres.connections_ok",  # ok
 )
-
-
-def _alembic_chain() -> tuple[str, dict[str, tuple[str, ...]], str]:
-    """(head, revision -> down revisions, source) from the installed dagster-postgres' alembic scripts.
-
-    Its ``alembic.ini`` names ``dagster:_core/storage/alembic``; ``find_spec`` locates packages without importing
-    them, and each script states ``revision``/``down_revision`` as plain literals, so no Dagster import is needed.
-    """
-    spec = importlib.util.find_spec("dagster_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise LookupError("dagster_postgres is not installed")
-    ini = Path(next(iter(spec.submodule_search_locations))) / "alembic" / "alembic.ini"
-    parser = configparser.RawConfigParser()
-    parser.read(ini)
-    location = parser.get("alembic", "script_location")
-    if ":" in location:
-        package, rel = location.split(":", 1)
-        pkg_spec = importlib.util.find_spec(package)
-        if pkg_spec is None or not pkg_spec.submodule_search_locations:
-            raise LookupError(f"package {package} of {location} is not installed")
-        base = Path(next(iter(pkg_spec.submodule_search_locations))) / rel
-    else:
-        base = ini.parent / location.replace("%(here)s", str(ini.parent))
-    chain: dict[str, tuple[str, ...]] = {}
-    for script in (base / "versions").glob("*.py"):
-        text = script.read_text(encoding="utf-8", errors="replace")
-        rev = re.search(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", text, re.M)
-        down = re.search(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", text, re.M)
-        if rev:
-            chain[rev.group(1)] = tuple(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1) if down else ""))
-    heads = set(chain) - {d for downs in chain.values() for d in downs}
-    if len(heads) != 1:
-        raise LookupError(f"expected one alembic head in {base}, found {sorted(heads)}")
-    version = importlib.metadata.version("dagster-postgres")
-    return heads.pop(), chain, f"dagster-postgres {version} alembic scripts ({base})"
-
-
-def _installed_head() -> tuple[str, dict[str, tuple[str, ...]] | None, str]:
-    try:
-        return _alembic_chain()
-    except (LookupError, OSError, ValueError, configparser.Error, importlib.metadata.PackageNotFoundError) as exc:
-        return FALLBACK_HEAD, None, f"{FALLBACK_SOURCE}; installed scripts unreadable: {exc}"
-
-
-def _ancestors(chain: dict[str, tuple[str, ...]], head: str) -> list[str]:
-    out, todo = [], list(chain.get(head, ()))
-    while todo:
-        rev = todo.pop()
-        if rev not in out:
-            out.append(rev)
-            todo.extend(chain.get(rev, ()))
-    return out
 
 
 _LOGIN_ERRORS = (  # (regex over libpq's lower-cased message, code, reason); first match wins
@@ -182,7 +124,7 @@ _TABLES = (
 
 async def _schema(conn: psycopg.AsyncConnection[Any]) -> Verdict:
     """Dagster's storage schema: no tables / unstamped / behind / at head / ahead of the installed head."""
-    head, chain, source = await anyio.to_thread.run_sync(_installed_head)
+    head, chain, source = await anyio.to_thread.run_sync(installed_head)
     # Both queries in one round trip (a pipeline): the table list, and the stamp where Dagster keeps it. The stamp
     # query fails when there is no public.alembic_version; the table list then says where it is, if anywhere.
     public_stamp: list[tuple[Any, ...]] | None = None
@@ -214,7 +156,7 @@ async def _schema(conn: psycopg.AsyncConnection[Any]) -> Verdict:
         return Status.OK, "postgres.schema_at_head", f"dagster schema is at head {head}", ev
     if chain is None:
         return Status.WARN, "postgres.schema_not_at_head", f"dagster schema is at {rev}, not the pinned {head}", ev
-    behind = _ancestors(chain, head)
+    behind = ancestors(chain, head)
     if rev in behind:
         ev["revisions_behind"] = n = behind.index(rev) + 1
         return Status.FAIL, "postgres.schema_behind", f"dagster schema {rev} is {n} behind {head} {migrate}", ev

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.findings import Finding, Status
-from probes import endpoints as endpoints_module
+from probes import _catalog as catalog_module
+from probes import _kube_api as kube_api_module
 from probes.endpoints import CODES, endpoints
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
@@ -202,7 +203,7 @@ async def test_missing_catalog_and_refused_token() -> None:
         404,
     )
     assert "does not exist" in missing.summary
-    assert (refused.code, refused.evidence["status"]) == ("endpoints.catalog_unreadable", 401)
+    assert (refused.code, refused.evidence["cause"]) == ("endpoints.catalog_unreadable", "polaris.auth_failed")
     assert "s3cr3t" not in str(refused.model_dump())
 
 
@@ -210,7 +211,7 @@ async def test_missing_catalog_and_refused_token() -> None:
     "kind", ["error", "notjson", "truncated", "auth", "forbidden", "slow", "ok-json", "closed", "tls"]
 )
 async def test_bad_catalog_answers(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(endpoints_module, "REQUEST_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(catalog_module, "REQUEST_TIMEOUT_S", 0.3)
     async with bad_server() as base:
         url = {"closed": f"http://127.0.0.1:{closed_port()}", "tls": base.replace("http://", "https://")}.get(
             kind, f"{base}/{kind}"
@@ -227,12 +228,12 @@ async def test_bad_catalog_answers(kind: str, monkeypatch: pytest.MonkeyPatch) -
 async def test_no_credentials_is_said() -> None:
     async with kube_ctx(None, components=polaris_target("http://127.0.0.1:1"), platform=platform()) as ctx:
         [bad] = [f for f in await run_probe(endpoints, ctx) if f.code == "endpoints.catalog_unreadable"]
-    assert "no Polaris credentials" in bad.evidence["reason"]
+    assert "no Polaris client id/secret" in bad.evidence["reason"]
 
 
 @pytest.mark.parametrize("kind", ["error", "notjson", "auth", "ok-json", "slow", "closed"])
 async def test_bad_kubernetes_api_is_one_finding(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(endpoints_module, "REQUEST_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(kube_api_module, "REQUEST_TIMEOUT_S", 0.3)
     async with bad_server() as base:
         url = f"http://127.0.0.1:{closed_port()}" if kind == "closed" else f"{base}/{kind}"
         async with kube_ctx(url, platform=platform()) as ctx:

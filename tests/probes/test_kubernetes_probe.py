@@ -18,7 +18,7 @@ from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext, Services
 from floe_agents.findings import Finding, Status
 from floe_agents.resolve import resolvers_for
-from probes import kubernetes as k8s_module
+from probes import _kube_api as k8s_api
 from probes.kubernetes import CODES, component_of, kubernetes
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
@@ -295,7 +295,7 @@ async def test_a_forbidden_list_is_one_unknown_and_the_rest_still_runs() -> None
     ],
 )
 async def test_bad_api_answers(kind: str, code: str, error: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(k8s_module, "REQUEST_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(k8s_api, "REQUEST_TIMEOUT_S", 0.3)
     async with bad_server() as base, kube_ctx(f"{base}/{kind}") as ctx:
         [finding] = await run_probe(kubernetes, ctx)
     assert (finding.code, finding.status, finding.evidence["resource"]) == (code, Status.UNKNOWN, "pods")

@@ -18,8 +18,10 @@ from psycopg import sql
 from floe_agents.config.targets import CredentialsTarget
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
+from probes import _alembic as alembic_module
 from probes import postgres as pg_module
-from probes.postgres import CODES, FALLBACK_HEAD, _alembic_chain, _ancestors, _schema, postgres
+from probes._alembic import FALLBACK_HEAD, _alembic_chain, ancestors
+from probes.postgres import CODES, _schema, postgres
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory, run_probe
@@ -151,7 +153,7 @@ STAMP = "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY)"
 @pytest.mark.parametrize("kind", ["behind", "ahead", "unstamped", "at_head"])
 async def test_schema_revision_classes(kind: str, scratch_db: Callable[[list[str]], Any]) -> None:
     head, chain, _ = _alembic_chain()
-    revision = {"behind": _ancestors(chain, head)[2], "ahead": "ffffffffffff", "at_head": head}.get(kind)
+    revision = {"behind": ancestors(chain, head)[2], "ahead": "ffffffffffff", "at_head": head}.get(kind)
     stamp = [STAMP, f"INSERT INTO alembic_version VALUES ('{revision}')"] if revision else []
     conn = await scratch_db(["CREATE TABLE runs (id serial PRIMARY KEY)", *stamp])
     status, code, _summary, ev = await _schema(conn)
@@ -170,7 +172,7 @@ async def test_schema_without_installed_scripts_uses_pinned_head(
     def unreadable() -> Any:
         raise LookupError("dagster_postgres is not installed")
 
-    monkeypatch.setattr(pg_module, "_alembic_chain", unreadable)
+    monkeypatch.setattr(alembic_module, "_alembic_chain", unreadable)
     conn = await scratch_db([STAMP, "INSERT INTO alembic_version VALUES ('7e2f3204cf8e')"])
     status, code, _summary, ev = await _schema(conn)
     assert (code, status, ev["installed_head"]) == ("postgres.schema_not_at_head", Status.WARN, FALLBACK_HEAD)
@@ -208,7 +210,7 @@ def test_login_error_classes(message: str, code: str, reason: str) -> None:
 def test_installed_head_is_read_without_importing_dagster() -> None:
     head, chain, source = _alembic_chain()
     assert head == FALLBACK_HEAD  # pyproject pins dagster-postgres 0.29.27
-    assert len(_ancestors(chain, head)) == len(chain) - 1  # one linear history back to the first revision
+    assert len(ancestors(chain, head)) == len(chain) - 1  # one linear history back to the first revision
     assert "dagster-postgres 0.29.27" in source
 
 
