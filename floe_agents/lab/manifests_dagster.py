@@ -4,7 +4,8 @@ Faults live in the objects, as they did in the seed: ``missing-secret`` leaves o
 reference (the chart's fallback name ``floe-dagster-postgresql-secret``); ``unmigrated-schema`` turns table
 auto-creation off and drops the instance-migrate hook Job; ``missing-warehouse``/``missing-namespace``/
 ``missing-raw-tables`` drop or narrow the init Jobs; ``s3-endpoint-mismatch`` makes the catalog-init Job
-register a storage endpoint the catalog cannot reach; ``sts-credential-vending`` makes it register a roleArn that
+register a storage endpoint the catalog cannot reach (``s3-port-mismatch``: the right Service, a port it does not
+serve); ``sts-credential-vending`` makes it register a roleArn that
 Polaris must assume at an STS endpoint the cluster cannot reach; ``no-telemetry`` leaves the user code's OTLP and
 OpenLineage settings out.
 """
@@ -36,6 +37,7 @@ STS_VENDING = [
     {"name": "STS_ROLE_ARN", "value": "arn:aws:iam::000000000000:role/polaris-storage-role"},
     {"name": "STS_ENDPOINT", "value": "https://sts.us-east-1.amazonaws.com"},
 ]
+WRONG_PORT_ENDPOINT = "http://floe-infra-localstack:4567"  # the right Service, a port it does not serve
 MISMATCHED_ENDPOINT = "http://localstack:4566"  # a name that only exists on the laptop's /etc/hosts, not in cluster
 CREDS = "floe-demo-credentials"
 
@@ -171,7 +173,11 @@ def hook_jobs(s: LabSettings) -> list[JsonObj]:
     ]
     out = [job("floe-infra-localstack-init", labels("localstack-init"), "job:localstack-init", creds[:2])]
     if "missing-warehouse" not in s.faults:
-        endpoint = MISMATCHED_ENDPOINT if "s3-endpoint-mismatch" in s.faults else "http://floe-infra-localstack:4566"
+        endpoint = (
+            MISMATCHED_ENDPOINT if "s3-endpoint-mismatch" in s.faults
+            else WRONG_PORT_ENDPOINT if "s3-port-mismatch" in s.faults
+            else "http://floe-infra-localstack:4566"
+        )  # fmt: skip
         namespaces = "bronze,silver,gold" if "missing-namespace" in s.faults else "demo,bronze,silver,gold"
         out.append(
             job(

@@ -20,6 +20,7 @@ FAULTS = frozenset(
         "missing-secret",
         "unmigrated-schema",
         "s3-endpoint-mismatch",
+        "s3-port-mismatch",
         "sts-credential-vending",
         "missing-warehouse",
         "missing-namespace",
