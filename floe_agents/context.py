@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import anyio
 import httpx
 
 from floe_agents.config.platform import PlatformConfig
@@ -21,7 +22,7 @@ from floe_agents.config.targets import ComponentTarget, EndpointTarget, Targets
 from floe_agents.findings import Code, Finding, Severity, Status
 from floe_agents.resolve import Resolver
 
-__all__ = ["Endpoint", "ProbeContext", "Services"]
+__all__ = ["Endpoint", "KubeHandle", "ProbeContext", "Services"]
 
 _CREDENTIAL_ENV = {
     "polaris_client_id": "POLARIS_CLIENT_ID",
@@ -53,15 +54,43 @@ class Endpoint:
         return {"http": 80, "https": 443, "postgresql": 5432, "grpc": 80}.get(self.url.scheme)
 
 
+class KubeHandle:
+    """The run's Kubernetes API client, which the swarm opens beside the first probes rather than before them.
+
+    Loading a kubeconfig can take a second (an exec credential plugin such as ``aws eks get-token``) and building
+    the client loads CA certificates; the probes that never talk to the cluster should not wait for either.
+    ``get()`` waits until the client is open and returns (ApiClient or None, why it is None when that is a
+    failure); None with no reason means the targets configure no Kubernetes API.
+    """
+
+    def __init__(self) -> None:
+        self._ready = anyio.Event()
+        self._api: Any = None
+        self._error: str | None = None
+
+    @classmethod
+    def of(cls, api: Any, error: str | None = None) -> KubeHandle:
+        """A handle that is ready at once (tests, and callers that opened the client themselves)."""
+        handle = cls()
+        handle.set(api, error)
+        return handle
+
+    def set(self, api: Any, error: str | None = None) -> None:
+        self._api, self._error = api, error
+        self._ready.set()
+
+    async def get(self) -> tuple[Any, str | None]:
+        await self._ready.wait()
+        return self._api, self._error
+
+
 @dataclass(frozen=True)
 class Services:
-    """Shared clients for a run; owned and closed by the swarm. ``kube`` is a kubernetes_asyncio ApiClient, or
-    None when the targets configure no Kubernetes API (``kube_error`` then says why, if it was a failure)."""
+    """Shared clients for a run; owned and closed by the swarm (``kube``: see :class:`KubeHandle`)."""
 
     http: httpx.AsyncClient
     resolvers: Mapping[str, Resolver]
-    kube: Any = None
-    kube_error: str | None = None
+    kube: KubeHandle = field(default_factory=lambda: KubeHandle.of(None))
 
 
 @dataclass(frozen=True)

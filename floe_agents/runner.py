@@ -146,13 +146,28 @@ class Runner:
         run = self.record.agents.setdefault(agent.component, AgentRun(agent.component, time.monotonic()))
         finished: dict[str, list[Finding]] = {}
         base = self.base.for_component(agent.component)
+        # Each probe starts as soon as the probes it names in ``after`` are done, not when a whole level is: a quick
+        # http_health never waits for a slow application probe. A name from the same or a later level (a cycle)
+        # is not waited for, as levels() already breaks cycles.
+        level_of = {spec.name: i for i, level in enumerate(agent.levels()) for spec in level}
+        done = {name: anyio.Event() for name in level_of}
+
+        async def when_ready(spec: ProbeSpec) -> None:
+            for name in spec.after:
+                if level_of.get(name, len(level_of)) < level_of[spec.name]:
+                    await done[name].wait()
+            prior = tuple(f for name in spec.after for f in finished.get(name, ()))
+            try:
+                await self._probe_task(spec, base.for_check(spec.name, prior), pub, finished, run)
+            finally:
+                done[spec.name].set()
+
         async with pub:
             try:
-                for level in agent.levels():
-                    async with anyio.create_task_group() as tg:
+                async with anyio.create_task_group() as tg:
+                    for level in agent.levels():
                         for spec in level:
-                            prior = tuple(f for name in spec.after for f in finished.get(name, ()))
-                            tg.start_soon(self._probe_task, spec, base.for_check(spec.name, prior), pub, finished, run)
+                            tg.start_soon(when_ready, spec)
             except anyio.get_cancelled_exc_class():
                 run.deadline_hit = True
                 missing = [s for s in agent.probes if s.name not in finished]

@@ -3,7 +3,8 @@
 This is the seam between the CLI (which parses and prints) and the engine (which never prints). It owns the one
 top task group: the coordinator and any observers consume the bus while the runner drives agents and follow-ups;
 everything ends when the bus completes. The HTTP client is created here and closed here; tests pass their own
-``transport`` to reach in-process servers without sockets.
+``transport`` to reach in-process servers without sockets. The Kubernetes client is opened beside the first
+probes (a kubeconfig exec plugin can take a second) and closed when the runner is done.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import httpx
 from floe_agents.analysis import Analysis
 from floe_agents.bus import Bus, Subscription
 from floe_agents.config.platform import PlatformConfig
-from floe_agents.config.targets import Targets
-from floe_agents.context import ProbeContext, Services
+from floe_agents.config.targets import KubernetesTarget, Targets
+from floe_agents.context import KubeHandle, ProbeContext, Services
 from floe_agents.coordinator import Coordinator
 from floe_agents.findings import Finding
 from floe_agents.kube import KubeUnavailableError, open_kube
@@ -30,6 +31,7 @@ from floe_agents.resolve import resolvers_for
 from floe_agents.rules import RuleSet, builtin_rules
 from floe_agents.runner import Runner, RunOptions, RunRecord
 from floe_agents.topology import ComponentSpec, Topology, floe_topology
+from floe_agents.transport import LazyTLSTransport
 
 __all__ = ["Investigation", "Plan", "investigate", "plan_agents"]
 
@@ -104,19 +106,12 @@ async def investigate(
     observer_sub = bus.subscribe("observers") if observers else None
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, follow_redirects=True, headers={"User-Agent": "floe-agents"})
+            httpx.AsyncClient(
+                transport=transport or LazyTLSTransport(), follow_redirects=True, headers={"User-Agent": "floe-agents"}
+            )
         )
-        kube, kube_error = None, None
-        try:
-            kube = await stack.enter_async_context(open_kube(plan.targets.kubernetes))
-        except KubeUnavailableError as exc:
-            kube_error = str(exc)
-        services = Services(
-            http=http,
-            resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage),
-            kube=kube,
-            kube_error=kube_error,
-        )
+        kube, run_over = KubeHandle(), anyio.Event()
+        services = Services(http=http, resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage), kube=kube)
         base = ProbeContext(component="", check="", targets=plan.targets, services=services, platform=plan.platform)
         runner = Runner(agents, plan.registry.follow_ups, base, plan.options, plan.registry.load_errors)
         if on_runner is not None:
@@ -126,7 +121,11 @@ async def investigate(
             tg.start_soon(coordinator.consume, coordinator_sub)
             if observer_sub is not None:
                 tg.start_soon(_observe, observer_sub, tuple(observers))
-            record = await runner.run(bus)
+            tg.start_soon(_hold_kube, plan.targets.kubernetes, kube, run_over)
+            try:
+                record = await runner.run(bus)
+            finally:
+                run_over.set()
     return Investigation(
         analysis=coordinator.analyze(),
         record=record,
@@ -135,6 +134,18 @@ async def investigate(
         wall_s=time.monotonic() - t0,
         plan=plan,
     )
+
+
+async def _hold_kube(target: KubernetesTarget, handle: KubeHandle, run_over: anyio.Event) -> None:
+    """Open the Kubernetes client while the first probes run, hand it over, close it when the run is over."""
+    try:
+        async with open_kube(target) as api:
+            handle.set(api)
+            await run_over.wait()
+    except KubeUnavailableError as exc:
+        handle.set(None, str(exc))
+    except Exception as exc:
+        handle.set(None, f"cannot open the Kubernetes client: {type(exc).__name__}: {exc}")
 
 
 async def _observe(sub: Subscription[Finding], observers: tuple[FindingObserver, ...]) -> None:

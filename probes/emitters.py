@@ -32,10 +32,10 @@ def _env_names(container: dict[str, Any]) -> set[str]:
     return {e["name"] for e in container.get("env") or [] if "name" in e}
 
 
-async def _user_deployments(ctx: ProbeContext) -> list[dict[str, Any]]:
+async def _user_deployments(ctx: ProbeContext, api: Any) -> list[dict[str, Any]]:
     from kubernetes_asyncio import client  # noqa: PLC0415 - only when a cluster is configured
 
-    apps = client.AppsV1Api(ctx.services.kube)
+    apps = client.AppsV1Api(api)
     for selector in USER_CODE_LABELS:
         result: Any = await apps.list_namespaced_deployment(
             ctx.targets.namespace, label_selector=selector, _preload_content=False
@@ -54,16 +54,19 @@ async def _user_deployments(ctx: ProbeContext) -> list[dict[str, Any]]:
 )
 async def emitters(ctx: ProbeContext) -> list[Finding]:
     platform = ctx.platform
-    if platform is None or (ctx.services.kube is None and ctx.services.kube_error is None):
-        return []  # nothing to compare against, or no cluster configured: not applicable here
-    if ctx.services.kube is None:
+    if platform is None:
+        return []  # nothing to compare against: not applicable here
+    api, kube_error = await ctx.services.kube.get()
+    if api is None and kube_error is None:
+        return []  # no cluster configured: not applicable here
+    if api is None:
         return [
             ctx.finding(
                 Status.UNKNOWN,
                 "emitters.not_observable",
-                f"cannot check the emitters: {ctx.services.kube_error}",
+                f"cannot check the emitters: {kube_error}",
                 severity=Severity.LOW,
-                evidence={"reason": ctx.services.kube_error},
+                evidence={"reason": kube_error},
             )
         ]
     obs = platform.observability
@@ -72,7 +75,7 @@ async def emitters(ctx: ProbeContext) -> list[Finding]:
         wanted["otlp"] = ("emitters.otlp_not_configured", obs.otlp_endpoint)
     if obs.lineage and obs.lineage_endpoint:
         wanted["lineage"] = ("emitters.lineage_not_configured", obs.lineage_endpoint)
-    deployments = await _user_deployments(ctx)
+    deployments = await _user_deployments(ctx, api)
     if not deployments:
         return [
             ctx.finding(

@@ -136,8 +136,8 @@ def _env_uses(pods: list[Json], configmaps: dict[str, Json]) -> list[Use]:
 
 async def _cluster_view(ctx: ProbeContext) -> tuple[dict[str, Json] | None, list[Use], list[Finding]]:
     """(Services by name, pod-env uses, problems). Services are None when the API cannot tell us."""
-    api, ns = ctx.services.kube, ctx.targets.namespace
-    reason = None if api is not None else (ctx.services.kube_error or "no Kubernetes API in the targets")
+    (api, kube_error), ns = await ctx.services.kube.get(), ctx.targets.namespace
+    reason = None if api is not None else (kube_error or "no Kubernetes API in the targets")
     got: dict[str, list[Json]] = {}
     if api is not None:
         core = client.CoreV1Api(api)

@@ -155,11 +155,12 @@ async def _observe(api: Any, ns: str) -> list[Obs]:
 @probe("kubernetes", components=["kubernetes"], timeout=12.0, description="Pods, events, references, Services, Jobs")
 async def kubernetes(ctx: ProbeContext) -> list[Finding]:
     """Read the Floe namespace and report each workload's Kubernetes-level problems under its component."""
-    if ctx.services.kube is None:
-        reason = ctx.services.kube_error or "the targets configure no Kubernetes API (kubernetes.mode: none)"
+    api, kube_error = await ctx.services.kube.get()
+    if api is None:
+        reason = kube_error or "the targets configure no Kubernetes API (kubernetes.mode: none)"
         ev = {"reason": reason, "mode": ctx.targets.kubernetes.mode}
         return [ctx.finding(Status.UNKNOWN, "k8s.not_configured", f"cannot read the cluster: {reason}", subject="api",
                             evidence=ev)]  # fmt: skip
-    observed = await _observe(ctx.services.kube, ctx.targets.namespace)
+    observed = await _observe(api, ctx.targets.namespace)
     return [ctx.finding(o.status, o.code, o.summary, component=o.component, subject=o.subject, evidence=o.evidence,
                         severity=o.severity) for o in observed]  # fmt: skip

@@ -135,6 +135,43 @@ async def test_after_orders_probes_and_passes_prior_findings() -> None:
     assert [f.summary for f in result.analysis.findings if f.check == "second"] == ["saw h:1"]
 
 
+async def test_a_probe_starts_when_its_own_after_is_done_not_when_its_level_is() -> None:
+    """``second`` waits for ``first`` only: a slow probe of the same level does not hold it back."""
+    slow_may_finish = anyio.Event()
+
+    @probe("first", components=["a"])
+    async def first(ctx: ProbeContext) -> Finding:
+        return ctx.finding(Status.OK, Code.CHECK_OK, "quick")
+
+    @probe("slow", components=["a"], timeout=5)
+    async def slow(ctx: ProbeContext) -> Finding:
+        await slow_may_finish.wait()  # only returns if second ran while slow was still running
+        return ctx.finding(Status.OK, Code.CHECK_OK, "slow")
+
+    @probe("second", components=["a"], after=["first"])
+    async def second(ctx: ProbeContext) -> Finding:
+        assert [f.check for f in ctx.prior] == ["first"]
+        slow_may_finish.set()
+        return ctx.finding(Status.OK, Code.CHECK_OK, "after first")
+
+    result = await investigate(plan(Registry.of([first, slow, second]), "a"))
+    assert sorted(f.summary for f in result.analysis.findings) == ["after first", "quick", "slow"]
+
+
+async def test_after_cycle_runs_the_rest_together_instead_of_never() -> None:
+    @probe("x", components=["a"], after=["y"])
+    async def x(ctx: ProbeContext) -> Finding:
+        return ctx.finding(Status.OK, Code.CHECK_OK, "x")
+
+    @probe("y", components=["a"], after=["x"])
+    async def y(ctx: ProbeContext) -> Finding:
+        return ctx.finding(Status.OK, Code.CHECK_OK, "y")
+
+    with anyio.fail_after(3):
+        result = await investigate(plan(Registry.of([x, y]), "a"))
+    assert sorted(f.summary for f in result.analysis.findings) == ["x", "y"]
+
+
 async def test_follow_up_runs_once_per_subject_and_links_its_trigger() -> None:
     triggered: list[str] = []
 

@@ -15,7 +15,7 @@ from kubernetes_asyncio import client
 
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import Targets
-from floe_agents.context import ProbeContext, Services
+from floe_agents.context import KubeHandle, ProbeContext, Services
 from floe_agents.findings import Finding, Status
 from floe_agents.resolve import resolvers_for
 from probes import _kube_api as k8s_api
@@ -150,8 +150,7 @@ async def kube_ctx(
         services = Services(
             http=http,
             resolvers=resolvers_for(targets.vantages, targets.vantage),
-            kube=api if api_url else None,
-            kube_error=kube_error,
+            kube=KubeHandle.of(api if api_url else None, kube_error),
         )
         yield ProbeContext(component="kubernetes", check="kubernetes", targets=targets, services=services,
                            platform=platform)  # fmt: skip

@@ -1,0 +1,86 @@
+"""The Kubernetes client is opened beside the first probes: a slow kubeconfig delays only the probes that need it."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from floe_agents.config.targets import Targets
+from floe_agents.context import ProbeContext
+from floe_agents.findings import Code, Finding, Status
+from floe_agents.registry import Registry, probe
+from floe_agents.swarm import Plan, investigate
+
+pytestmark = pytest.mark.anyio
+
+CREDENTIAL = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+              "status": {"token": "from-the-exec-plugin"}}  # fmt: skip
+
+
+def slow_kubeconfig(path: Path, delay_s: float) -> Path:
+    """A kubeconfig whose user authenticates through an exec plugin that takes ``delay_s`` (like aws eks get-token)."""
+    exec_ = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "sh",
+        "args": ["-c", f"sleep {delay_s}; echo '{json.dumps(CREDENTIAL)}'"],
+        "interactiveMode": "Never",
+    }
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "users": [{"name": "u", "user": {"exec": exec_}}],
+        "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "x",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+async def run(kubernetes: dict[str, Any]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    t0 = time.monotonic()
+
+    @probe("fast", components=["a"])
+    async def fast(ctx: ProbeContext) -> Finding:
+        seen["fast_done_s"] = time.monotonic() - t0
+        return ctx.finding(Status.OK, Code.CHECK_OK, "no cluster needed")
+
+    @probe("needs_kube", components=["a"], timeout=10)
+    async def needs_kube(ctx: ProbeContext) -> Finding:
+        api, error = await ctx.services.kube.get()
+        seen.update(kube_ready_s=time.monotonic() - t0, api=api, error=error)
+        if api is not None:
+            seen["api_key"] = dict(api.configuration.api_key)
+        return ctx.finding(Status.OK, Code.CHECK_OK, "got the handle")
+
+    targets = Targets.model_validate(
+        {"vantages": {"local": {}}, "components": {"a": {"endpoints": {}}}, "kubernetes": kubernetes}
+    )
+    result = await investigate(Plan(targets=targets, registry=Registry.of([fast, needs_kube])))
+    seen["codes"] = [f.code for f in result.analysis.findings]
+    return seen
+
+
+async def test_slow_kubeconfig_delays_only_the_probes_that_use_the_cluster(tmp_path: Path) -> None:
+    seen = await run({"mode": "kubeconfig", "kubeconfig": str(slow_kubeconfig(tmp_path / "config", 1.5))})
+    assert seen["codes"] == [Code.CHECK_OK, Code.CHECK_OK]
+    assert seen["fast_done_s"] < 0.5 < 1.5 <= seen["kube_ready_s"], seen
+    assert seen["api"] is not None and seen["error"] is None
+    assert "from-the-exec-plugin" in str(seen["api_key"])  # the exec plugin really ran
+
+
+async def test_unusable_kubeconfig_reaches_the_probe_as_a_reason(tmp_path: Path) -> None:
+    seen = await run({"mode": "kubeconfig", "kubeconfig": str(tmp_path / "missing")})
+    assert seen["api"] is None
+    assert "cannot configure the Kubernetes client (kubeconfig)" in seen["error"]
+
+
+async def test_no_cluster_configured_is_none_without_a_reason() -> None:
+    seen = await run({"mode": "none"})
+    assert (seen["api"], seen["error"]) == (None, None)

@@ -1,0 +1,66 @@
+"""The run's HTTP transport: plain http loads no CA certificates; https still verifies, with a real TLS server."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import trustme
+from aiohttp import web
+
+from floe_agents.transport import LazyTLSTransport
+
+pytestmark = pytest.mark.anyio
+
+
+async def _hello(request: web.Request) -> web.Response:
+    return web.json_response({"scheme": request.scheme})
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[tuple[str, str, trustme.CA]]:
+    """(plain http URL, https URL with a certificate from a private CA, that CA)."""
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    app = web.Application()
+    app.router.add_get("/", _hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    plain, tls = web.TCPSite(runner, "127.0.0.1", 0), web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ctx)
+    await plain.start()
+    await tls.start()
+    ports = [site._server.sockets[0].getsockname()[1] for site in (plain, tls)]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{ports[0]}/", f"https://127.0.0.1:{ports[1]}/", ca
+    await runner.cleanup()
+
+
+async def test_plain_http_never_loads_ca_certificates(servers: tuple[str, str, trustme.CA]) -> None:
+    transport = LazyTLSTransport()
+    async with httpx.AsyncClient(transport=transport) as http:
+        for _ in range(3):
+            assert (await http.get(servers[0])).json() == {"scheme": "http"}
+    assert not transport.tls_loaded
+
+
+async def test_https_is_verified_against_the_system_trust_store(servers: tuple[str, str, trustme.CA]) -> None:
+    """The private CA is not trusted, so the handshake must fail: the lazily built transport verifies."""
+    transport = LazyTLSTransport()
+    async with httpx.AsyncClient(transport=transport) as http:
+        assert (await http.get(servers[0])).status_code == 200
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.get(servers[1])
+    assert transport.tls_loaded
+
+
+async def test_https_answers_once_the_ca_is_trusted(
+    servers: tuple[str, str, trustme.CA], monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    """SSL_CERT_FILE is honoured like httpx's own default (the way a cluster CA bundle is handed to the tool)."""
+    path = f"{tmp_path}/ca.pem"
+    servers[2].cert_pem.write_to_path(path)
+    monkeypatch.setenv("SSL_CERT_FILE", path)
+    async with httpx.AsyncClient(transport=LazyTLSTransport()) as http:
+        assert (await http.get(servers[1])).json() == {"scheme": "https"}
