@@ -5,8 +5,7 @@ so the two are judged separately. ``/cubejs-api/v1/meta`` is called the way a cl
 signed by the API secret (built with the standard library: the in-cluster image has no PyJWT), so a 403 means
 the deployed secret is not the one we were given. Meta is compiled without touching the data, so a cube over a
 missing table looks healthy until someone queries it; each cube's source table (``sqlTable`` from
-``?extended=true``) is therefore looked up in the Iceberg catalog with a HEAD, which reads nothing. Gold tables
-are built by the pipeline (dbt), so a missing one is a warning, not a failure.
+``?extended=true``) is therefore looked up in the Iceberg catalog (:mod:`probes._cube_tables`).
 """
 
 from __future__ import annotations
@@ -17,17 +16,16 @@ import hmac
 import json
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import anyio
 import httpx
 
-from floe_agents.config.platform import CatalogProfile, PlatformConfig
-from floe_agents.context import Endpoint, ProbeContext
+from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
+from probes._cube_tables import OpenCatalog, open_catalogs, source_findings
 
 REQUEST_TIMEOUT_S = 2.5
 META = "/cubejs-api/v1/meta"
@@ -151,146 +149,6 @@ def _source_table(cube: dict[str, Any]) -> str | None:
     return str(table).replace('"', "").replace("`", "") if table else None
 
 
-def _split(table: str, platform: PlatformConfig) -> tuple[str, list[str]] | None:
-    """``[catalog.]namespace.table`` -> (catalog key in platform.yaml, namespace parts + table)."""
-    parts = table.split(".")
-    warehouses = {c.warehouse for c in platform.catalogs.values()}
-    if len(parts) >= 3 and (parts[0] in platform.catalogs or parts[0] in warehouses):
-        parts = parts[1:]
-    if len(parts) < 2:
-        return None
-    ref = next((lay.catalog_ref for lay in platform.layers.values() if lay.namespace == parts[0]), None)
-    name = next((n for n in (ref, "default", *platform.catalogs) if n and n in platform.catalogs), None)
-    return (name, parts) if name else None
-
-
-@dataclass(frozen=True)
-class _Catalog:
-    base: httpx.URL
-    warehouse: str
-    headers: dict[str, str]
-    prefix: str = ""
-    error: str = ""  # set when the catalog could not be opened
-    warehouse_missing: bool = False
-
-
-async def _open(ctx: ProbeContext, polaris: Endpoint, profile: CatalogProfile, creds: tuple[str, str]) -> _Catalog:
-    """OAuth token, then ``/v1/config?warehouse=`` for the prefix, as pyiceberg's RestCatalog does."""
-    base = polaris.url.copy_with(path=httpx.URL(profile.uri).path.rstrip("/") or "/api/catalog", query=None)
-    cat = _Catalog(base, profile.warehouse, {})
-    form = {"grant_type": "client_credentials", "client_id": creds[0], "client_secret": creds[1]}
-    form["scope"] = ctx.targets.credentials.polaris_scope
-    token = await _call(ctx, "POST", base.copy_with(path=base.path + "/v1/oauth/tokens"), data=form)
-    access = token.body.get("access_token") if isinstance(token.body, dict) else None
-    if token.reason or not isinstance(access, str):
-        return replace(cat, error=f"catalog login: {token.reason or 'no access_token'} {token.detail}".strip())
-    cat = replace(cat, headers={"Authorization": f"Bearer {access}"})
-    url = base.copy_with(path=base.path + "/v1/config", params={"warehouse": profile.warehouse})
-    config = await _call(ctx, "GET", url, headers=cat.headers)
-    if config.status == 404:  # "Unable to find warehouse ...": nothing can be in it
-        return replace(cat, warehouse_missing=True, error=config.detail)
-    if config.reason or not isinstance(config.body, dict):
-        return replace(cat, error=f"config: {config.reason} {config.detail}".strip())
-    overrides, defaults = config.body.get("overrides") or {}, config.body.get("defaults") or {}
-    return replace(cat, prefix=str(overrides.get("prefix") or defaults.get("prefix") or profile.warehouse))
-
-
-async def _exists(ctx: ProbeContext, cat: _Catalog, parts: list[str]) -> dict[str, Any]:
-    if cat.warehouse_missing:
-        return {"exists": False, "warehouse_missing": True, "error": cat.error}
-    if cat.error:
-        return {"exists": None, "error": cat.error}
-    namespace = quote("\x1f".join(parts[:-1]), safe="")
-    ns_path = f"{cat.base.path}/v1/{quote(cat.prefix, safe='')}/namespaces/{namespace}"
-    answers: dict[str, _Answer] = {}
-
-    async def head(key: str, path: str) -> None:
-        answers[key] = await _call(ctx, "HEAD", cat.base.copy_with(path=path), headers=cat.headers)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(head, "table", f"{ns_path}/tables/{quote(parts[-1], safe='')}")
-        tg.start_soon(head, "namespace", ns_path)
-    table, ns = answers["table"], answers["namespace"]
-    if not table.reason:
-        return {"exists": True}
-    if table.status == 404:
-        return {"exists": False, "namespace_exists": not ns.reason}
-    return {"exists": None, "error": f"HEAD table: {table.reason} {table.status or ''} {table.detail}".strip()}
-
-
-def _catalog_access(ctx: ProbeContext) -> tuple[Endpoint | None, tuple[str, str], str]:
-    """(polaris api endpoint, client credentials, why the source tables cannot be checked or "")."""
-    polaris = next((e for e in ctx.for_component("polaris").endpoints() if e.name == "api"), None)
-    creds = (ctx.credential("polaris_client_id") or "", ctx.credential("polaris_client_secret") or "")
-    platform = ctx.platform
-    why = (
-        "no platform.yaml catalogs (warehouse unknown)" if platform is None or not platform.catalogs
-        else "no polaris api endpoint for this vantage" if polaris is None
-        else "no polaris_client_id/polaris_client_secret credentials" if not all(creds) else ""
-    )  # fmt: skip
-    return polaris, creds, why
-
-
-async def _open_catalogs(ctx: ProbeContext) -> dict[str, _Catalog]:
-    """Log in to every platform catalog (started before meta answers: the logins do not depend on it)."""
-    polaris, creds, why = _catalog_access(ctx)
-    catalogs: dict[str, _Catalog] = {}
-    if why or ctx.platform is None or polaris is None:
-        return catalogs
-    profiles = ctx.platform.catalogs
-
-    async def open_catalog(name: str) -> None:
-        catalogs[name] = await _open(ctx, polaris, profiles[name], creds)
-
-    async with anyio.create_task_group() as tg:
-        for name in profiles:
-            tg.start_soon(open_catalog, name)
-    return catalogs
-
-
-async def _sources(ctx: ProbeContext, tables: list[str], catalogs: dict[str, _Catalog]) -> list[Finding]:
-    """Look each cube source table up in the Iceberg REST catalog (HEAD: existence only, nothing is read)."""
-    _, _, why = _catalog_access(ctx)
-    platform = ctx.platform
-    if why or platform is None:
-        summary = f"cannot check cube source tables: {why}"
-        return [
-            ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, evidence={"tables": tables, "reason": why})
-        ]
-    split = {t: _split(t, platform) for t in tables}
-    results: list[Finding] = []
-
-    async def check(table: str, name: str, parts: list[str]) -> None:
-        cat = catalogs[name]
-        found = await _exists(ctx, cat, parts)
-        evidence = {"table": table, "catalog": name, "warehouse": cat.warehouse, "catalog_url": str(cat.base), **found}
-        if found["exists"] is False:
-            summary = f"cube source table {table} is not in catalog {cat.warehouse}: queries on it will fail"
-            results.append(
-                ctx.finding(Status.WARN, "cube.source_table_missing", summary, subject=table, evidence=evidence)
-            )
-        elif found["exists"] is None:
-            summary = f"could not look up cube source table {table}: {found['error']}"
-            results.append(
-                ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=table, evidence=evidence)
-            )
-
-    async with anyio.create_task_group() as tg:
-        for table, where in split.items():
-            if where is None:
-                summary = f"{table}: no namespace or catalog to look it up in"
-                evidence = {"table": table, "reason": "unqualified table name"}
-                results.append(
-                    ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=table, evidence=evidence)
-                )
-            else:
-                tg.start_soon(check, table, *where)
-    if not results:
-        summary = f"all {len(tables)} cube source tables exist"
-        results.append(ctx.finding(Status.OK, "cube.source_tables_present", summary, evidence={"tables": tables}))
-    return results
-
-
 @probe("cube", components=["cube"], timeout=14.0, description="Cube readiness, API secret, cubes and their tables")
 async def cube(ctx: ProbeContext) -> list[Finding]:
     """/readyz and /livez, meta with a JWT signed by the API secret, each cube's source table in the catalog."""
@@ -300,10 +158,10 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
     secret = ctx.credential("cube_api_secret")
     root = api.url.copy_with(query=None)
     answers: dict[str, _Answer] = {}
-    catalogs: dict[str, _Catalog] = {}
+    catalogs: dict[str, OpenCatalog] = {}
 
-    async def open_catalogs() -> None:
-        catalogs.update(await _open_catalogs(ctx))
+    async def log_in() -> None:
+        catalogs.update(await open_catalogs(ctx))
 
     async def get(path: str) -> None:
         url = root.copy_with(path=root.path.rstrip("/") + path)
@@ -314,7 +172,7 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
 
     async with anyio.create_task_group() as tg:
         if secret:
-            tg.start_soon(open_catalogs)
+            tg.start_soon(log_in)
         for path in ["/readyz", "/livez"] + ([META] if secret else []):
             tg.start_soon(get, path)
     reasons = {a.reason for a in answers.values()}
@@ -333,7 +191,7 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
     meta, tables = _meta(ctx, answers[META])
     results.append(meta)
     if tables:
-        results += await _sources(ctx, tables, catalogs)
+        results += await source_findings(ctx, tables, catalogs)
     elif meta.code == "cube.meta_ok":
         summary = "Cube meta names no source table (this Cube may not expose sql_table, cube-js/cube#8711)"
         evidence = {"cubes": meta.evidence["cubes"], "reason": "no sqlTable in meta"}

@@ -18,7 +18,8 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.lab.observability.cube import CubeURLs, run_cube
 from probes import cube as cube_module
-from probes.cube import CODES, _jwt, _source_table, _split, cube
+from probes._cube_tables import split_table
+from probes.cube import CODES, _jwt, _source_table, cube
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory, run_probe
@@ -158,7 +159,7 @@ async def test_source_tables(
 @pytest.mark.parametrize(
     ("kwargs", "reason"),
     [
-        ({"polaris_secret": "wrong"}, "catalog login: auth"),
+        ({"polaris_secret": "wrong"}, "catalog login refused (polaris.auth_failed)"),
         ({"platform": None}, "no platform.yaml"),
         ({"polaris": False}, "no polaris api endpoint"),
     ],
@@ -198,8 +199,8 @@ def test_token_and_table_names() -> None:
     assert _source_table({"sql_table": "gold.orders"}) == "gold.orders"
     assert _source_table({"sql": "SELECT * FROM gold.orders"}) == "gold.orders"
     assert _source_table({"sql": "SELECT id FROM gold.orders WHERE x"}) is None
-    assert _split("demo_catalog.gold.orders", PLATFORM) == ("default", ["gold", "orders"])
-    assert _split("orders", PLATFORM) is None
+    assert split_table("demo_catalog.gold.orders", PLATFORM) == ("default", ["gold", "orders"])
+    assert split_table("orders", PLATFORM) is None
 
 
 @pytest.mark.parametrize(
