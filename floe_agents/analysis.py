@@ -124,6 +124,10 @@ def _chain(
     return tuple(links)
 
 
+def _capped(status: Status, cap: Status | None) -> Status:
+    return cap if cap is not None and status.rank > cap.rank else status
+
+
 def _worst_by_component(problems: Iterable[Finding]) -> dict[str, Finding]:
     out: dict[str, Finding] = {}
     for f in problems:
@@ -196,8 +200,10 @@ def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> 
     unexplained = tuple(
         sorted((f for f in problems if f.key not in claimed), key=lambda f: (-f.status.rank, -int(f.severity), f.key))
     )
+    # A rule may say its symptoms are expected while its cause holds (no run yet): they weigh less in the verdict.
+    caps = {f.key: c.rule.symptoms_count_as for c, fs in accepted if c.rule.symptoms_count_as for f in fs}
     return Analysis(
-        overall=worst_status(f.status for f in findings),
+        overall=worst_status(_capped(f.status, caps.get(f.key)) for f in findings),
         root_causes=tuple(causes),
         unexplained=unexplained,
         findings=tuple(sorted(findings, key=lambda f: f.key)),

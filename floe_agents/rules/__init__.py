@@ -93,6 +93,10 @@ class RootCauseRule(_Frozen):
     requires: tuple[Match, ...] = Field(default=(), description="Other findings that must also be present.")
     linked: tuple[Link, ...] = Field(default=(), description="Symptoms tied to the cause by a shared value.")
     priority: int = 0
+    symptoms_count_as: Status | None = Field(
+        default=None,
+        description="The most its symptoms weigh in the overall verdict (e.g. warn: expected while the cause holds).",
+    )
     remediation: Remediation = Field(default_factory=Remediation)
 
     def render_title(self, finding: Finding) -> str:
