@@ -18,7 +18,15 @@ import anyio
 
 from floe_agents.config.targets import VantageSpec
 
-__all__ = ["CannotResolveHereError", "HostsResolver", "ResolveError", "Resolver", "SystemResolver", "resolvers_for"]
+__all__ = [
+    "CannotResolveHereError",
+    "HostsResolver",
+    "ResolveError",
+    "Resolver",
+    "SharedLookups",
+    "SystemResolver",
+    "resolvers_for",
+]
 
 
 class ResolveError(Exception):
@@ -55,6 +63,37 @@ class SystemResolver:
         return sorted({str(info[4][0]) for info in infos})
 
 
+class SharedLookups:
+    """One lookup per host per run, shared by every probe that asks; concurrent askers wait for the first.
+
+    A dozen probes resolve the same few names (the catalog's storage host once per table), and a system resolver
+    can stall for its whole retry timeout (5 s in glibc's default resolv.conf) when a DNS packet is lost: a run
+    pays for that once, not once per asker. If the asker doing the lookup is cancelled, the next one retries.
+    """
+
+    def __init__(self, inner: Resolver) -> None:
+        self._inner = inner
+        self._answers: dict[str, list[str] | ResolveError | CannotResolveHereError] = {}
+        self._pending: dict[str, anyio.Event] = {}
+
+    async def resolve(self, host: str) -> list[str]:
+        while (pending := self._pending.get(host)) is not None:
+            await pending.wait()
+        if host not in self._answers:
+            self._pending[host] = done = anyio.Event()
+            try:
+                self._answers[host] = await self._inner.resolve(host)
+            except (ResolveError, CannotResolveHereError) as exc:
+                self._answers[host] = exc
+            finally:
+                del self._pending[host]
+                done.set()
+        answer = self._answers[host]
+        if isinstance(answer, Exception):
+            raise type(answer)(str(answer))
+        return list(answer)
+
+
 @dataclass(frozen=True)
 class HostsResolver:
     """A static table, tried as-is and with each search suffix stripped or appended like a pod's resolv.conf."""
@@ -86,14 +125,14 @@ class _NoResolver:
 
 
 def resolvers_for(vantages: Mapping[str, VantageSpec], own: str) -> dict[str, Resolver]:
-    """A resolver per declared vantage. ``system`` is honoured only for our own vantage (another vantage's DNS
-    is not ours to query)."""
+    """A resolver per declared vantage, for one run. ``system`` is honoured only for our own vantage (another
+    vantage's DNS is not ours to query), with lookups shared across the run's probes."""
     out: dict[str, Resolver] = {}
     for name, spec in vantages.items():
         if spec.resolver == "hosts":
             out[name] = HostsResolver(dict(spec.hosts), tuple(spec.search))
         elif spec.resolver == "system" and name == own:
-            out[name] = SystemResolver()
+            out[name] = SharedLookups(SystemResolver())
         else:
             out[name] = _NoResolver(name)
     return out
