@@ -50,10 +50,10 @@ async def sequential(plan: Plan) -> float:
     from floe_agents.kube import open_kube  # noqa: PLC0415
     from floe_agents.resolve import resolvers_for  # noqa: PLC0415
     from floe_agents.runner import Runner  # noqa: PLC0415
-    from floe_agents.transport import LazyTLSTransport  # noqa: PLC0415
+    from floe_agents.transport import RunTransport  # noqa: PLC0415
 
     t0 = time.monotonic()
-    async with httpx.AsyncClient(transport=LazyTLSTransport()) as http, open_kube(plan.targets.kubernetes) as kube:
+    async with httpx.AsyncClient(transport=RunTransport()) as http, open_kube(plan.targets.kubernetes) as kube:
         services = Services(http, resolvers_for(plan.targets.vantages, plan.targets.vantage), kube=KubeHandle.of(kube))
         base = ProbeContext("", "", plan.targets, services, plan.platform)
         runner = Runner([], [], base, plan.options)

@@ -31,7 +31,7 @@ from floe_agents.resolve import resolvers_for
 from floe_agents.rules import RuleSet, builtin_rules
 from floe_agents.runner import Runner, RunOptions, RunRecord
 from floe_agents.topology import ComponentSpec, Topology, floe_topology
-from floe_agents.transport import LazyTLSTransport
+from floe_agents.transport import RunTransport
 
 __all__ = ["Investigation", "Plan", "investigate", "plan_agents"]
 
@@ -107,7 +107,7 @@ async def investigate(
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(
             httpx.AsyncClient(
-                transport=transport or LazyTLSTransport(), follow_redirects=True, headers={"User-Agent": "floe-agents"}
+                transport=transport or RunTransport(), follow_redirects=True, headers={"User-Agent": "floe-agents"}
             )
         )
         kube, run_over = KubeHandle(), anyio.Event()

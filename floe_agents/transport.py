@@ -1,49 +1,63 @@
-"""The HTTP transport of a run: CA certificates are loaded only when a run first speaks TLS, off the event loop.
+"""The HTTP transport of a run: one connection pool per origin, and CA certificates only once TLS is spoken.
 
 Building a verifying TLS context reads and parses the whole CA bundle: about 20 ms of CPU, a tenth of an
 investigation. httpx does it when a client is built, before the first probe can start. A run against NodePorts
-or in-cluster Services is often plain http and never needs it. So plain http goes through a transport that
-loads nothing. The verifying transport is built on the first https request, in a worker thread: OpenSSL releases
-the GIL while it loads the bundle, so the probes already waiting on the network keep going.
+or in-cluster Services is often plain http and never needs it. So the verifying context is built on the first
+https request, in a worker thread: OpenSSL releases the GIL while it loads the bundle, so the probes already
+waiting on the network keep going.
+
+httpcore's pool checks every idle connection it holds (a ``poll`` and a ``getpeername`` each) whenever a request
+starts or a response closes. One pool for a whole run holds the connections to a dozen components, so each
+request paid for all of them; a pool per origin (scheme, host, port) only looks at its own.
 """
 
 from __future__ import annotations
+
+import ssl
 
 import anyio
 import anyio.to_thread
 import httpx
 
-__all__ = ["LazyTLSTransport"]
+__all__ = ["RunTransport"]
+
+_Origin = tuple[bytes, bytes, int | None]
 
 
-class LazyTLSTransport(httpx.AsyncBaseTransport):
-    """Plain http at once; https through a verifying transport built on first use (one build per run)."""
+class RunTransport(httpx.AsyncBaseTransport):
+    """Per-origin pools; https through a verifying context built on first use (once per run)."""
 
     def __init__(self) -> None:
-        # verify=False only skips loading CA certificates: this transport is never handed an https URL.
-        self._plain = httpx.AsyncHTTPTransport(verify=False)
-        self._tls: httpx.AsyncHTTPTransport | None = None
+        self._pools: dict[_Origin, httpx.AsyncHTTPTransport] = {}
+        # Plain http never uses a TLS context, but each transport would otherwise build its own (0.6 ms each).
+        self._plain = httpx.create_ssl_context(verify=False)
+        self._verifying: ssl.SSLContext | None = None
         self._lock = anyio.Lock()
-
-    async def _verifying(self) -> httpx.AsyncHTTPTransport:
-        async with self._lock:
-            if self._tls is None:
-                context = await anyio.to_thread.run_sync(httpx.create_ssl_context)
-                self._tls = httpx.AsyncHTTPTransport(verify=context)
-            return self._tls
 
     @property
     def tls_loaded(self) -> bool:
-        """Whether the CA certificates were loaded (a https URL was requested)."""
-        return self._tls is not None
+        """Whether CA certificates were loaded (a https URL was requested)."""
+        return self._verifying is not None
+
+    async def _tls_context(self) -> ssl.SSLContext:
+        async with self._lock:
+            if self._verifying is None:
+                self._verifying = await anyio.to_thread.run_sync(httpx.create_ssl_context)
+            return self._verifying
+
+    async def _pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
+        origin = (url.raw_scheme, url.raw_host, url.port)
+        pool = self._pools.get(origin)
+        if pool is None:
+            context = (self._verifying or await self._tls_context()) if url.scheme == "https" else self._plain
+            pool = self._pools.setdefault(origin, httpx.AsyncHTTPTransport(verify=context))
+        return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme == "https":
-            transport = self._tls or await self._verifying()
-            return await transport.handle_async_request(request)
-        return await self._plain.handle_async_request(request)
+        pool = await self._pool(request.url)
+        return await pool.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._plain.aclose()
-        if self._tls is not None:
-            await self._tls.aclose()
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()

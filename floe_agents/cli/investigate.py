@@ -7,6 +7,7 @@ one line; ``--log-level debug`` shows the traceback on stderr.
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -139,6 +140,9 @@ def investigate_command(
         raise _fail(str(exc)) from None
     redactor = plan.redactor()
     configure_logging(log_level, redactor)
+    # Modules, the registry and the rules live as long as the process: keep the collector from walking them
+    # again during the run (a full collection costs ~80 ms, a third of an investigation's CPU on the lab).
+    gc.freeze()
     try:
         result = anyio.run(_run, plan, redactor, sys.stderr.isatty())
     except Exception as exc:  # the tool itself broke: one line, traceback only in debug logs

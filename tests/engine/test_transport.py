@@ -10,7 +10,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from floe_agents.transport import LazyTLSTransport
+from floe_agents.transport import RunTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +38,7 @@ async def servers() -> AsyncIterator[tuple[str, str, trustme.CA]]:
 
 
 async def test_plain_http_never_loads_ca_certificates(servers: tuple[str, str, trustme.CA]) -> None:
-    transport = LazyTLSTransport()
+    transport = RunTransport()
     async with httpx.AsyncClient(transport=transport) as http:
         for _ in range(3):
             assert (await http.get(servers[0])).json() == {"scheme": "http"}
@@ -47,7 +47,7 @@ async def test_plain_http_never_loads_ca_certificates(servers: tuple[str, str, t
 
 async def test_https_is_verified_against_the_system_trust_store(servers: tuple[str, str, trustme.CA]) -> None:
     """The private CA is not trusted, so the handshake must fail: the lazily built transport verifies."""
-    transport = LazyTLSTransport()
+    transport = RunTransport()
     async with httpx.AsyncClient(transport=transport) as http:
         assert (await http.get(servers[0])).status_code == 200
         with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
@@ -62,5 +62,5 @@ async def test_https_answers_once_the_ca_is_trusted(
     path = f"{tmp_path}/ca.pem"
     servers[2].cert_pem.write_to_path(path)
     monkeypatch.setenv("SSL_CERT_FILE", path)
-    async with httpx.AsyncClient(transport=LazyTLSTransport()) as http:
+    async with httpx.AsyncClient(transport=RunTransport()) as http:
         assert (await http.get(servers[1])).json() == {"scheme": "https"}

@@ -13,14 +13,14 @@ from floe_agents.context import ProbeContext, Services
 from floe_agents.findings import Finding
 from floe_agents.registry import ProbeSpec
 from floe_agents.resolve import resolvers_for
-from floe_agents.transport import LazyTLSTransport
+from floe_agents.transport import RunTransport
 
 CtxFactory = Callable[..., ProbeContext]
 
 
 @pytest.fixture
 async def make_ctx() -> AsyncIterator[CtxFactory]:
-    async with httpx.AsyncClient(transport=LazyTLSTransport()) as http:  # the transport investigate uses
+    async with httpx.AsyncClient(transport=RunTransport()) as http:  # the transport investigate uses
 
         def factory(
             component: str,
