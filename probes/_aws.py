@@ -116,3 +116,14 @@ async def resolves_from(ctx: ProbeContext, vantage: str, host: str) -> str | Non
     except TimeoutError:
         return "resolution timed out"
     return None
+
+
+def signed_get_headers(url: httpx.URL, region: str, key_id: str, secret: str, token: str | None) -> dict[str, str]:
+    """SigV4 headers for a plain S3 GET of ``url`` (path-style), from botocore's own signer: what boto3 sends."""
+    from botocore.auth import S3SigV4Auth  # type: ignore[import-untyped]  # noqa: PLC0415
+    from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]  # noqa: PLC0415
+    from botocore.credentials import Credentials  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    request = AWSRequest(method="GET", url=str(url))
+    S3SigV4Auth(Credentials(key_id, secret, token), "s3", region).add_auth(request)
+    return dict(request.headers.items())

@@ -4,17 +4,15 @@ The bronze assets and dbt read ``demo.raw_*`` through Polaris; when they are mis
 and the catalog's 404 says why (no warehouse, no namespace, or just no table: seeding never ran or failed). A
 table that loads is still unreadable when the S3 endpoint in the loadTable ``config`` — which PyIceberg uses
 over its own settings — does not resolve where the pipeline runs: the seed report's blocker. So we resolve that
-host from our vantage and from the ``cluster`` vantage, and GET the table's metadata file through S3 (signed
-with SigV4 here, so the probe needs no AWS SDK), reaching the handed-out host through the targets file when it
-is a cluster-only name. A 500 ``SdkClientException`` from loadTable means the catalog's *own* S3 I/O fails.
+host from our vantage and from the ``cluster`` vantage, and GET the table's metadata file through S3 (signed by
+botocore's SigV4 signer, with the credentials the catalog vends), reaching the handed-out host through the
+targets file when it is a cluster-only name. A 500 ``SdkClientException`` from loadTable means the catalog's
+*own* S3 I/O fails.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +24,7 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
+from probes._aws import signed_get_headers
 from probes._catalog import (
     RAW_NAMESPACE,
     REQUEST_TIMEOUT_S,
@@ -56,38 +55,6 @@ CODES = (
 RAW_TABLES = ("raw_customers", "raw_products", "raw_orders", "raw_order_items")
 _STORAGE_TYPES = ("SdkClientException", "S3Exception", "StsException")
 _UNKNOWN_HOST = re.compile(r"UnknownHostException: ([^\s:]+)")
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
-
-
-def sigv4_headers(
-    url: httpx.URL, region: str, key_id: str, secret: str, *, token: str | None = None, now: datetime | None = None
-) -> dict[str, str]:
-    """AWS Signature V4 headers for an unsigned-body S3 GET of ``url`` (path-style, no query)."""
-    now = now or datetime.now(UTC)
-    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
-    headers = {"host": url.netloc.decode(), "x-amz-content-sha256": _EMPTY_SHA256, "x-amz-date": amz_date}
-    if token:
-        headers["x-amz-security-token"] = token
-    names = sorted(headers)
-    canonical = "\n".join(
-        [
-            "GET",
-            url.raw_path.decode().split("?")[0],
-            "",
-            *(f"{n}:{headers[n]}" for n in names),
-            "",
-            ";".join(names),
-            _EMPTY_SHA256,
-        ]
-    )
-    scope = f"{day}/{region}/s3/aws4_request"
-    to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    k = f"AWS4{secret}".encode()
-    for part in (day, region, "s3", "aws4_request"):
-        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
-    auth = f"AWS4-HMAC-SHA256 Credential={key_id}/{scope}, SignedHeaders={';'.join(names)}, Signature={signature}"
-    return {**{k: v for k, v in headers.items() if k != "host"}, "Authorization": auth}
 
 
 async def _resolve_everywhere(ctx: ProbeContext, host: str) -> tuple[dict[str, list[str]], dict[str, str], list[str]]:
@@ -157,7 +124,7 @@ async def _read_metadata(
     secret = config.get("s3.secret-access-key") or ctx.credential("s3_secret_access_key")
     region = config.get("client.region") or config.get("s3.region") or ctx.targets.credentials.s3_region
     headers = (
-        sigv4_headers(target, region, key_id, secret, token=config.get("s3.session-token")) if key_id and secret else {}
+        signed_get_headers(target, region, key_id, secret, config.get("s3.session-token")) if key_id and secret else {}
     )
     evidence.update(signed=bool(headers), credentials="vended" if config.get("s3.access-key-id") else "static")
     ans = await call(ctx, "GET", target, headers=headers)

@@ -5,7 +5,7 @@ a misbehaving catalog; and our SigV4 signature against botocore's."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -15,7 +15,8 @@ import pytest
 
 from floe_agents.findings import Finding, Status
 from floe_agents.lab.polaris import RunningPolaris
-from probes.iceberg import RAW_TABLES, sigv4_headers
+from probes._aws import signed_get_headers
+from probes.iceberg import RAW_TABLES
 from probes.iceberg import iceberg as iceberg_probe
 from tests.lab import conftest_polaris
 from tests.lab.conftest_polaris import LOCALSTACK, PolarisS3, polaris_create_catalog, polaris_rest_catalog
@@ -179,16 +180,13 @@ async def test_bad_catalog(http: httpx.AsyncClient, kind: str, cause: str) -> No
     assert elapsed < iceberg_probe.timeout_s - 1
 
 
-def test_sigv4_matches_botocore(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_metadata_reads_are_signed_like_boto3(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GET carries botocore's SigV4 headers for the vended credentials (session token included)."""
     from botocore import auth  # type: ignore[import-untyped]  # noqa: PLC0415
-    from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]  # noqa: PLC0415
-    from botocore.credentials import Credentials  # type: ignore[import-untyped]  # noqa: PLC0415
 
-    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    monkeypatch.setattr(auth, "get_current_datetime", lambda: datetime(2026, 1, 2, 3, 4, 5))
     url = httpx.URL("http://127.0.0.1:4566/iceberg-bronze/demo/raw_orders/metadata/00001-a%2Bb.metadata.json")
-    monkeypatch.setattr(auth, "get_current_datetime", lambda: now.replace(tzinfo=None))
-    request = AWSRequest(method="GET", url=str(url))
-    auth.S3SigV4Auth(Credentials("AKID", "SECRET", "TOKEN"), "s3", "us-east-1").add_auth(request)
-    ours = sigv4_headers(url, "us-east-1", "AKID", "SECRET", token="TOKEN", now=now)
-    assert ours["Authorization"] == request.headers["Authorization"]
-    assert ours["x-amz-date"] == request.headers["X-Amz-Date"]
+    headers = signed_get_headers(url, "us-east-1", "AKID", "SECRET", "TOKEN")
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKID/20260102/us-east-1/s3/aws4_request")
+    assert (headers["X-Amz-Date"], headers["X-Amz-Security-Token"]) == ("20260102T030405Z", "TOKEN")
+    assert signed_get_headers(url, "us-east-1", "AKID", "OTHER", None)["Authorization"] != headers["Authorization"]
