@@ -25,6 +25,7 @@ __all__ = [
     "Resolver",
     "SharedLookups",
     "SystemResolver",
+    "is_ip",
     "resolvers_for",
 ]
 
@@ -41,7 +42,8 @@ class Resolver(Protocol):
     async def resolve(self, host: str) -> list[str]: ...
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
+    """Whether ``host`` is an IPv4/IPv6 literal (which every vantage "resolves" to itself)."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -54,7 +56,7 @@ class SystemResolver:
     """This process's own resolver (getaddrinfo in a worker thread, via anyio)."""
 
     async def resolve(self, host: str) -> list[str]:
-        if _is_ip(host):
+        if is_ip(host):
             return [host]
         try:
             infos = await anyio.getaddrinfo(host, None, type=socket.SOCK_STREAM)
@@ -102,7 +104,7 @@ class HostsResolver:
     search: Sequence[str] = ()
 
     async def resolve(self, host: str) -> list[str]:
-        if _is_ip(host):
+        if is_ip(host):
             return [host]
         for name in [host, *(f"{host}.{suffix}" for suffix in self.search)]:
             if name in self.hosts:
@@ -119,7 +121,7 @@ class _NoResolver:
     vantage: str
 
     async def resolve(self, host: str) -> list[str]:
-        if _is_ip(host):
+        if is_ip(host):
             return [host]
         raise CannotResolveHereError(f"resolution from vantage {self.vantage!r} cannot be observed from here")
 

@@ -11,7 +11,6 @@ botocore's own connect/read timeouts and a single attempt.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Awaitable, Iterable, Mapping
 from typing import Any
 
@@ -22,7 +21,7 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
-from floe_agents.resolve import CannotResolveHereError
+from floe_agents.resolve import CannotResolveHereError, is_ip
 from probes._aws import aws_call, make_clients, resolves_from
 
 REQUEST_TIMEOUT_S = 3.0
@@ -50,14 +49,6 @@ CODES = (
     "s3.assume_role_ok",  # ok
     "s3.check_failed",  # unknown: an API call failed for a reason that says nothing about S3 itself
 )
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _strings(value: Any, key: str = "") -> Iterable[tuple[str, str]]:
@@ -186,7 +177,7 @@ async def _addressing(ctx: ProbeContext, ep: Endpoint, buckets: list[str], path_
     """Which addressing resolves from ``ep.vantage``: path-style (the host) and virtual-host (<bucket>.<host>)."""
     host, vantage = ep.host, ep.vantage
     ev: dict[str, Any] = {"endpoint": str(ep.url), "host": host, "path_style_access": path_style}
-    if _is_ip(host):
+    if is_ip(host):
         ev.update(path_style="works", virtual_host="not applicable: SDKs use path-style for IP endpoints")
         return Status.OK, "s3.addressing_ok", f"{host} is an IP: path-style addressing only", ev
     why = await resolves_from(ctx, vantage, host)
