@@ -110,7 +110,7 @@ async def investigate(
                 transport=transport or RunTransport(), follow_redirects=True, headers={"User-Agent": "floe-agents"}
             )
         )
-        kube, run_over = KubeHandle(), anyio.Event()
+        kube, run_over, kube_opening = KubeHandle(), anyio.Event(), anyio.CancelScope()
         services = Services(http=http, resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage), kube=kube)
         base = ProbeContext(component="", check="", targets=plan.targets, services=services, platform=plan.platform)
         runner = Runner(agents, plan.registry.follow_ups, base, plan.options, plan.registry.load_errors)
@@ -121,11 +121,12 @@ async def investigate(
             tg.start_soon(coordinator.consume, coordinator_sub)
             if observer_sub is not None:
                 tg.start_soon(_observe, observer_sub, tuple(observers))
-            tg.start_soon(_hold_kube, plan.targets.kubernetes, kube, run_over)
+            tg.start_soon(_hold_kube, plan.targets.kubernetes, kube, run_over, kube_opening)
             try:
                 record = await runner.run(bus)
             finally:
                 run_over.set()
+                kube_opening.cancel()  # only matters while the client is still being opened
     return Investigation(
         analysis=coordinator.analyze(),
         record=record,
@@ -136,16 +137,29 @@ async def investigate(
     )
 
 
-async def _hold_kube(target: KubernetesTarget, handle: KubeHandle, run_over: anyio.Event) -> None:
-    """Open the Kubernetes client while the first probes run, hand it over, close it when the run is over."""
-    try:
-        async with open_kube(target) as api:
-            handle.set(api)
-            await run_over.wait()
-    except KubeUnavailableError as exc:
-        handle.set(None, str(exc))
-    except Exception as exc:
-        handle.set(None, f"cannot open the Kubernetes client: {type(exc).__name__}: {exc}")
+async def _hold_kube(
+    target: KubernetesTarget, handle: KubeHandle, run_over: anyio.Event, opening: anyio.CancelScope
+) -> None:
+    """Open the Kubernetes client while the first probes run, hand it over, close it when the run is over.
+
+    Opening runs in ``opening``, which the swarm cancels when the run ends: a kubeconfig exec plugin that never
+    returns must not keep the run alive past its deadline. Once open, the client is closed normally.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        with opening:
+            try:
+                api = await stack.enter_async_context(open_kube(target))
+            except KubeUnavailableError as exc:
+                handle.set(None, str(exc))
+                return
+            except Exception as exc:
+                handle.set(None, f"cannot open the Kubernetes client: {type(exc).__name__}: {exc}")
+                return
+        if opening.cancelled_caught:
+            handle.set(None, "the run ended before the Kubernetes client was open")
+            return
+        handle.set(api)
+        await run_over.wait()
 
 
 async def _observe(sub: Subscription[Finding], observers: tuple[FindingObserver, ...]) -> None:

@@ -47,11 +47,11 @@ class RunTransport(httpx.AsyncBaseTransport):
 
     async def _pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
         origin = (url.raw_scheme, url.raw_host, url.port)
-        pool = self._pools.get(origin)
-        if pool is None:
+        if origin not in self._pools:
             context = (self._verifying or await self._tls_context()) if url.scheme == "https" else self._plain
-            pool = self._pools.setdefault(origin, httpx.AsyncHTTPTransport(verify=context))
-        return pool
+            if origin not in self._pools:  # another request may have made it while we waited for the context
+                self._pools[origin] = httpx.AsyncHTTPTransport(verify=context)
+        return self._pools[origin]
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = await self._pool(request.url)

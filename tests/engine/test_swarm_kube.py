@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 import yaml
 
@@ -14,6 +15,7 @@ from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import Registry, probe
+from floe_agents.runner import RunOptions
 from floe_agents.swarm import Plan, investigate
 
 pytestmark = pytest.mark.anyio
@@ -42,7 +44,7 @@ def slow_kubeconfig(path: Path, delay_s: float) -> Path:
     return path
 
 
-async def run(kubernetes: dict[str, Any]) -> dict[str, Any]:
+async def run(kubernetes: dict[str, Any], options: RunOptions | None = None) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     t0 = time.monotonic()
 
@@ -62,7 +64,8 @@ async def run(kubernetes: dict[str, Any]) -> dict[str, Any]:
     targets = Targets.model_validate(
         {"vantages": {"local": {}}, "components": {"a": {"endpoints": {}}}, "kubernetes": kubernetes}
     )
-    result = await investigate(Plan(targets=targets, registry=Registry.of([fast, needs_kube])))
+    plan = Plan(targets=targets, registry=Registry.of([fast, needs_kube]), options=options or RunOptions())
+    result = await investigate(plan)
     seen["codes"] = [f.code for f in result.analysis.findings]
     return seen
 
@@ -73,6 +76,17 @@ async def test_slow_kubeconfig_delays_only_the_probes_that_use_the_cluster(tmp_p
     assert seen["fast_done_s"] < 0.5 < 1.5 <= seen["kube_ready_s"], seen
     assert seen["api"] is not None and seen["error"] is None
     assert "from-the-exec-plugin" in str(seen["api_key"])  # the exec plugin really ran
+
+
+async def test_a_kubeconfig_still_loading_when_the_run_ends_does_not_hold_it(tmp_path: Path) -> None:
+    """The exec plugin takes 6 s, the run's deadline is 1 s: the run ends on time, the kube probe as a deadline."""
+    kubernetes = {"mode": "kubeconfig", "kubeconfig": str(slow_kubeconfig(tmp_path / "config", 6))}
+    started = time.monotonic()
+    with anyio.fail_after(10):
+        seen = await run(kubernetes, RunOptions(deadline_s=1.0))
+    assert time.monotonic() - started < 3
+    assert sorted(seen["codes"]) == sorted([Code.CHECK_OK, Code.PROBE_DEADLINE])
+    assert "api" not in seen  # needs_kube never got a client
 
 
 async def test_unusable_kubeconfig_reaches_the_probe_as_a_reason(tmp_path: Path) -> None:
