@@ -58,12 +58,14 @@ class KubeHandle:
     """The run's Kubernetes API client, which the swarm opens beside the first probes rather than before them.
 
     Loading a kubeconfig can take a second (an exec credential plugin such as ``aws eks get-token``) and building
-    the client loads CA certificates; the probes that never talk to the cluster should not wait for either.
+    the client loads CA certificates; the probes that never talk to the cluster should not wait for either, and
+    a run that skips the cluster's probes never opens it.
     ``get()`` waits until the client is open and returns (ApiClient or None, why it is None when that is a
     failure); None with no reason means the targets configure no Kubernetes API.
     """
 
     def __init__(self) -> None:
+        self._wanted = anyio.Event()
         self._ready = anyio.Event()
         self._api: Any = None
         self._error: str | None = None
@@ -79,7 +81,12 @@ class KubeHandle:
         self._api, self._error = api, error
         self._ready.set()
 
+    async def wanted(self) -> None:
+        """Wait until a probe asks for the client (the swarm opens it only then, behind the probes already running)."""
+        await self._wanted.wait()
+
     async def get(self) -> tuple[Any, str | None]:
+        self._wanted.set()
         await self._ready.wait()
         return self._api, self._error
 

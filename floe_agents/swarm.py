@@ -142,11 +142,14 @@ async def _hold_kube(
 ) -> None:
     """Open the Kubernetes client while the first probes run, hand it over, close it when the run is over.
 
-    Opening runs in ``opening``, which the swarm cancels when the run ends: a kubeconfig exec plugin that never
-    returns must not keep the run alive past its deadline. Once open, the client is closed normally.
+    It is opened when a probe first asks, so the probes already started send their first requests before the
+    client's CA certificates are loaded on the event loop. Opening runs in ``opening``, which the swarm cancels
+    when the run ends: a kubeconfig exec plugin that never returns must not keep the run alive past its
+    deadline. Once open, the client is closed normally.
     """
     async with contextlib.AsyncExitStack() as stack:
         with opening:
+            await handle.wanted()
             try:
                 api = await stack.enter_async_context(open_kube(target))
             except KubeUnavailableError as exc:

@@ -89,6 +89,30 @@ async def test_a_kubeconfig_still_loading_when_the_run_ends_does_not_hold_it(tmp
     assert "api" not in seen  # needs_kube never got a client
 
 
+async def test_the_cluster_client_is_not_opened_when_no_probe_asks(tmp_path: Path) -> None:
+    """A run without cluster probes never runs the kubeconfig's exec plugin (nor loads its CA certificates)."""
+    marker = tmp_path / "exec-plugin-ran"
+    config = slow_kubeconfig(tmp_path / "config", 0)
+    config.write_text(config.read_text().replace("sleep 0;", f"touch {marker};"))
+
+    @probe("fast", components=["a"])
+    async def fast(ctx: ProbeContext) -> Finding:
+        return ctx.finding(Status.OK, Code.CHECK_OK, "no cluster needed")
+
+    targets = Targets.model_validate(
+        {
+            "vantages": {"local": {}},
+            "components": {"a": {"endpoints": {}}},
+            "kubernetes": {"mode": "kubeconfig", "kubeconfig": str(config)},
+        }
+    )
+    result = await investigate(Plan(targets=targets, registry=Registry.of([fast])))
+    assert [f.code for f in result.analysis.findings] == [Code.CHECK_OK]
+    assert not marker.exists()
+    await run({"mode": "kubeconfig", "kubeconfig": str(config)})  # the same kubeconfig, asked for: it runs
+    assert marker.exists()
+
+
 async def test_unusable_kubeconfig_reaches_the_probe_as_a_reason(tmp_path: Path) -> None:
     seen = await run({"mode": "kubeconfig", "kubeconfig": str(tmp_path / "missing")})
     assert seen["api"] is None
