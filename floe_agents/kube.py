@@ -13,7 +13,11 @@ from kubernetes_asyncio import client, config
 
 from floe_agents.config.targets import KubernetesTarget
 
-__all__ = ["KubeUnavailableError", "open_kube"]
+__all__ = ["OPEN_TIMEOUT_S", "KubeUnavailableError", "open_kube"]
+
+# Below the cluster probes' own timeouts, so they report why there is no client rather than just timing out.
+# kubernetes_asyncio does not kill an exec credential plugin it stops waiting for: the plugin runs on by itself.
+OPEN_TIMEOUT_S = 10.0
 
 
 class KubeUnavailableError(Exception):

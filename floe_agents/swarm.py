@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import anyio
 import httpx
 
+from floe_agents import kube
 from floe_agents.analysis import Analysis
 from floe_agents.bus import Bus, Subscription
 from floe_agents.config.platform import PlatformConfig
@@ -31,7 +32,7 @@ from floe_agents.resolve import resolvers_for
 from floe_agents.rules import RuleSet, builtin_rules
 from floe_agents.runner import Runner, RunOptions, RunRecord
 from floe_agents.topology import ComponentSpec, Topology, floe_topology
-from floe_agents.transport import RunTransport
+from floe_agents.transport import run_client
 
 __all__ = ["Investigation", "Plan", "investigate", "plan_agents"]
 
@@ -106,12 +107,12 @@ async def investigate(
     observer_sub = bus.subscribe("observers") if observers else None
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(
-            httpx.AsyncClient(
-                transport=transport or RunTransport(), follow_redirects=True, headers={"User-Agent": "floe-agents"}
-            )
+            run_client(transport, follow_redirects=True, headers={"User-Agent": "floe-agents"})
         )
-        kube, run_over, kube_opening = KubeHandle(), anyio.Event(), anyio.CancelScope()
-        services = Services(http=http, resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage), kube=kube)
+        cluster, run_over, kube_opening = KubeHandle(), anyio.Event(), anyio.CancelScope()
+        services = Services(
+            http=http, resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage), kube=cluster
+        )
         base = ProbeContext(component="", check="", targets=plan.targets, services=services, platform=plan.platform)
         runner = Runner(agents, plan.registry.follow_ups, base, plan.options, plan.registry.load_errors)
         if on_runner is not None:
@@ -121,7 +122,7 @@ async def investigate(
             tg.start_soon(coordinator.consume, coordinator_sub)
             if observer_sub is not None:
                 tg.start_soon(_observe, observer_sub, tuple(observers))
-            tg.start_soon(_hold_kube, plan.targets.kubernetes, kube, run_over, kube_opening)
+            tg.start_soon(_hold_kube, plan.targets.kubernetes, cluster, run_over, kube_opening)
             try:
                 record = await runner.run(bus)
             finally:
@@ -150,16 +151,20 @@ async def _hold_kube(
     async with contextlib.AsyncExitStack() as stack:
         with opening:
             await handle.wanted()
-            try:
-                api = await stack.enter_async_context(open_kube(target))
-            except KubeUnavailableError as exc:
-                handle.set(None, str(exc))
-                return
-            except Exception as exc:
-                handle.set(None, f"cannot open the Kubernetes client: {type(exc).__name__}: {exc}")
-                return
-        if opening.cancelled_caught:
+            with anyio.move_on_after(kube.OPEN_TIMEOUT_S) as slow:
+                try:
+                    api = await stack.enter_async_context(open_kube(target))
+                except KubeUnavailableError as exc:
+                    handle.set(None, str(exc))
+                    return
+                except Exception as exc:
+                    handle.set(None, f"cannot open the Kubernetes client: {type(exc).__name__}: {exc}")
+                    return
+        if opening.cancelled_caught:  # the run ended first (perhaps before any probe asked)
             handle.set(None, "the run ended before the Kubernetes client was open")
+            return
+        if slow.cancelled_caught:
+            handle.set(None, f"the kubeconfig did not load within {kube.OPEN_TIMEOUT_S:g}s (an exec plugin waiting?)")
             return
         handle.set(api)
         await run_over.wait()

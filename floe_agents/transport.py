@@ -14,12 +14,14 @@ request paid for all of them; a pool per origin (scheme, host, port) only looks 
 from __future__ import annotations
 
 import ssl
+import urllib.request
+from typing import Any
 
 import anyio
 import anyio.to_thread
 import httpx
 
-__all__ = ["RunTransport"]
+__all__ = ["RunTransport", "run_client"]
 
 _Origin = tuple[bytes, bytes, int | None]
 
@@ -42,7 +44,10 @@ class RunTransport(httpx.AsyncBaseTransport):
     async def _tls_context(self) -> ssl.SSLContext:
         async with self._lock:
             if self._verifying is None:
-                self._verifying = await anyio.to_thread.run_sync(httpx.create_ssl_context)
+                try:
+                    self._verifying = await anyio.to_thread.run_sync(httpx.create_ssl_context)
+                except (OSError, ssl.SSLError) as exc:  # e.g. SSL_CERT_FILE names a missing file
+                    raise httpx.ConnectError(f"SSL: cannot load the CA certificates to verify https: {exc}") from None
             return self._verifying
 
     async def _pool(self, url: httpx.URL) -> httpx.AsyncHTTPTransport:
@@ -60,4 +65,20 @@ class RunTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
-            await pool.aclose()
+            try:
+                await pool.aclose()
+            except Exception:  # noqa: S112 - closing the others matters more than one pool's error
+                continue
+
+
+def _environment_names_a_proxy() -> bool:
+    proxies = urllib.request.getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+def run_client(transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> httpx.AsyncClient:
+    """The HTTP client of a run: ``transport`` (tests), else :class:`RunTransport`, else (when the environment
+    names a proxy) httpx's own transport, which routes through it."""
+    if transport is None and not _environment_names_a_proxy():
+        transport = RunTransport()
+    return httpx.AsyncClient(transport=transport, **options)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,7 @@ import anyio
 import pytest
 import yaml
 
+from floe_agents import kube
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
@@ -24,12 +29,12 @@ CREDENTIAL = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "Exe
               "status": {"token": "from-the-exec-plugin"}}  # fmt: skip
 
 
-def slow_kubeconfig(path: Path, delay_s: float) -> Path:
-    """A kubeconfig whose user authenticates through an exec plugin that takes ``delay_s`` (like aws eks get-token)."""
+def kubeconfig(path: Path, script: str) -> Path:
+    """A kubeconfig whose user authenticates through an exec plugin running ``sh -c script``."""
     exec_ = {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
         "command": "sh",
-        "args": ["-c", f"sleep {delay_s}; echo '{json.dumps(CREDENTIAL)}'"],
+        "args": ["-c", script],
         "interactiveMode": "Never",
     }
     config = {
@@ -42,6 +47,23 @@ def slow_kubeconfig(path: Path, delay_s: float) -> Path:
     }
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def slow_kubeconfig(path: Path, delay_s: float) -> Path:
+    """An exec plugin that answers after ``delay_s``, like ``aws eks get-token``."""
+    return kubeconfig(path, f"sleep {delay_s}; echo '{json.dumps(CREDENTIAL)}'")
+
+
+@pytest.fixture
+async def hanging_kubeconfig(tmp_path: Path) -> AsyncIterator[Path]:
+    """An exec plugin that never answers (a login waiting for a browser). kubernetes_asyncio does not kill a
+    plugin it stops waiting for, so the fixture does, while the event loop can still reap it."""
+    pidfile = tmp_path / "plugin.pid"
+    yield kubeconfig(tmp_path / "config", f"echo $$ > {pidfile}; exec sleep 60")
+    if pidfile.exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        await anyio.sleep(0.3)
 
 
 async def run(kubernetes: dict[str, Any], options: RunOptions | None = None) -> dict[str, Any]:
@@ -78,22 +100,30 @@ async def test_slow_kubeconfig_delays_only_the_probes_that_use_the_cluster(tmp_p
     assert "from-the-exec-plugin" in str(seen["api_key"])  # the exec plugin really ran
 
 
-async def test_a_kubeconfig_still_loading_when_the_run_ends_does_not_hold_it(tmp_path: Path) -> None:
-    """The exec plugin takes 6 s, the run's deadline is 1 s: the run ends on time, the kube probe as a deadline."""
-    kubernetes = {"mode": "kubeconfig", "kubeconfig": str(slow_kubeconfig(tmp_path / "config", 6))}
+async def test_a_kubeconfig_still_loading_when_the_run_ends_does_not_hold_it(hanging_kubeconfig: Path) -> None:
+    """The exec plugin never answers, the run's deadline is 1 s: the run ends on time, the kube probe as a deadline."""
     started = time.monotonic()
     with anyio.fail_after(10):
-        seen = await run(kubernetes, RunOptions(deadline_s=1.0))
+        seen = await run({"mode": "kubeconfig", "kubeconfig": str(hanging_kubeconfig)}, RunOptions(deadline_s=1.0))
     assert time.monotonic() - started < 3
     assert sorted(seen["codes"]) == sorted([Code.CHECK_OK, Code.PROBE_DEADLINE])
     assert "api" not in seen  # needs_kube never got a client
 
 
+async def test_a_kubeconfig_that_does_not_load_in_time_reaches_the_probes_as_a_reason(
+    hanging_kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(kube, "OPEN_TIMEOUT_S", 0.5)
+    seen = await run({"mode": "kubeconfig", "kubeconfig": str(hanging_kubeconfig)})
+    assert seen["api"] is None
+    assert "did not load within 0.5s" in seen["error"]
+    assert 0.5 <= seen["kube_ready_s"] < 2
+
+
 async def test_the_cluster_client_is_not_opened_when_no_probe_asks(tmp_path: Path) -> None:
     """A run without cluster probes never runs the kubeconfig's exec plugin (nor loads its CA certificates)."""
     marker = tmp_path / "exec-plugin-ran"
-    config = slow_kubeconfig(tmp_path / "config", 0)
-    config.write_text(config.read_text().replace("sleep 0;", f"touch {marker};"))
+    config = kubeconfig(tmp_path / "config", f"touch {marker}; echo '{json.dumps(CREDENTIAL)}'")
 
     @probe("fast", components=["a"])
     async def fast(ctx: ProbeContext) -> Finding:
