@@ -101,7 +101,8 @@ def _catalog_access(ctx: ProbeContext) -> tuple[list[CatalogTarget], str]:
     targets = catalog_targets(ctx)
     creds = ctx.credential("polaris_client_id"), ctx.credential("polaris_client_secret")
     why = (
-        "no polaris api endpoint for this vantage" if all(t.url is None for t in targets)
+        "platform.yaml names no Polaris/REST catalog (glue, nessie, hive are not looked up)" if not targets
+        else "no polaris api endpoint for this vantage" if all(t.url is None for t in targets)
         else "no polaris_client_id/polaris_client_secret credentials" if not all(creds) else ""
     )  # fmt: skip
     return targets, why

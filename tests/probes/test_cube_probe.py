@@ -36,6 +36,12 @@ PLATFORM = PlatformConfig.model_validate(
         "catalogs": {"default": {"uri": "http://floe-infra-polaris:8181/api/catalog", "warehouse": "demo_catalog"}},
     }
 )
+GLUE_ONLY = PlatformConfig.model_validate(
+    {
+        "layers": {"gold": {"namespace": "gold", "catalog_ref": "default"}},
+        "catalogs": {"default": {"type": "glue", "uri": "https://glue.us-east-1.amazonaws.com", "warehouse": "w"}},
+    }
+)
 
 
 def by_code(findings: list[Finding]) -> dict[str, list[Finding]]:
@@ -162,6 +168,7 @@ async def test_source_tables(
         ({"polaris_secret": "wrong"}, "catalog login refused (polaris.auth_failed)"),
         ({"platform": None}, "no platform.yaml"),
         ({"polaris": False}, "no polaris api endpoint"),
+        ({"platform": GLUE_ONLY}, "no Polaris/REST catalog"),
     ],
 )
 async def test_catalog_cannot_be_asked(
