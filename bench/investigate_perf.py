@@ -4,8 +4,8 @@ In one run it prints:
 1. against the lab (healthy scenario, every registered probe), on loopback and again behind bench.latency_proxy
    (20, 50 and 100 ms of round-trip time by default, as a cluster reached over the network has); medians of 5 runs:
    the investigation's wall time vs the slowest single probe (target <= 1.3x) and vs the same probes run one
-   after another (target >= 5x faster), and the CPU one investigation costs (the bound on any speed-up where
-   the network adds no waiting);
+   after another (target >= 5x faster); and the CPU both ways cost (this process's, and the whole machine's while
+   the probes ran one after another), which bounds any speed-up where the network adds no waiting;
 2. the lab with cube's endpoint replaced by one that accepts TCP and never answers, and with an extra endpoint
    that never accepts a connection: the extra wall time vs the timeout of the probes that wait on it;
 3. a generated topology of 1,000 components (random dependency DAG, each with a real HTTP endpoint on loopback)
@@ -18,6 +18,7 @@ Run: .venv/bin/python -m bench.investigate_perf [--skip-lab] [--delay-ms 10 25]
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import resource
@@ -43,8 +44,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def sequential(plan: Plan) -> float:
-    """The same probes, one after another, through the runner's own execute (timeouts, retries included)."""
+def machine_busy_s() -> float:
+    """CPU seconds every process on this machine has used so far (all cores; kernel, lab servers and this one)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+async def sequential(plan: Plan) -> tuple[float, float]:
+    """The same probes, one after another, through the runner's own execute (timeouts, retries included): the
+    wall time, and the CPU the whole machine spent meanwhile (the work any schedule of these probes must do)."""
     import httpx  # noqa: PLC0415
 
     from floe_agents.context import KubeHandle, ProbeContext, Services  # noqa: PLC0415
@@ -53,7 +62,7 @@ async def sequential(plan: Plan) -> float:
     from floe_agents.runner import Runner  # noqa: PLC0415
     from floe_agents.transport import RunTransport  # noqa: PLC0415
 
-    t0 = time.monotonic()
+    t0, busy0 = time.monotonic(), machine_busy_s()
     async with httpx.AsyncClient(transport=RunTransport()) as http, open_kube(plan.targets.kubernetes) as kube:
         services = Services(http, resolvers_for(plan.targets.vantages, plan.targets.vantage), kube=KubeHandle.of(kube))
         base = ProbeContext("", "", plan.targets, services, plan.platform)
@@ -62,7 +71,7 @@ async def sequential(plan: Plan) -> float:
             for level in agent.levels():
                 for spec in level:
                     await runner.execute(spec, base.for_component(agent.component).for_check(spec.name))
-    return time.monotonic() - t0
+    return time.monotonic() - t0, machine_busy_s() - busy0
 
 
 async def measure(plan: Plan, label: str, repeat: int = 5) -> float:
@@ -75,10 +84,12 @@ async def measure(plan: Plan, label: str, repeat: int = 5) -> float:
         result = await investigate(plan)
         cpus.append(time.process_time() - cpu)
         slowest = max((d, f"{a}/{p}") for a, run in result.record.agents.items() for p, d in run.probes.items())
-        runs.append((result.wall_s, slowest, await sequential(plan), result))
+        seq_wall, seq_busy = await sequential(plan)
+        runs.append((result.wall_s, slowest, seq_wall, result, seq_busy))
     walls = sorted(r[0] for r in runs)
     wall, (slow_s, slow_name) = statistics.median(walls), sorted(r[1] for r in runs)[repeat // 2]
     seq = statistics.median(r[2] for r in runs)
+    busy = statistics.median(r[4] for r in runs)
     result = runs[-1][3]
     print(
         f"{label}: {len(result.agents)} agents, {sum(len(a.probes) for a in result.agents)} probes, "
@@ -90,10 +101,16 @@ async def measure(plan: Plan, label: str, repeat: int = 5) -> float:
         f"{wall / slow_s:.2f} (target <= 1.3)"
     )
     print(f"  same probes one after another : {seq:6.2f} s   speed-up = {seq / wall:.1f}x (target >= 5x)")
-    cpu = statistics.median(cpus)
+    cpu, cores = statistics.median(cpus), os.cpu_count() or 1
+    print(f"  CPU of one investigation      : {cpu:6.2f} s   (this process's one event loop)")
     print(
-        f"  CPU of one investigation      : {cpu:6.2f} s   (both ways do this work: no schedule can be faster than "
-        f"{seq / cpu:.1f}x here)"
+        f"  machine CPU, one after another: {busy:6.2f} s   in {seq:.2f} s of wall time (kernel, lab servers and "
+        f"this process: {busy / seq:.1f} of {cores} cores busy)"
+    )
+    bound = seq / max(cpu, busy / cores)
+    print(
+        f"  bound set by that work        : {bound:6.1f}x   (any schedule does about the same work: {busy:.2f} s over "
+        f"{cores} cores, {cpu:.2f} s of it on one event loop)"
     )
     durations = sorted(((d, f"{a}/{p}") for a, run in result.record.agents.items() for p, d in run.probes.items()))
     print("  slowest probes (last run)     : " + ", ".join(f"{name} {d:.2f}" for d, name in durations[::-1][:6]))
