@@ -60,6 +60,14 @@ class Analysis(_Frozen):
     root_causes: tuple[RootCause, ...]
     unexplained: tuple[Finding, ...]
     findings: tuple[Finding, ...]
+    counted_as: dict[str, Status] = Field(
+        default_factory=dict,
+        description="Finding key -> the lower status it weighs in verdicts (a rule's symptoms_count_as).",
+    )
+
+    def weight(self, finding: Finding) -> Status:
+        """The status ``finding`` counts as in the overall verdict and its component's health."""
+        return self.counted_as.get(finding.key, finding.status)
 
 
 @dataclass
@@ -122,10 +130,6 @@ def _chain(
                 ChainLink(component=component, code=str(finding.code), status=finding.status, summary=finding.summary)
             )
     return tuple(links)
-
-
-def _capped(status: Status, cap: Status | None) -> Status:
-    return cap if cap is not None and status.rank > cap.rank else status
 
 
 def _worst_by_component(problems: Iterable[Finding]) -> dict[str, Finding]:
@@ -202,9 +206,11 @@ def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> 
     )
     # A rule may say its symptoms are expected while its cause holds (no run yet): they weigh less in the verdict.
     caps = {f.key: c.rule.symptoms_count_as for c, fs in accepted if c.rule.symptoms_count_as for f in fs}
+    counted = {f.key: caps[f.key] for f in findings if f.key in caps and f.status.rank > caps[f.key].rank}
     return Analysis(
-        overall=worst_status(_capped(f.status, caps.get(f.key)) for f in findings),
+        overall=worst_status(counted.get(f.key, f.status) for f in findings),
         root_causes=tuple(causes),
         unexplained=unexplained,
         findings=tuple(sorted(findings, key=lambda f: f.key)),
+        counted_as=counted,
     )

@@ -103,11 +103,11 @@ def _components(analysis: Analysis, planned: list[str]) -> list[ComponentHealth]
             )
             continue
         problems = [f for f in items if f.is_problem]
-        worst = max(problems, key=lambda f: (f.status.rank, f.severity), default=None)
+        worst = max(problems, key=lambda f: (analysis.weight(f).rank, f.severity), default=None)
         out.append(
             ComponentHealth(
                 component=comp,
-                status=worst_status(f.status for f in items),
+                status=worst_status(analysis.weight(f) for f in items),
                 checks=len(items),
                 problems=len(problems),
                 explained_by=sorted(folded.get(comp, ())),

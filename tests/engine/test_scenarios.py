@@ -13,6 +13,7 @@ import yaml
 from floe_agents.bus import Bus
 from floe_agents.coordinator import Coordinator
 from floe_agents.findings import Finding
+from floe_agents.report.model import build_report
 
 SCENARIOS = sorted(p for p in (Path(__file__).parent.parent / "scenarios").iterdir() if p.is_dir())
 
@@ -71,6 +72,12 @@ async def test_scenario(scenario: Path) -> None:
         + [f.key for f in analysis.unexplained]
     )
     assert accounted == problems
+    if "components" in expected:  # the health table agrees with the verdict (a capped symptom shows capped)
+        report = build_report(
+            analysis, vantage="local", namespace="", wall_s=0, deadline_s=1, agents=[], follow_ups=[], planned=[]
+        )
+        health = {c.component: c.status.value for c in report.components}
+        assert {name: health.get(name) for name in expected["components"]} == expected["components"]
 
 
 async def test_evidence_chain_walks_the_dependency_path() -> None:
