@@ -21,6 +21,7 @@ from pydantic import SecretStr
 from floe_agents.config.platform import StorageProfile
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code
+from probes._http import UNREACHABLE, failure_reason
 
 REQUEST_TIMEOUT_S = 3.0
 DEFAULT_WAREHOUSE = "demo_catalog"
@@ -42,19 +43,6 @@ class Answer:
     error: str | None = None
 
 
-def _trouble(exc: httpx.HTTPError) -> str:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if "SSL" in type(seen).__name__ or "CERTIFICATE" in str(seen) or "SSL" in str(seen):
-            return "tls"
-        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
-            return "refused"
-        seen = seen.__cause__ or seen.__context__
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    return "unreachable" if isinstance(exc, httpx.ConnectError) else "protocol"
-
-
 async def call(ctx: ProbeContext, method: str, url: httpx.URL, *, token: str | None = None, **kw: Any) -> Answer:
     """One request under the per-request timeout; every failure becomes an :class:`Answer` with a reason."""
     headers = dict(kw.pop("headers", {}))
@@ -65,7 +53,7 @@ async def call(ctx: ProbeContext, method: str, url: httpx.URL, *, token: str | N
         try:
             response = await ctx.http.request(method, url, headers=headers, timeout=REQUEST_TIMEOUT_S, **kw)
         except httpx.HTTPError as exc:
-            return Answer(url, trouble=_trouble(exc), error=f"{type(exc).__name__}: {exc}"[:300])
+            return Answer(url, trouble=failure_reason(exc), error=f"{type(exc).__name__}: {exc}"[:300])
     if response is None:
         return Answer(url, trouble="timeout", error=f"no complete answer within {REQUEST_TIMEOUT_S + 0.5:g}s")
     try:
@@ -88,8 +76,8 @@ def error_of(ans: Answer) -> dict[str, Any]:
 def classify(ans: Answer, what: str) -> Failure:
     """The code and reason for an answer that is not the expected one."""
     evidence: dict[str, Any] = {"url": str(ans.url.copy_with(query=None)), "status_code": ans.status or None}
-    if ans.trouble == "protocol":
-        evidence.update(reason="truncated", error=ans.error)
+    if ans.trouble and ans.trouble not in UNREACHABLE:
+        evidence.update(reason=ans.trouble, error=ans.error)
         return "polaris.bad_response", f"{what}: the answer broke off ({ans.error})", evidence
     if ans.trouble:
         evidence.update(reason=ans.trouble, error=ans.error)

@@ -16,7 +16,6 @@ import hmac
 import json
 import re
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -26,10 +25,11 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
 from probes._cube_tables import OpenCatalog, open_catalogs, source_findings
+from probes._http import UNREACHABLE, Answer, call_json
 
 REQUEST_TIMEOUT_S = 2.5
 META = "/cubejs-api/v1/meta"
-_UNREACHABLE = frozenset({"timeout", "connect", "tls"})  # "protocol" (garbled, truncated) is a bad response
+_BROKEN = frozenset({"truncated", "protocol"})  # an answer came, garbled or cut short: a bad response
 _SELECT_STAR = re.compile(r"^\s*select\s+\*\s+from\s+([\w.\"`]+)\s*;?\s*$", re.IGNORECASE)
 
 CODES = (
@@ -49,44 +49,11 @@ CODES = (
 )
 
 
-@dataclass(frozen=True)
-class _Answer:
-    url: str
-    status: int | None = None
-    body: Any = None
-    reason: str = ""  # empty when the answer is a 2xx (JSON, when there is a body)
-    detail: str = ""
+async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> Answer:
+    return await call_json(ctx, method, url, timeout_s=REQUEST_TIMEOUT_S, **kwargs)
 
 
-async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> _Answer:
-    shown = str(url.copy_with(query=None))
-    try:
-        response = await ctx.http.request(method, url, timeout=REQUEST_TIMEOUT_S, **kwargs)
-    except httpx.TimeoutException as exc:
-        return _Answer(
-            shown, reason="timeout", detail=f"no answer within {REQUEST_TIMEOUT_S:g}s ({type(exc).__name__})"
-        )
-    except httpx.HTTPError as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        tls = "SSL" in text or "CERTIFICATE" in text.upper() or "wrong version number" in text
-        kind = "tls" if tls else "connect" if isinstance(exc, httpx.ConnectError) else "protocol"
-        return _Answer(shown, reason=kind, detail=text)
-    body: Any = None
-    if response.content:
-        try:
-            body = json.loads(response.content)
-        except ValueError:
-            body = response.text[:200]
-            if response.is_success:
-                return _Answer(shown, response.status_code, body, reason="not_json", detail=body)
-    if response.status_code in (401, 403):
-        return _Answer(shown, response.status_code, body, reason="auth", detail=str(body)[:200])
-    if not response.is_success:
-        return _Answer(shown, response.status_code, body, reason="http_status", detail=str(body)[:200])
-    return _Answer(shown, response.status_code, body)
-
-
-def _evidence(answer: _Answer) -> dict[str, Any]:
+def _evidence(answer: Answer) -> dict[str, Any]:
     return {"url": answer.url, "reason": answer.reason or None, "status_code": answer.status, "error": answer.detail}
 
 
@@ -103,12 +70,12 @@ def _jwt(secret: str, ttl_s: int = 300) -> str:
     return f"{head}.{body}.{b64(signature)}"
 
 
-def _health(ctx: ProbeContext, answer: _Answer, path: str) -> Finding:
+def _health(ctx: ProbeContext, answer: Answer, path: str) -> Finding:
     good, bad = ("cube.ready", "cube.not_ready") if path == "/readyz" else ("cube.live", "cube.not_live")
     says = answer.body.get("health") if isinstance(answer.body, dict) else None
     evidence = {**_evidence(answer), "body": answer.body}
-    if answer.reason in _UNREACHABLE or answer.reason == "protocol":
-        code = "cube.unreachable" if answer.reason in _UNREACHABLE else "cube.bad_response"
+    if answer.unreachable or answer.reason in _BROKEN:
+        code = "cube.unreachable" if answer.unreachable else "cube.bad_response"
         status, summary = Status.FAIL, f"Cube {path}: {answer.detail}"
     elif answer.reason or str(says).upper() == "DOWN":
         status, code = Status.FAIL, bad
@@ -118,7 +85,7 @@ def _health(ctx: ProbeContext, answer: _Answer, path: str) -> Finding:
     return ctx.finding(status, code, summary, subject=path, evidence=evidence)
 
 
-def _meta(ctx: ProbeContext, meta: _Answer) -> tuple[Finding, list[str]]:
+def _meta(ctx: ProbeContext, meta: Answer) -> tuple[Finding, list[str]]:
     """Judge the meta answer; also return the cubes' source tables to look up."""
     cubes = meta.body.get("cubes") if isinstance(meta.body, dict) and not meta.reason else None
     evidence: dict[str, Any] = _evidence(meta)
@@ -128,7 +95,7 @@ def _meta(ctx: ProbeContext, meta: _Answer) -> tuple[Finding, list[str]]:
         summary = f"Cube refused a token signed with cube_api_secret ({meta.status}): the deployed secret differs"
         evidence["body"] = meta.body
     elif not isinstance(cubes, list):
-        status, code = Status.FAIL, "cube.unreachable" if meta.reason in _UNREACHABLE else "cube.bad_response"
+        status, code = Status.FAIL, "cube.unreachable" if meta.unreachable else "cube.bad_response"
         evidence["reason"] = meta.reason or "no_cubes_field"
         summary = f"Cube meta: {evidence['reason']} {meta.detail}".strip()
     elif not cubes:
@@ -157,7 +124,7 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, "no Cube api endpoint for this vantage")]
     secret = ctx.credential("cube_api_secret")
     root = api.url.copy_with(query=None)
-    answers: dict[str, _Answer] = {}
+    answers: dict[str, Answer] = {}
     catalogs: dict[str, OpenCatalog] = {}
 
     async def log_in() -> None:
@@ -176,9 +143,9 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
         for path in ["/readyz", "/livez"] + ([META] if secret else []):
             tg.start_soon(get, path)
     reasons = {a.reason for a in answers.values()}
-    if len(reasons) == 1 and reasons <= {*_UNREACHABLE, "protocol"}:  # one cause, one finding
+    if len(reasons) == 1 and reasons <= UNREACHABLE | _BROKEN:  # one cause, one finding
         first = answers["/readyz"]
-        code = "cube.unreachable" if first.reason in _UNREACHABLE else "cube.bad_response"
+        code = "cube.unreachable" if first.unreachable else "cube.bad_response"
         evidence = {**_evidence(first), "url": str(root)}
         return [ctx.finding(Status.FAIL, code, f"Cube {root}: {first.detail}", subject=str(root), evidence=evidence)]
     results = [_health(ctx, answers["/readyz"], "/readyz"), _health(ctx, answers["/livez"], "/livez")]

@@ -11,9 +11,8 @@ concurrently, each under its own short timeout. Recent runs are the ``dagster_ru
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import socket
-import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ import httpx
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Severity, Status
 from floe_agents.registry import probe
+from probes._http import Answer, call_json
 
 REQUEST_TIMEOUT_S = 3.0
 WEBSERVER, DAEMON, USER_CODE = "dagster-webserver", "dagster-daemon", "dagster-user-code"
@@ -62,59 +62,21 @@ _STORAGE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Failed:
-    """A request that got no usable answer: ``unreachable`` if nothing answered at all."""
-
-    reason: str
-    detail: str
-    unreachable: bool
-    status_code: int | None = None
-
-
-def _cause_is(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, kind) or (kind is ssl.SSLError and "SSL" in type(seen).__name__):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _transport_failure(exc: httpx.HTTPError) -> Failed:
-    detail = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, httpx.TimeoutException):
-        return Failed("timeout", detail, True)
-    if _cause_is(exc, ssl.SSLError):
-        return Failed("tls", detail, True)
-    if isinstance(exc, httpx.ConnectError):
-        if _cause_is(exc, ConnectionRefusedError):
-            return Failed("refused", detail, True)
-        return Failed("unresolvable" if _cause_is(exc, socket.gaierror) else "connect_failed", detail, True)
-    return Failed("truncated" if isinstance(exc, httpx.RemoteProtocolError) else "protocol", detail, False)
-
-
-async def request_json(ctx: ProbeContext, url: str, body: dict[str, Any] | None = None) -> Any:
-    """GET (or POST ``body``) and return the JSON object, or a :class:`Failed`. GraphQL error answers (4xx/5xx
-    with a JSON ``errors`` body) are answers, not failures."""
-    try:
-        if body is None:
-            response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)
-        else:
-            response = await ctx.http.post(url, json=body, timeout=REQUEST_TIMEOUT_S)
-    except httpx.HTTPError as exc:
-        return _transport_failure(exc)
-    code = response.status_code
-    if code in (401, 403):
-        return Failed("auth", f"HTTP {code}", False, code)
-    try:
-        parsed = response.json()
-    except ValueError:
-        reason = "not_json" if code < 400 else f"http_{code}"
-        return Failed(reason, f"HTTP {code}: {response.text[:200]}", False, code)
-    if not isinstance(parsed, dict) or (code >= 400 and not parsed.get("errors")):
-        reason = f"http_{code}" if code >= 400 else "unexpected_json"
-        return Failed(reason, f"HTTP {code}: {response.text[:200]}", False, code)
+async def request_json(ctx: ProbeContext, url: str, body: dict[str, Any] | None = None) -> dict[str, Any] | Answer:
+    """GET (or POST ``body``) and return the JSON object, or the :class:`Answer` that says why there is none.
+    GraphQL error answers (4xx/5xx with a JSON ``errors`` body) are answers, not failures."""
+    method, extra = ("GET", {}) if body is None else ("POST", {"json": body})
+    answer = await call_json(ctx, method, httpx.URL(url), timeout_s=REQUEST_TIMEOUT_S, **extra)
+    parsed, code = answer.body, answer.status
+    if answer.reason == "http_status" and isinstance(parsed, dict) and parsed.get("errors"):
+        return parsed
+    if answer.reason:
+        reason = f"http_{code}" if answer.reason == "http_status" else answer.reason
+        return dataclasses.replace(
+            answer, reason=reason, detail=f"HTTP {code}: {answer.detail}" if code else answer.detail
+        )
+    if not isinstance(parsed, dict):
+        return Answer(answer.url, code, parsed, "unexpected_json", f"HTTP {code}: {str(parsed)[:200]}")
     return parsed
 
 
@@ -174,7 +136,7 @@ class _Run:
     def webserver(self, ep: Endpoint) -> Finding:
         info, version = self.answers["server_info"], self.answers["version"]
         evidence: dict[str, Any] = {"url": str(ep.url), "endpoint": ep.name}
-        failures = [(p, a) for p, a in (("/server_info", info), ("/graphql", version)) if isinstance(a, Failed)]
+        failures = [(p, a) for p, a in (("/server_info", info), ("/graphql", version)) if isinstance(a, Answer)]
         if failures:
             path, failed = next(((p, f) for p, f in failures if not f.unreachable), failures[0])
             code = "dagster.webserver_unreachable" if failed.unreachable else "dagster.webserver_bad_answer"
@@ -183,7 +145,7 @@ class _Run:
                 "path": path,
                 "reason": failed.reason,
                 "error": failed.detail,
-                "status_code": failed.status_code,
+                "status_code": failed.status,
             }
             summary = f"Dagster webserver {ep.url} {what} ({failed.reason}) on {path}"
             return self.emit(Status.FAIL, code, str(ep.url), summary, evidence, WEBSERVER)
@@ -201,7 +163,7 @@ class _Run:
     def data(self, name: str, key: str) -> Any:
         """``data[key]`` of query ``name``; storage errors are noted, other errors become a graphql_error finding."""
         answer = self.answers[name]
-        if isinstance(answer, Failed):
+        if isinstance(answer, Answer):
             return None  # the webserver finding already says why
         errors = self.note_storage(name, graphql_errors(answer))
         data = answer.get("data")

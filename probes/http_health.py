@@ -8,7 +8,6 @@ JSON body that itself says DOWN — because each points at a different fix.
 from __future__ import annotations
 
 import json
-import ssl
 
 import anyio
 import httpx
@@ -16,6 +15,7 @@ import httpx
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
+from probes._http import failure_reason
 
 REQUEST_TIMEOUT_S = 3.0
 _DOWN_WORDS = frozenset({"down", "unhealthy", "error", "fail", "failed"})
@@ -28,15 +28,6 @@ def _body_says_down(body: object) -> str | None:
             if isinstance(value, str) and value.strip().lower() in _DOWN_WORDS:
                 return f"{key}={value}"
     return None
-
-
-def _tls_cause(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError) or "SSL" in type(seen).__name__ or "CERTIFICATE" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
@@ -55,14 +46,15 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
             evidence={**evidence, "error": type(exc).__name__},
         )
     except httpx.HTTPError as exc:
-        code = Code.HTTP_TLS_ERROR if _tls_cause(exc) else Code.HTTP_BAD_RESPONSE
+        reason = failure_reason(exc)
+        code = Code.HTTP_TLS_ERROR if reason == "tls" else Code.HTTP_BAD_RESPONSE
         what = "TLS handshake failed" if code is Code.HTTP_TLS_ERROR else "bad or no HTTP answer"
         return ctx.finding(
             Status.FAIL,
             code,
             f"{subject}: {what} ({type(exc).__name__}: {exc})",
             subject=subject,
-            evidence={**evidence, "error": f"{type(exc).__name__}: {exc}"},
+            evidence={**evidence, "reason": reason, "error": f"{type(exc).__name__}: {exc}"},
         )
     evidence["status_code"] = response.status_code
     if response.status_code in (401, 403):

@@ -12,9 +12,7 @@ fail for the wrong reason. The OTLP receiver is checked with TCP and, when grpci
 from __future__ import annotations
 
 import errno
-import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -25,6 +23,7 @@ from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 from floe_agents.topology import PIPELINE_COMPONENTS
+from probes._http import Answer, call_json
 
 REQUEST_TIMEOUT_S = 2.5
 RECENT_S = 3600
@@ -46,53 +45,18 @@ CODES = (
 )
 
 
-@dataclass(frozen=True)
-class _Answer:
-    url: str
-    status: int | None = None
-    body: Any = None
-    reason: str = ""  # empty when the body is usable JSON
-    detail: str = ""
+async def _get_json(ctx: ProbeContext, url: httpx.URL) -> Answer:
+    return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S)
 
 
-async def _get_json(ctx: ProbeContext, url: httpx.URL) -> _Answer:
-    shown = str(url.copy_with(query=None))
-    try:
-        response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)
-    except httpx.TimeoutException as exc:
-        return _Answer(
-            shown, reason="timeout", detail=f"no answer within {REQUEST_TIMEOUT_S:g}s ({type(exc).__name__})"
-        )
-    except httpx.HTTPError as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        tls = "SSL" in text or "CERTIFICATE" in text.upper() or "wrong version number" in text
-        kind = "tls" if tls else "connect" if isinstance(exc, httpx.ConnectError) else "protocol"
-        return _Answer(shown, reason=kind, detail=text)
-    if response.status_code in (401, 403):
-        return _Answer(shown, response.status_code, reason="auth", detail=response.text[:200])
-    if response.status_code >= 300:
-        return _Answer(shown, response.status_code, reason="http_status", detail=response.text[:200])
-    try:
-        return _Answer(shown, response.status_code, json.loads(response.content))
-    except ValueError:
-        return _Answer(shown, response.status_code, reason="not_json", detail=response.text[:200])
-
-
-_REASON_CODE = {
-    "auth": "jaeger.auth_failed",
-    "timeout": "jaeger.unreachable",
-    "connect": "jaeger.unreachable",
-    "tls": "jaeger.unreachable",
-}
-
-
-def _problem(ctx: ProbeContext, answer: _Answer, what: str) -> Finding:
+def _problem(ctx: ProbeContext, answer: Answer, what: str) -> Finding:
     if not answer.reason:  # a 2xx JSON body, but not Jaeger's {"data": [...]} envelope
-        answer = _Answer(answer.url, answer.status, reason="not_jaeger_envelope", detail=str(answer.body)[:200])
+        answer = Answer(answer.url, answer.status, reason="not_jaeger_envelope", detail=str(answer.body)[:200])
+    code = "jaeger.auth_failed" if answer.reason == "auth" else "jaeger.unreachable" if answer.unreachable else ""
     evidence = {"url": answer.url, "reason": answer.reason, "status_code": answer.status, "error": answer.detail}
     return ctx.finding(
         Status.FAIL,
-        _REASON_CODE.get(answer.reason, "jaeger.bad_response"),
+        code or "jaeger.bad_response",
         f"Jaeger {what} {answer.url}: {answer.reason} {answer.detail}".strip(),
         subject=answer.url,
         evidence=evidence,
@@ -104,7 +68,7 @@ def _under(base: httpx.URL, path: str) -> httpx.URL:
     return base.copy_with(path=base.path.rstrip("/") + path, query=None)
 
 
-def _data_list(answer: _Answer) -> list[Any] | None:
+def _data_list(answer: Answer) -> list[Any] | None:
     if isinstance(answer.body, dict) and "data" in answer.body:
         data = answer.body["data"]
         return [] if data is None else data if isinstance(data, list) else None

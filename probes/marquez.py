@@ -10,8 +10,6 @@ answers 400/422 for it, 404 for a wrong path) — a real event is never written.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +20,7 @@ from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.registry import probe
 from floe_agents.topology import PIPELINE_COMPONENTS
+from probes._http import Answer, call_json
 
 REQUEST_TIMEOUT_S = 2.5
 DEFAULT_NAMESPACE = "floe-demo"  # OPENLINEAGE_NAMESPACE of the floe-demo user deployment
@@ -44,75 +43,40 @@ CODES = (
 )
 
 
-@dataclass(frozen=True)
-class _Answer:
-    url: str
-    status: int | None = None
-    body: Any = None
-    reason: str = ""  # empty when the body is usable JSON
-    detail: str = ""
-
-
 def _under(base: httpx.URL, path: str) -> httpx.URL:
     return base.copy_with(path=base.path.rstrip("/") + path, query=None)
 
 
-async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> _Answer:
-    shown = str(url.copy_with(query=None))
-    try:
-        response = await ctx.http.request(method, url, timeout=REQUEST_TIMEOUT_S, **kwargs)
-    except httpx.TimeoutException as exc:
-        return _Answer(
-            shown, reason="timeout", detail=f"no answer within {REQUEST_TIMEOUT_S:g}s ({type(exc).__name__})"
-        )
-    except httpx.HTTPError as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        tls = "SSL" in text or "CERTIFICATE" in text.upper() or "wrong version number" in text
-        kind = "tls" if tls else "connect" if isinstance(exc, httpx.ConnectError) else "protocol"
-        return _Answer(shown, reason=kind, detail=text)
-    if response.status_code in (401, 403):
-        return _Answer(shown, response.status_code, reason="auth", detail=response.text[:200])
-    if response.status_code >= 300:
-        return _Answer(shown, response.status_code, reason="http_status", detail=response.text[:200])
-    try:
-        return _Answer(shown, response.status_code, json.loads(response.content) if response.content else None)
-    except ValueError:
-        return _Answer(shown, response.status_code, reason="not_json", detail=response.text[:200])
+async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> Answer:
+    return await call_json(ctx, method, url, timeout_s=REQUEST_TIMEOUT_S, **kwargs)
 
 
-_REASON_CODE = {
-    "auth": "marquez.auth_failed",
-    "timeout": "marquez.unreachable",
-    "connect": "marquez.unreachable",
-    "tls": "marquez.unreachable",
-}
-
-
-def _problem(ctx: ProbeContext, answer: _Answer, what: str, expected: str = "") -> Finding:
+def _problem(ctx: ProbeContext, answer: Answer, what: str, expected: str = "") -> Finding:
     if not answer.reason:  # a 2xx JSON body without the field Marquez always sends
-        answer = _Answer(answer.url, answer.status, reason=f"no_{expected}_field", detail=str(answer.body)[:200])
+        answer = Answer(answer.url, answer.status, reason=f"no_{expected}_field", detail=str(answer.body)[:200])
+    code = "marquez.auth_failed" if answer.reason == "auth" else "marquez.unreachable" if answer.unreachable else ""
     evidence = {"url": answer.url, "reason": answer.reason, "status_code": answer.status, "error": answer.detail}
     return ctx.finding(
         Status.FAIL,
-        _REASON_CODE.get(answer.reason, "marquez.bad_response"),
+        code or "marquez.bad_response",
         f"Marquez {what} {answer.url}: {answer.reason} {answer.detail}".strip(),
         subject=answer.url,
         evidence=evidence,
     )
 
 
-def _items(answer: _Answer, key: str) -> list[dict[str, Any]] | None:
+def _items(answer: Answer, key: str) -> list[dict[str, Any]] | None:
     if not answer.reason and isinstance(answer.body, dict) and isinstance(answer.body.get(key), list):
         return [i for i in answer.body[key] if isinstance(i, dict)]
     return None
 
 
-def _total(answer: _Answer, items: list[dict[str, Any]]) -> int:
+def _total(answer: Answer, items: list[dict[str, Any]]) -> int:
     total = answer.body.get("totalCount") if isinstance(answer.body, dict) else None
     return total if isinstance(total, int) else len(items)
 
 
-async def _jobs(ctx: ProbeContext, api: Endpoint, ns: str, limit: int = 100) -> tuple[_Answer, list[dict[str, Any]]]:
+async def _jobs(ctx: ProbeContext, api: Endpoint, ns: str, limit: int = 100) -> tuple[Answer, list[dict[str, Any]]]:
     answer = await _call(
         ctx, "GET", _under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/jobs").copy_merge_params({"limit": limit})
     )
@@ -195,7 +159,7 @@ async def _lineage_path(ctx: ProbeContext, api: Endpoint, configured: str) -> Fi
     suffix_ok = path.rstrip("/").endswith(LINEAGE_PATH)
     answer = await _call(ctx, "POST", target, content=b"", headers={"Content-Type": "application/json"})
     evidence.update(status_code=answer.status, answer=answer.detail or None)
-    if answer.reason in ("timeout", "connect", "tls", "protocol"):
+    if answer.unreachable or answer.reason in ("truncated", "protocol"):
         return _problem(ctx, answer, "lineage endpoint")
     if answer.status in (404, 405) or not suffix_ok:
         why = f"{answer.status} for POST {path}" if answer.status in (404, 405) else f"does not end in {LINEAGE_PATH}"

@@ -23,6 +23,7 @@ from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, is_ip
 from probes._aws import aws_call, make_clients, resolves_from
+from probes._http import UNREACHABLE, failure_reason
 
 REQUEST_TIMEOUT_S = 3.0
 UPSTREAM_BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
@@ -99,12 +100,10 @@ async def _health(ctx: ProbeContext, ep: Endpoint) -> Verdict:
         ev.update(reason="timeout", error=type(exc).__name__)
         return Status.FAIL, "s3.unreachable", f"{ep.url} did not answer within {REQUEST_TIMEOUT_S:g}s", ev
     except httpx.HTTPError as exc:
-        text = f"{type(exc).__name__}: {exc}"
-        tls = "SSL" in text or "CERTIFICATE" in text.upper()
-        if tls or isinstance(exc, httpx.ConnectError):
-            ev.update(reason="tls" if tls else "connect", error=text[:300])
-            return Status.FAIL, "s3.unreachable", f"{ep.url} unreachable ({ev['reason']}): {exc}", ev
-        ev.update(reason="broken answer", error=text[:300])
+        text, reason = f"{type(exc).__name__}: {exc}", failure_reason(exc)
+        ev.update(reason=reason, error=text[:300])
+        if reason in UNREACHABLE:
+            return Status.FAIL, "s3.unreachable", f"{ep.url} unreachable ({reason}): {exc}", ev
         return Status.FAIL, "s3.unhealthy", f"{ep.url} sent a broken answer: {text}", ev
     ev["status_code"] = response.status_code
     if response.status_code >= 500:

@@ -239,5 +239,5 @@ async def test_unreachable(make_ctx: CtxFactory, scheme: str) -> None:
         [finding] = await run_probe(cube, ctx_for(make_ctx, url))
     assert (finding.code, finding.evidence["reason"]) == (
         "cube.unreachable",
-        "connect" if scheme == "closed" else "tls",
+        "refused" if scheme == "closed" else "tls",
     )

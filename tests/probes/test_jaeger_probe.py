@@ -123,7 +123,7 @@ async def test_nothing_to_expect(
         ("slow", "jaeger.unreachable", "timeout"),
         ("error", "jaeger.bad_response", "http_status"),
         ("notjson", "jaeger.bad_response", "not_json"),
-        ("truncated", "jaeger.bad_response", "protocol"),
+        ("truncated", "jaeger.bad_response", "truncated"),
         ("auth", "jaeger.auth_failed", "auth"),
         ("forbidden", "jaeger.auth_failed", "auth"),
         ("ok-json", "jaeger.bad_response", "not_jaeger_envelope"),

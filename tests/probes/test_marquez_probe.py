@@ -144,7 +144,7 @@ async def test_platform_lineage_settings(
         ("slow", "marquez.unreachable", "timeout"),
         ("error", "marquez.bad_response", "http_status"),
         ("notjson", "marquez.bad_response", "not_json"),
-        ("truncated", "marquez.bad_response", "protocol"),
+        ("truncated", "marquez.bad_response", "truncated"),
         ("auth", "marquez.auth_failed", "auth"),
         ("forbidden", "marquez.auth_failed", "auth"),
         ("ok-json", "marquez.bad_response", "no_namespaces_field"),
@@ -171,5 +171,5 @@ async def test_unreachable(make_ctx: CtxFactory, scheme: str) -> None:
         [finding] = await run_probe(marquez, make_ctx("marquez", {"api": {"urls": {"local": url}}}))
     assert (finding.code, finding.evidence["reason"]) == (
         "marquez.unreachable",
-        "connect" if scheme == "closed" else "tls",
+        "refused" if scheme == "closed" else "tls",
     )

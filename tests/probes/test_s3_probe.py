@@ -257,7 +257,7 @@ async def test_slow_server_times_out(make_ctx: CtxFactory, monkeypatch: pytest.M
 
 async def test_closed_port_and_tls_mismatch(make_ctx: CtxFactory) -> None:
     [closed] = await run_probe(s3, s3_ctx(make_ctx, {"local": f"http://127.0.0.1:{closed_port()}"}))
-    assert (closed.code, closed.evidence["reason"]) == ("s3.unreachable", "connect")
+    assert (closed.code, closed.evidence["reason"]) == ("s3.unreachable", "refused")
     async with bad_server() as base:
         [tls] = await run_probe(s3, s3_ctx(make_ctx, {"local": base.replace("http://", "https://")}))
     assert (tls.code, tls.evidence["reason"]) == ("s3.unreachable", "tls"), tls.summary
