@@ -20,6 +20,7 @@ import httpx
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import ComponentTarget, EndpointTarget, Targets
 from floe_agents.findings import Code, Finding, Severity, Status
+from floe_agents.once import OncePerRun
 from floe_agents.resolve import Resolver
 
 __all__ = ["Endpoint", "KubeHandle", "ProbeContext", "Services"]
@@ -98,6 +99,7 @@ class Services:
     http: httpx.AsyncClient
     resolvers: Mapping[str, Resolver]
     kube: KubeHandle = field(default_factory=lambda: KubeHandle.of(None))
+    once: OncePerRun = field(default_factory=OncePerRun)  # what probes ask the platform for once per run
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Protocol
 import anyio
 
 from floe_agents.config.targets import VantageSpec
+from floe_agents.once import OncePerRun
 
 __all__ = [
     "CannotResolveHereError",
@@ -75,22 +76,16 @@ class SharedLookups:
 
     def __init__(self, inner: Resolver) -> None:
         self._inner = inner
-        self._answers: dict[str, list[str] | ResolveError | CannotResolveHereError] = {}
-        self._pending: dict[str, anyio.Event] = {}
+        self._once = OncePerRun()
+
+    async def _lookup(self, host: str) -> list[str] | ResolveError | CannotResolveHereError:
+        try:
+            return await self._inner.resolve(host)
+        except (ResolveError, CannotResolveHereError) as exc:
+            return exc  # an answer too: kept, so a name that does not resolve is not asked again
 
     async def resolve(self, host: str) -> list[str]:
-        while (pending := self._pending.get(host)) is not None:
-            await pending.wait()
-        if host not in self._answers:
-            self._pending[host] = done = anyio.Event()
-            try:
-                self._answers[host] = await self._inner.resolve(host)
-            except (ResolveError, CannotResolveHereError) as exc:
-                self._answers[host] = exc
-            finally:
-                del self._pending[host]
-                done.set()
-        answer = self._answers[host]
+        answer = await self._once.get(host, lambda: self._lookup(host))
         if isinstance(answer, Exception):
             raise type(answer)(str(answer))
         return list(answer)

@@ -231,13 +231,24 @@ def expected_namespaces(ctx: ProbeContext, cat: CatalogTarget) -> dict[str, str]
 
 
 async def login(ctx: ProbeContext, cat: CatalogTarget) -> str | Failure:
-    """A bearer token from ``POST {catalog}/v1/oauth/tokens`` (client credentials), or why there is none."""
+    """A bearer token from ``POST {catalog}/v1/oauth/tokens`` (client credentials), or why there is none. Asked
+    once per run for each catalog URL and client: every probe that logs in shares the answer."""
     evidence = cat.evidence()
     if cat.url is None:
         return Code.ENDPOINT_NOT_CONFIGURED, f"no URL for catalog {cat.platform_uri} from {ctx.vantage}", evidence
     if not cat.client_id or not cat.client_secret:
         why = "no Polaris client id/secret (targets credentials or POLARIS_CLIENT_ID/POLARIS_CLIENT_SECRET)"
         return "polaris.credentials_missing", why, evidence
+    key = ("polaris-token", str(cat.url), cat.client_id, cat.client_secret, cat.scope)
+    answer = await ctx.services.once.get(key, lambda: _request_token(ctx, cat))
+    if isinstance(answer, str):
+        return answer
+    code, summary, extra = answer
+    return code, summary, {**evidence, **extra}
+
+
+async def _request_token(ctx: ProbeContext, cat: CatalogTarget) -> str | Failure:
+    """The token, or the code, summary and evidence of the refusal (shared: nothing of the asking probe's own)."""
     form = {
         "grant_type": "client_credentials",
         "client_id": cat.client_id,
@@ -255,4 +266,4 @@ async def login(ctx: ProbeContext, cat: CatalogTarget) -> str | Failure:
     elif ans.status in (401, 403) or error in ("unauthorized_client", "invalid_client"):
         code = "polaris.auth_failed"
         summary = f"Polaris refuses client {cat.client_id!r}: HTTP {ans.status} {error or ''} (wrong id or secret?)"
-    return code, summary, {**evidence, **extra}
+    return code, summary, extra

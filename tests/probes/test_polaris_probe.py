@@ -199,6 +199,32 @@ async def test_namespace_prefix_mistake(
     assert by_subject["demo_catalog.silver"].evidence["intended_exists"] is False
 
 
+async def test_one_run_logs_in_once(polaris: RunningPolaris, polaris_s3: PolarisS3) -> None:
+    """Every probe that reads the catalog logs in; within one run they share one token request (a refusal too)."""
+    token_requests: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        if request.url.path.endswith("/v1/oauth/tokens"):
+            token_requests.append(request.url.path)
+
+    await polaris_create_catalog(polaris, polaris_s3, **FLOE_STORAGE)
+    components = standin_components(polaris, polaris_s3)
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+        run = ctx_for(http, "polaris", components, plat=platform())
+        first, second = await run_probe(polaris_probe, run), await run_probe(polaris_probe, run)
+        assert len(token_requests) == 1
+        assert {f.code for f in first} == {f.code for f in second} >= {"polaris.auth_ok"}
+        await run_probe(polaris_probe, ctx_for(http, "polaris", components, plat=platform()))  # a new run
+        assert len(token_requests) == 2
+        refused = ctx_for(
+            http, "polaris", components, credentials={"polaris_client_id": "x", "polaris_client_secret": "y"}
+        )
+        for _ in range(2):
+            found = await run_probe(polaris_probe, refused)
+            assert "polaris.auth_failed" in {f.code for f in found}
+        assert len(token_requests) == 3
+
+
 @pytest.mark.parametrize(
     ("credentials", "code", "error"),
     [
