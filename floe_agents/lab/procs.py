@@ -20,15 +20,25 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import anyio
 import httpx
+
+from floe_agents.lab.proctable import (
+    MemUsage,
+    free_port,
+    free_ports,
+    listening,
+    marked_pids,
+    memory_of,
+    read_stat,
+    server_pids,
+)
 
 __all__ = [
     "HttpReady",
@@ -131,88 +141,13 @@ class StopResult:
     seconds: float
 
 
-@dataclass(frozen=True)
-class MemUsage:
-    """Memory of a server's processes: RSS counts shared pages in every process, PSS splits them."""
-
-    rss_bytes: int
-    pss_bytes: int
-    processes: int
-
-
 class ProcStartError(RuntimeError):
     """A process exited or did not become ready in time; the message carries the end of its log."""
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago (the kernel picks it)."""
-    return free_ports(1, host)[0]
-
-
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct free ports, held open together while choosing so none repeats."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind((host, 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
-
-
-@dataclass(frozen=True)
-class _Stat:
-    state: str
-    ppid: int
-    pgid: int
-    ticks: int
-
-
-def _stat(pid: int) -> _Stat | None:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = raw[raw.rfind(")") + 2 :].split()
-    return _Stat(fields[0], int(fields[1]), int(fields[2]), int(fields[19]))
-
-
-def _scan() -> dict[int, _Stat]:
-    """Every live (not zombie) process."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (st := _stat(int(entry.name))) is not None and st.state not in "ZX":
-            table[int(entry.name)] = st
-    return table
-
-
-def _environ_has(pid: int, needle: bytes) -> bool:
-    try:
-        return needle in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return False
-
-
-def _closure(table: Mapping[int, _Stat], seeds: set[int]) -> list[int]:
-    """``seeds`` plus all their descendants."""
-    found, frontier = set(seeds), set(seeds)
-    while frontier:
-        frontier = {pid for pid, st in table.items() if st.ppid in frontier} - found
-        found |= frontier
-    return sorted(found)
-
-
 def live_pids(rec: ProcRecord) -> list[int]:
     """The live processes of a recorded server: its group, its descendants, and carriers of its marker."""
-    table = _scan()
-    leader = table.get(rec.pid)
-    if leader is not None and leader.ticks != rec.start_ticks:
-        leader = None  # the PID now names someone else; Linux never reuses a PID that still names a group
-    seeds = {pid for pid, st in table.items() if st.pgid == rec.pid and (leader or rec.pid not in table)}
-    needle = f"{PROC_ENV}={rec.marker}".encode()
-    seeds |= {pid for pid in table if pid != os.getpid() and _environ_has(pid, needle)}
-    return _closure(table, seeds)
+    return server_pids(rec.pid, rec.start_ticks, f"{PROC_ENV}={rec.marker}")
 
 
 def is_alive(rec: ProcRecord) -> bool:
@@ -222,37 +157,12 @@ def is_alive(rec: ProcRecord) -> bool:
 
 def leftover_pids(state_dir: Path) -> list[int]:
     """Live processes (and their descendants) carrying this lab's marker, whatever their record says."""
-    table, needle = _scan(), f"{LAB_ENV}={_abs(state_dir)}".encode()
-    return _closure(table, {pid for pid in table if pid != os.getpid() and _environ_has(pid, needle)})
+    return marked_pids(f"{LAB_ENV}={_abs(state_dir)}")
 
 
 def memory(rec: ProcRecord) -> MemUsage:
     """Resident memory of a recorded server's processes, from ``/proc/<pid>/smaps_rollup``."""
     return memory_of(live_pids(rec))
-
-
-def memory_of(pids: Iterable[int]) -> MemUsage:
-    """Resident memory of exactly these processes (each counted once)."""
-    totals, count = {"Rss": 0, "Pss": 0}, 0
-    for pid in sorted(set(pids)):
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                key, _, value = line.partition(":")
-                if key in totals:
-                    totals[key] += int(value.split()[0]) * 1024
-            count += 1
-    return MemUsage(totals["Rss"], totals["Pss"], count)
-
-
-def listening(ports: Sequence[int], host: str = "127.0.0.1") -> list[int]:
-    """The ports among ``ports`` on which something still accepts TCP connections."""
-    busy = []
-    for port in ports:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, port)) == 0:
-                busy.append(port)
-    return busy
 
 
 def _abs(path: Path) -> Path:
@@ -294,7 +204,7 @@ def _spawn(spec: ProcSpec, state_dir: Path) -> ProcRecord:
             group=group,
             extra_groups=None if spec.user is None else [],
         )
-    st = _stat(child.pid)
+    st = read_stat(child.pid)
     child.returncode = 0  # the record, not this object, owns the process now (no "still running" warning)
     rec = ProcRecord(
         name=spec.name,
@@ -337,7 +247,7 @@ def _reap(pid: int) -> None:
 
 def _check_running(rec: ProcRecord) -> None:
     _reap(rec.pid)
-    st = _stat(rec.pid)
+    st = read_stat(rec.pid)
     if st is None or st.state in "ZX" or st.ticks != rec.start_ticks:
         raise ProcStartError(f"{rec.name} exited before it was ready:\n{rec.log_tail()}")
 
@@ -364,12 +274,12 @@ async def _wait_ready(rec: ProcRecord, check: ReadyCheck) -> None:
 
 def _signal(rec: ProcRecord, sig: int, pids: Sequence[int]) -> None:
     """``sig`` to the leader's group (if the leader is still ours) and to each of ``pids`` outside it."""
-    leader = _stat(rec.pid)
+    leader = read_stat(rec.pid)
     if leader is not None and leader.ticks == rec.start_ticks:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(rec.pid, sig)
     for pid in pids:
-        if (st := _stat(pid)) is not None and st.pgid != rec.pid:
+        if (st := read_stat(pid)) is not None and st.pgid != rec.pid:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, sig)
 
@@ -393,7 +303,7 @@ async def stop(state_dir: Path, rec: ProcRecord, *, grace: float = 3.0) -> StopR
     """
     began, how = time.monotonic(), "gone"
     if pids := await anyio.to_thread.run_sync(live_pids, rec):
-        stats = {pid: _stat(pid) for pid in pids}
+        stats = {pid: read_stat(pid) for pid in pids}
         roots = [pid for pid, st in stats.items() if st is not None and st.ppid not in stats]
         _signal(rec, rec.stop_signal, roots)  # the tops of each tree; they stop their own children
         how = "signal"
