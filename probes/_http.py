@@ -20,9 +20,14 @@ import httpx
 
 from floe_agents.context import ProbeContext
 
-__all__ = ["UNREACHABLE", "Answer", "call_json", "failure_reason"]
+__all__ = ["UNREACHABLE", "Answer", "call_json", "failure_reason", "under"]
 
 UNREACHABLE = frozenset({"timeout", "tls", "refused", "unresolvable", "connect"})
+
+
+def under(base: httpx.URL, path: str) -> httpx.URL:
+    """``path`` below the endpoint's own path: a component behind a proxy may sit under a base path."""
+    return base.copy_with(path=base.path.rstrip("/") + "/" + path.lstrip("/"), query=None)
 
 
 def _is_tls(exc: BaseException) -> bool:

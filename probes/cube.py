@@ -23,7 +23,7 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
 from probes._cube_tables import OpenCatalog, open_catalogs, source_findings
-from probes._http import UNREACHABLE, Answer, call_json
+from probes._http import UNREACHABLE, Answer, call_json, under
 
 REQUEST_TIMEOUT_S = 2.5
 META = "/cubejs-api/v1/meta"
@@ -124,7 +124,7 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
         catalogs.update(await open_catalogs(ctx))
 
     async def get(path: str) -> None:
-        url = root.copy_with(path=root.path.rstrip("/") + path)
+        url = under(root, path)
         if path == META and secret:
             url = url.copy_merge_params({"extended": "true"})
         headers = {"Authorization": _jwt(secret)} if path == META and secret else {}

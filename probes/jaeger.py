@@ -23,7 +23,7 @@ from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 from floe_agents.topology import PIPELINE_COMPONENTS
-from probes._http import Answer, call_json
+from probes._http import Answer, call_json, under
 
 REQUEST_TIMEOUT_S = 2.5
 RECENT_S = 3600
@@ -61,11 +61,6 @@ def _problem(ctx: ProbeContext, answer: Answer, what: str) -> Finding:
         subject=answer.url,
         evidence=evidence,
     )
-
-
-def _under(base: httpx.URL, path: str) -> httpx.URL:
-    """``path`` below the endpoint's own path (Jaeger may sit under a base path behind a proxy)."""
-    return base.copy_with(path=base.path.rstrip("/") + path, query=None)
 
 
 def _data_list(answer: Answer) -> list[Any] | None:
@@ -164,7 +159,7 @@ async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: l
         )
     now_us = int(time.time() * 1_000_000)
     params = {"service": service, "limit": "1", "lookback": "1h", "start": str(now_us - RECENT_S * 1_000_000)}
-    answer = await _get_json(ctx, _under(query.url, "/api/traces").copy_merge_params({**params, "end": str(now_us)}))
+    answer = await _get_json(ctx, under(query.url, "/api/traces").copy_merge_params({**params, "end": str(now_us)}))
     traces = _data_list(answer)
     if answer.reason or traces is None:
         return _problem(ctx, answer, "trace search")
@@ -201,7 +196,7 @@ async def jaeger(ctx: ProbeContext) -> list[Finding]:
         results.append(await _otlp(ctx, ep))
 
     async def query(ep: Endpoint) -> None:
-        answer = await _get_json(ctx, _under(ep.url, "/api/services"))
+        answer = await _get_json(ctx, under(ep.url, "/api/services"))
         services = _data_list(answer)
         if answer.reason or services is None:
             results.append(_problem(ctx, answer, "query API"))

@@ -20,7 +20,7 @@ from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.registry import probe
 from floe_agents.topology import PIPELINE_COMPONENTS
-from probes._http import Answer, call_json
+from probes._http import Answer, call_json, under
 
 REQUEST_TIMEOUT_S = 2.5
 DEFAULT_NAMESPACE = "floe-demo"  # OPENLINEAGE_NAMESPACE of the floe-demo user deployment
@@ -41,10 +41,6 @@ CODES = (
     "marquez.lineage_not_configured",  # warn: platform.yaml enables lineage but names no lineage_endpoint
     "marquez.lineage_disabled",  # ok: platform.yaml turns lineage off, no jobs to expect
 )
-
-
-def _under(base: httpx.URL, path: str) -> httpx.URL:
-    return base.copy_with(path=base.path.rstrip("/") + path, query=None)
 
 
 async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> Answer:
@@ -78,7 +74,7 @@ def _total(answer: Answer, items: list[dict[str, Any]]) -> int:
 
 async def _jobs(ctx: ProbeContext, api: Endpoint, ns: str, limit: int = 100) -> tuple[Answer, list[dict[str, Any]]]:
     answer = await _call(
-        ctx, "GET", _under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/jobs").copy_merge_params({"limit": limit})
+        ctx, "GET", under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/jobs").copy_merge_params({"limit": limit})
     )
     return answer, _items(answer, "jobs") or []
 
@@ -89,7 +85,7 @@ async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str]
         answer, jobs = await _jobs(ctx, api, ns)
         if _items(answer, "jobs") is None:
             return _problem(ctx, answer, "jobs of", "jobs")
-        listed = await _call(ctx, "GET", _under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/datasets"))
+        listed = await _call(ctx, "GET", under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/datasets"))
         datasets = _items(listed, "datasets")
         evidence["datasets_in_namespace"] = None if datasets is None else _total(listed, datasets)
         evidence["job_count"] = _total(answer, jobs)
@@ -192,7 +188,7 @@ async def marquez(ctx: ProbeContext) -> list[Finding]:
     api = next((ep for ep in ctx.endpoints() if ep.name == "api"), None)
     if api is None:
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, "no Marquez api endpoint for this vantage")]
-    answer = await _call(ctx, "GET", _under(api.url, "/api/v1/namespaces").copy_merge_params({"limit": 1000}))
+    answer = await _call(ctx, "GET", under(api.url, "/api/v1/namespaces").copy_merge_params({"limit": 1000}))
     namespaces = _items(answer, "namespaces")
     if namespaces is None:
         return [_problem(ctx, answer, "namespaces", "namespaces")]

@@ -38,6 +38,7 @@ from probes._catalog import (
     ns_path,
     storage_profiles,
 )
+from probes._http import under
 
 CODES = (
     "polaris.healthy",  # ok: /q/health/ready and /q/health/live say UP
@@ -70,12 +71,12 @@ async def _health(ctx: ProbeContext, ep: Endpoint) -> Finding:
     answers: dict[str, Answer] = {}
 
     async def get(path: str) -> None:
-        answers[path] = await call(ctx, "GET", ep.url.copy_with(path=ep.url.path.rstrip("/") + path))
+        answers[path] = await call(ctx, "GET", under(ep.url, path))
 
     async with anyio.create_task_group() as tg:
         for path in HEALTH_PATHS:
             tg.start_soon(get, path)
-    subject = str(ep.url.copy_with(path=ep.url.path.rstrip("/") + "/q/health"))
+    subject = str(under(ep.url, "/q/health"))
     evidence: dict[str, Any] = {"endpoint": ep.name, "url": subject}
     bad: list[str] = []
     for path in HEALTH_PATHS:

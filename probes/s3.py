@@ -23,7 +23,7 @@ from floe_agents.findings import Code, Finding, Status
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, is_ip
 from probes._aws import aws_call, make_clients, resolves_from
-from probes._http import UNREACHABLE, failure_reason
+from probes._http import UNREACHABLE, failure_reason, under
 
 REQUEST_TIMEOUT_S = 3.0
 UPSTREAM_BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
@@ -92,7 +92,7 @@ def _api_endpoint(ctx: ProbeContext, vantage: str | None = None) -> Endpoint | N
 async def _health(ctx: ProbeContext, ep: Endpoint) -> Verdict:
     """Does the endpoint answer, and does LocalStack's health route (when there is one) say s3 is running?"""
     path = ep.target.health_path or "/_localstack/health"
-    url = ep.url.copy_with(path=ep.url.path.rstrip("/") + "/" + path.lstrip("/"))  # keep a path prefix
+    url = under(ep.url, path)  # keep a path prefix
     ev: dict[str, Any] = {"url": str(url), "endpoint": ep.name}
     try:
         response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)

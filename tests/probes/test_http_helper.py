@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from probes._http import Answer, call_json, failure_reason
+from probes._http import Answer, call_json, failure_reason, under
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory
 
@@ -60,3 +60,15 @@ def test_reason_walks_the_errors_a_failure_was_raised_from() -> None:
     assert failure_reason(raised_from(OSError(113, "No route to host"))) == "connect"
     assert failure_reason(httpx.ReadTimeout("slow")) == "timeout"
     assert failure_reason(httpx.ReadError("reset")) == "protocol"
+
+
+@pytest.mark.parametrize(
+    ("base", "path", "url"),
+    [
+        ("http://jaeger:16686", "/api/services", "http://jaeger:16686/api/services"),
+        ("https://gw.example/jaeger/", "/api/services", "https://gw.example/jaeger/api/services"),
+        ("http://localstack:4566?x=1", "_localstack/health", "http://localstack:4566/_localstack/health"),
+    ],
+)
+def test_under_keeps_the_endpoint_base_path(base: str, path: str, url: str) -> None:
+    assert str(under(httpx.URL(base), path)) == url
