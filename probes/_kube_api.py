@@ -55,9 +55,10 @@ async def call(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> 
     raise KubeError(code, f"HTTP {resp.status} {message}".strip(), status=resp.status)
 
 
-async def list_items(fn: Callable[..., Awaitable[Any]], namespace: str) -> list[Json]:
-    """The ``items`` of a namespaced list call, as plain JSON; KubeError for anything that is not a list."""
-    body = await call(fn, namespace)
+async def list_items(fn: Callable[..., Awaitable[Any]], namespace: str, **kwargs: Any) -> list[Json]:
+    """The ``items`` of a namespaced list call (``kwargs``: e.g. ``label_selector``), as plain JSON; KubeError for
+    anything that is not a list."""
+    body = await call(fn, namespace, **kwargs)
     try:
         data = json.loads(body)
     except ValueError:

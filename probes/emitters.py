@@ -14,12 +14,14 @@ from typing import Any
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Severity, Status
 from floe_agents.registry import probe
+from probes._kube_api import KubeError, list_items
+from probes._kube_objects import Json, dicts, get, name_of
 
 CODES = (
     "emitters.otlp_not_configured",  # platform wants traces; the user code has no OTEL_EXPORTER_OTLP_ENDPOINT
     "emitters.lineage_not_configured",  # platform wants lineage; the user code has no OPENLINEAGE_URL
     "emitters.ok",  # both configured as the platform asks
-    "emitters.not_observable",  # no Kubernetes API, or no user deployment found
+    "emitters.not_observable",  # no Kubernetes API, the API failed, or no user deployment found
 )
 USER_CODE_LABELS = ("app.kubernetes.io/component=user-deployments", "component=user-deployments")
 WANTED = {
@@ -28,19 +30,17 @@ WANTED = {
 }
 
 
-def _env_names(container: dict[str, Any]) -> set[str]:
-    return {e["name"] for e in container.get("env") or [] if "name" in e}
+def _env_names(container: Json) -> set[str]:
+    return {str(e["name"]) for e in dicts(container.get("env")) if "name" in e}
 
 
-async def _user_deployments(ctx: ProbeContext, api: Any) -> list[dict[str, Any]]:
+async def _user_deployments(ctx: ProbeContext, api: Any) -> list[Json]:
+    """The user code Deployments, by the labels upstream's chart puts on them; KubeError if the API fails."""
     from kubernetes_asyncio import client  # noqa: PLC0415 - only when a cluster is configured
 
     apps = client.AppsV1Api(api)
     for selector in USER_CODE_LABELS:
-        result: Any = await apps.list_namespaced_deployment(
-            ctx.targets.namespace, label_selector=selector, _preload_content=False
-        )
-        items: list[dict[str, Any]] = (await result.json()).get("items", [])
+        items = await list_items(apps.list_namespaced_deployment, ctx.targets.namespace, label_selector=selector)
         if items:
             return items
     return []
@@ -75,7 +75,18 @@ async def emitters(ctx: ProbeContext) -> list[Finding]:
         wanted["otlp"] = ("emitters.otlp_not_configured", obs.otlp_endpoint)
     if obs.lineage and obs.lineage_endpoint:
         wanted["lineage"] = ("emitters.lineage_not_configured", obs.lineage_endpoint)
-    deployments = await _user_deployments(ctx, api)
+    try:
+        deployments = await _user_deployments(ctx, api)
+    except KubeError as exc:  # the kubernetes probe reports the API itself; here: why this check could not run
+        return [
+            ctx.finding(
+                Status.UNKNOWN,
+                "emitters.not_observable",
+                f"cannot read the user code deployments: {exc}",
+                severity=Severity.LOW,
+                evidence={**exc.evidence, "api_code": exc.code},
+            )
+        ]
     if not deployments:
         return [
             ctx.finding(
@@ -88,8 +99,8 @@ async def emitters(ctx: ProbeContext) -> list[Finding]:
         ]
     out: list[Finding] = []
     for dep in deployments:
-        name = dep["metadata"]["name"]
-        containers = dep["spec"]["template"]["spec"].get("containers", [])
+        name = name_of(dep)
+        containers = dicts(get(dep, "spec", "template", "spec", "containers"))
         names = set().union(*(_env_names(c) for c in containers)) if containers else set()
         has_env_from = any(c.get("envFrom") for c in containers)
         missing = {kind: spec for kind, spec in wanted.items() if not names & set(WANTED[kind])}
@@ -100,7 +111,7 @@ async def emitters(ctx: ProbeContext) -> list[Finding]:
                     code,
                     f"{name} has no {' or '.join(WANTED[kind])} although platform.yaml sends {kind} to {endpoint}: "
                     "its emitter falls back to a silent no-op",
-                    subject=name,
+                    subject=f"{name}/{WANTED[kind][0]}",  # one finding per missing setting, each its own key
                     severity=Severity.HIGH,
                     evidence={
                         "deployment": name,

@@ -47,4 +47,7 @@ async def run_probe(spec: ProbeSpec, ctx: ProbeContext, trigger: Finding | None 
     """Call a probe the way the runner does and insist it answered with a list of findings."""
     result = await spec.invoke(ctx, trigger)
     assert isinstance(result, list), f"{spec.name} returned {type(result).__name__}"
+    # The coordinator keeps the latest finding per key: two with one key in one answer would lose the first.
+    keys = [f.key for f in result]
+    assert len(keys) == len(set(keys)), f"{spec.name} gave findings sharing a key: {sorted(keys)}"
     return result

@@ -112,7 +112,7 @@ async def fake_apiserver(
     app = web.Application()
     app.router.add_get("/api/v1/namespaces/{ns}/pods/{pod}/log", log)
     app.router.add_get("/api/v1/namespaces/{ns}/{res}", lister)
-    app.router.add_get("/apis/batch/v1/namespaces/{ns}/{res}", lister)
+    app.router.add_get("/apis/{group}/{version}/namespaces/{ns}/{res}", lister)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
