@@ -16,6 +16,7 @@ from floe_agents import __version__
 from floe_agents.analysis import Analysis, RootCause
 from floe_agents.findings import Finding, Status, worst_status
 from floe_agents.redact import Redactor
+from floe_agents.rules import fill
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",
@@ -117,9 +118,15 @@ def _components(analysis: Analysis, planned: list[str]) -> list[ComponentHealth]
     return out
 
 
-def _next_steps(analysis: Analysis) -> list[str]:
+def _with_steps(rc: RootCause, namespace: str) -> RootCause:
+    """The root cause with its fix steps filled in from its cause finding and the target namespace."""
+    manual = tuple(fill(step, rc.cause, namespace) for step in rc.remediation.manual)
+    return rc.model_copy(update={"remediation": rc.remediation.model_copy(update={"manual": manual})})
+
+
+def _next_steps(analysis: Analysis, causes: list[RootCause]) -> list[str]:
     steps: list[str] = []
-    for rc in analysis.root_causes:
+    for rc in causes:
         if rc.remediation.playbook:
             steps.append(f"Fix '{rc.title}': playbook {rc.remediation.playbook}.")
         elif rc.remediation.manual:
@@ -142,6 +149,7 @@ def build_report(
     follow_ups: list[str],
     planned: list[str] | None = None,
 ) -> Report:
+    causes = [_with_steps(rc, namespace) for rc in analysis.root_causes]
     return Report(
         generated_at=datetime.now(UTC),
         vantage=vantage,
@@ -151,12 +159,12 @@ def build_report(
         wall_s=round(wall_s, 3),
         deadline_s=deadline_s,
         components=_components(analysis, planned if planned is not None else [a.component for a in agents]),
-        root_causes=list(analysis.root_causes),
+        root_causes=causes,
         other_findings=list(analysis.unexplained),
         findings=list(analysis.findings),
         agents=agents,
         follow_ups=follow_ups,
-        next_steps=_next_steps(analysis),
+        next_steps=_next_steps(analysis, causes),
     )
 
 

@@ -8,6 +8,7 @@ stays a generic folding engine. Built-in rules live beside this file; users can 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from importlib import resources
@@ -100,16 +101,37 @@ class RootCauseRule(_Frozen):
     remediation: Remediation = Field(default_factory=Remediation)
 
     def render_title(self, finding: Finding) -> str:
+        return fill(self.title, finding)
+
+
+_FIELD = re.compile(r"\{(component|subject|vantage|summary|namespace|evidence\.[A-Za-z0-9_]+)\}")
+
+
+def fill(template: str, finding: Finding, namespace: str | None = None) -> str:
+    """A rule's title or fix step with ``{component}``, ``{subject}``, ``{vantage}``, ``{summary}``,
+    ``{namespace}`` and ``{evidence.<key>}`` filled from its cause finding. Other braces (JSON in a step) stay
+    as written; a value the finding lacks becomes ``<key>``, a placeholder for the reader to fill."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name.startswith("evidence."):
+            key = name.removeprefix("evidence.")
+            found = finding.evidence.get(key)
+            return (
+                str(found)
+                if isinstance(found, str | int) and not isinstance(found, bool) and found != ""
+                else f"<{key}>"
+            )
         fields = {
             "component": finding.component,
             "subject": finding.subject or finding.component,
             "vantage": finding.vantage,
             "summary": finding.summary,
+            "namespace": namespace or "<namespace>",
         }
-        try:
-            return self.title.format(**fields)
-        except (KeyError, IndexError, ValueError):
-            return self.title
+        return fields[name]
+
+    return _FIELD.sub(value, template)
 
 
 class RuleSet(_Frozen):

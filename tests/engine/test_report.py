@@ -107,3 +107,39 @@ def test_json_schema_file_matches_the_model() -> None:
         "docs/report.schema.json is out of date: if the change is deliberate, bump REPORT_SCHEMA_VERSION and "
         "regenerate with `floe-agents schema > docs/report.schema.json`"
     )
+
+
+def test_fix_steps_are_filled_from_the_cause_and_the_namespace() -> None:
+    from floe_agents.coordinator import Coordinator  # noqa: PLC0415
+    from floe_agents.rules import fill  # noqa: PLC0415
+
+    secret = Finding(
+        component="dagster-webserver",
+        check="kubernetes",
+        status=Status.FAIL,
+        code="k8s.secret_key_missing",
+        summary="Secret floe-dagster-postgresql-secret has no key 'postgresql-password'",
+        subject="secret/floe-dagster-postgresql-secret/postgresql-password",
+        evidence={"secret_name": "floe-dagster-postgresql-secret", "key": "postgresql-password", "exists": True},
+    )
+    coordinator = Coordinator()
+    coordinator.observe(secret)
+    analysis = coordinator.analyze()
+    report = build_report(
+        analysis, vantage="local", namespace="floe-prod", wall_s=0, deadline_s=1, agents=[], follow_ups=[]
+    )
+    [cause] = report.root_causes
+    assert any(
+        "kubectl -n floe-prod create secret generic floe-dagster-postgresql-secret "
+        "--from-literal=postgresql-password=..." in step
+        for step in cause.remediation.manual
+    ), cause.remediation.manual
+    assert "kubectl -n floe-prod create secret" in report.next_steps[0]
+    assert analysis.root_causes[0].remediation.manual != cause.remediation.manual  # the analysis keeps templates
+
+    whole = secret.model_copy(update={"evidence": {"secret_name": "s", "key": None}})
+    assert (
+        fill("{evidence.secret_name} {evidence.key} {evidence.nope} {namespace}", whole) == "s <key> <nope> <namespace>"
+    )
+    body = 'POST /v1/{evidence.secret_name}/namespaces {"namespace": ["<name>"]} in {component}'
+    assert fill(body, whole) == 'POST /v1/s/namespaces {"namespace": ["<name>"]} in dagster-webserver'
