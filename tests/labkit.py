@@ -93,6 +93,7 @@ def start_lab(scenario: str, state: Path) -> Iterator[LabHandle]:
         down = cli("lab", "down", "--state", str(state), timeout=60)
         assert down.returncode == 0, down.stderr
         assert "nothing left listening" in down.stderr
+        assert not (state / "targets.yaml").exists()  # `investigate --target lab` now says there is no lab
 
 
 async def probe_findings(

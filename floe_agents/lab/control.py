@@ -189,6 +189,8 @@ async def lab_down(state_dir: Path, say: Say) -> list[int]:
     if ports_file.exists():
         ports = [p for named in json.loads(ports_file.read_text()).values() for p in named.values()]
     (state_dir / LAB_FILE).unlink(missing_ok=True)
+    # `investigate --target lab` reads this file: without it, it says there is no lab instead of probing dead ports.
+    (state_dir / "targets.yaml").unlink(missing_ok=True)
     remove_data(state_dir)  # the lab is ephemeral: the next `up` initialises a fresh cluster with new secrets
     return procs.listening(ports)
 
