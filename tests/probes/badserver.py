@@ -4,15 +4,17 @@
 ``/<class>/api/v1/namespaces``). Classes: ``ok-json`` (a valid empty JSON object), ``slow`` (answers after 5 s),
 ``error`` (500 with a text body), ``notjson`` (200, JSON content type, HTML body), ``truncated`` (declares 100
 bytes, sends 11 and closes), ``auth`` (401), ``forbidden`` (403). "Unreachable" is a closed port
-(``closed_port()``) and "TLS-mismatched" is ``https://`` against this plain-HTTP server.
+(``closed_port()``), "black-holed" a port that never answers a SYN (``black_hole()``) and "TLS-mismatched" is
+``https://`` against this plain-HTTP server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from aiohttp import web
 
@@ -56,6 +58,27 @@ async def bad_server() -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+@contextmanager
+def black_hole() -> Iterator[int]:
+    """A port that never answers a SYN: a listener whose accept backlog is full, so the kernel drops new
+    connection attempts and connects hang (a firewalled or black-holed endpoint)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    fillers = [socket.socket() for _ in range(4)]
+    for c in fillers:
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+    time.sleep(0.05)  # let the fillers' handshakes fill the backlog
+    try:
+        yield port
+    finally:
+        for c in fillers:
+            c.close()
+        server.close()
 
 
 def closed_port() -> int:

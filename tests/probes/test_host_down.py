@@ -14,7 +14,7 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from probes import host_down as host_down_module
 from probes.host_down import host_down
-from tests.probes.badserver import closed_port
+from tests.probes.badserver import black_hole, closed_port
 from tests.probes.conftest import CtxFactory, run_probe
 
 
@@ -92,25 +92,6 @@ async def test_only_the_triggering_host_counts(make_ctx: CtxFactory) -> None:
     assert await run_probe(host_down, ctx, other_host) == []
     elsewhere = refused(ctx, "postgres", ports["postgres"]).model_copy(update={"vantage": "cluster"})
     assert await run_probe(host_down, ctx, elsewhere) == []
-
-
-@contextmanager
-def black_hole() -> Iterator[int]:
-    """A port whose SYNs are never answered: its accept backlog is full."""
-    backlog = socket.socket()
-    backlog.bind(("127.0.0.1", 0))
-    backlog.listen(0)
-    port = int(backlog.getsockname()[1])
-    fillers = [socket.socket() for _ in range(4)]
-    for f in fillers:
-        f.setblocking(False)
-        f.connect_ex(("127.0.0.1", port))
-    try:
-        yield port
-    finally:
-        for f in fillers:
-            f.close()
-        backlog.close()
 
 
 async def test_an_answer_settles_it_without_waiting_on_a_black_hole(make_ctx: CtxFactory) -> None:

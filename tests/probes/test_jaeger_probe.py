@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -22,6 +21,7 @@ from probes import jaeger as jaeger_module
 from probes.jaeger import CODES, jaeger
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
+from tests.probes.badserver import black_hole as black_hole_port
 from tests.probes.conftest import CtxFactory, run_probe
 
 SERVICE = "floe-k8s-local"
@@ -163,20 +163,8 @@ async def test_otlp_port_that_is_not_otlp(make_ctx: CtxFactory) -> None:
 
 @pytest.fixture
 def black_hole() -> Iterator[int]:
-    """A listener with a full accept backlog: the kernel drops further SYNs, so connects hang."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = int(server.getsockname()[1])
-    fillers = [socket.socket() for _ in range(4)]
-    for c in fillers:
-        c.setblocking(False)
-        c.connect_ex(("127.0.0.1", port))
-    time.sleep(0.05)
-    yield port
-    for c in fillers:
-        c.close()
-    server.close()
+    with black_hole_port() as port:
+        yield port
 
 
 async def test_black_holed_endpoints_cost_one_timeout(

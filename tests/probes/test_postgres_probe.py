@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -24,6 +23,7 @@ from probes._alembic import FALLBACK_HEAD, _alembic_chain, ancestors
 from probes.postgres import CODES, _schema, postgres
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
+from tests.probes.badserver import black_hole as black_hole_port
 from tests.probes.conftest import CtxFactory, run_probe
 
 
@@ -300,22 +300,8 @@ async def test_no_endpoint_for_our_vantage(make_ctx: CtxFactory) -> None:
 
 @pytest.fixture
 def black_hole() -> Iterator[int]:
-    """A listening socket with a full accept backlog: further SYNs are dropped, so connects hang."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = int(server.getsockname()[1])
-    fillers = []
-    for _ in range(4):
-        c = socket.socket()
-        c.setblocking(False)
-        c.connect_ex(("127.0.0.1", port))
-        fillers.append(c)
-    time.sleep(0.05)
-    yield port
-    for c in fillers:
-        c.close()
-    server.close()
+    with black_hole_port() as port:
+        yield port
 
 
 async def test_black_hole_finishes_within_the_probe_timeout(make_ctx: CtxFactory, black_hole: int) -> None:
