@@ -52,6 +52,7 @@ _KV_IN_TEXT = re.compile(
     r"(?P<k>\b[\w.-]*(?:password|secret|token|passwd|pwd)[\w.-]*\s*[=:]\s*)(?P<q>['\"]?)(?P<v>[^\s'\",;&]+)",
     re.IGNORECASE,
 )
+_PLACEHOLDER = re.compile(r"<[a-z][a-z-]*>[.)]*$")
 _BEARER = re.compile(r"(?P<k>\b(?:Bearer|Basic)\s+)(?P<v>[A-Za-z0-9._~+/=-]{8,})")
 
 
@@ -66,6 +67,8 @@ def is_secret_key(key: str) -> bool:
 def _mask_pair(m: re.Match[str]) -> str:
     key = m["k"].rstrip(" =:\t").strip("`*_ ")
     if not is_secret_key(key):  # ``secret_name=floe-secret`` names a Secret; it does not carry one
+        return m[0]
+    if _PLACEHOLDER.match(m["v"]):  # a fix step's ``--from-literal=postgresql-password=<value>``: no value yet
         return m[0]
     return f"{m['k']}{m['q']}{REDACTED}"
 

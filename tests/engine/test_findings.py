@@ -72,6 +72,8 @@ def test_redactor_scrubs_known_values_anywhere_in_text() -> None:
         ("secret_name=floe-dagster-postgresql-secret", None),  # names a Secret, carries none
         ("secret_name=`floe-dagster-postgresql-secret`", None),  # as the Markdown report writes evidence
         ("secret/floe-dagster-postgresql-secret/postgresql-password", None),
+        ("--from-literal=postgresql-password=<value>.", None),  # a placeholder in a fix step
+        ("--from-literal=postgresql-password=<Value1>", "--from-literal=postgresql-password=" + REDACTED),
     ],
 )
 def test_secret_looking_pairs_in_text(text: str, masked: str | None) -> None:

@@ -9,6 +9,7 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
+from floe_agents.redact import Redactor
 from floe_agents.registry import Registry, probe
 from floe_agents.report import build_report, render_json, render_markdown
 from floe_agents.report.model import Report, report_json_schema
@@ -131,10 +132,11 @@ def test_fix_steps_are_filled_from_the_cause_and_the_namespace() -> None:
     [cause] = report.root_causes
     assert any(
         "kubectl -n floe-prod create secret generic floe-dagster-postgresql-secret "
-        "--from-literal=postgresql-password=..." in step
+        "--from-literal=postgresql-password=<value>" in step
         for step in cause.remediation.manual
     ), cause.remediation.manual
     assert "kubectl -n floe-prod create secret" in report.next_steps[0]
+    assert "postgresql-password=<value>." in render_markdown(report, Redactor())  # not taken for a secret
     assert analysis.root_causes[0].remediation.manual != cause.remediation.manual  # the analysis keeps templates
 
     whole = secret.model_copy(update={"evidence": {"secret_name": "s", "key": None}})
