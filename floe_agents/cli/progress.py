@@ -30,6 +30,7 @@ class Progress:
     live: bool
     runner: Runner | None = None
     statuses: dict[str, list[Status]] = field(default_factory=dict)
+    said: dict[str, tuple[Status, str, str]] = field(default_factory=dict)  # finding key -> what was shown
 
     def attach(self, runner: Runner) -> None:
         self.runner = runner
@@ -41,6 +42,10 @@ class Progress:
             self.stream.write(f"  agent {run.component} {state} in {run.duration_s:.2f}s\n")
 
     def on_finding(self, finding: Finding) -> None:
+        said = (finding.status, str(finding.code), finding.summary)
+        if self.said.get(finding.key) == said:
+            return  # the same finding again (several follow-ups reaching one verdict): the report keeps one too
+        self.said[finding.key] = said
         self.statuses.setdefault(finding.component, []).append(finding.status)
         if not self.live and finding.is_problem:
             line = f"  {finding.status.value:<7} {finding.component}/{finding.check} {finding.code}: {finding.summary}"

@@ -97,6 +97,8 @@ async def test_unreachable_platform_reports_failures_and_exits_2_within_the_dead
     assert "FAILING" in text and "`tcp.refused`" in text and "`tcp.unreachable`" in text
     assert "floe-infra-localstack does not resolve from local" in text
     assert out == "" and "report written to" in err and "Traceback" not in err
+    # Postgres and the catalog both refuse on 127.0.0.1: each refusal asks host_down, one verdict is shown once.
+    assert err.count("tcp.host_down") == 1, err
 
 
 async def test_json_report_on_stdout_validates_against_the_model(tmp_path: Path, healthy_server: int) -> None:
