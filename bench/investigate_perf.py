@@ -145,9 +145,9 @@ async def with_latency(state: Path, platform: PlatformConfig, delay_ms: float) -
 
 
 async def lab_part(state: Path, delays_ms: list[float]) -> None:
-    from floe_agents.lab.control import lab_down, lab_up  # noqa: PLC0415
-    from floe_agents.lab.dagster_runs import wait_for_run  # noqa: PLC0415
-    from floe_agents.lab.scenario import load_scenario  # noqa: PLC0415
+    from floe_lab.control import lab_down, lab_up  # noqa: PLC0415
+    from floe_lab.dagster_runs import wait_for_run  # noqa: PLC0415
+    from floe_lab.scenario import load_scenario  # noqa: PLC0415
 
     info = await lab_up(state, load_scenario("healthy"), lambda _: None, run_pipeline=True)
     try:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import anyio
 
-from floe_agents.lab.control import lab_down, lab_memory, lab_up, status_rows
-from floe_agents.lab.dagster_runs import wait_for_run
-from floe_agents.lab.scenario import load_scenario
+from floe_lab.control import lab_down, lab_memory, lab_up, status_rows
+from floe_lab.dagster_runs import wait_for_run
+from floe_lab.scenario import load_scenario
 
 UP_S, DOWN_S, RSS_MB = 25.0, 5.0, 1536.0
 

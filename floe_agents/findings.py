@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from floe_agents.redact import redact_evidence
 
-__all__ = ["PRODUCED_BY", "Code", "CodeStr", "Finding", "Severity", "Status", "worst_status"]
+__all__ = ["PRODUCED_BY", "CannotObserveError", "Code", "CodeStr", "Finding", "Severity", "Status", "worst_status"]
 
 # Evidence key: the components expected to *produce* what a finding found missing (traces, lineage). Silence in
 # Jaeger is a symptom of the pipeline that should have sent them, not of Jaeger: root-cause analysis treats these
@@ -169,3 +169,17 @@ class Finding(BaseModel):
     @property
     def duration_s(self) -> float:
         return max(0.0, (self.finished_at - self.started_at).total_seconds())
+
+
+class CannotObserveError(Exception):
+    """A probe cannot observe its check from this vantage (no Kubernetes API, a name only the cluster resolves).
+
+    That is not a failure of the component, so it must never read as one: raise this from anywhere inside a probe
+    and the runner reports one ``unknown`` finding with this code, summary and evidence, instead of a crash."""
+
+    def __init__(
+        self, code: str, summary: str, *, subject: str = "", evidence: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(summary)
+        self.code, self.summary, self.subject = code, summary, subject
+        self.evidence: dict[str, Any] = dict(evidence or {})

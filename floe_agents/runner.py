@@ -24,7 +24,7 @@ from anyio.abc import TaskGroup
 
 from floe_agents.bus import Bus, Delivery, Publisher, Subscription
 from floe_agents.context import ProbeContext
-from floe_agents.findings import Code, Finding, Severity, Status
+from floe_agents.findings import CannotObserveError, Code, Finding, Severity, Status
 from floe_agents.registry import AgentSpec, LoadError, ProbeSpec
 
 __all__ = ["AgentRun", "RunOptions", "RunRecord", "Runner"]
@@ -211,6 +211,12 @@ class Runner:
                 with anyio.move_on_after(spec.timeout_s) as scope:
                     try:
                         result = await spec.invoke(ctx, trigger)
+                    except CannotObserveError as exc:  # an answer, not a crash: never retried
+                        return [
+                            ctx.finding(
+                                Status.UNKNOWN, exc.code, exc.summary, subject=exc.subject, evidence=exc.evidence
+                            )
+                        ]
                     except Exception as exc:
                         log.debug("probe crashed", probe=spec.name, component=ctx.component, error=repr(exc))
                         failure = ctx.finding(

@@ -79,7 +79,7 @@ class LabHandle:
 
 def start_lab(scenario: str, state: Path) -> Iterator[LabHandle]:
     """`floe-agents lab up` with ``scenario``; waits for the launched pipeline run; `lab down` afterwards."""
-    from floe_agents.lab.dagster_runs import wait_for_run  # noqa: PLC0415
+    from floe_lab.dagster_runs import wait_for_run  # noqa: PLC0415
 
     up = cli("lab", "up", "--scenario", scenario, "--state", str(state))
     try:

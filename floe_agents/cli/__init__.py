@@ -14,7 +14,7 @@ import sys
 import typer
 
 from floe_agents.cli.investigate import investigate_command, probes_command
-from floe_agents.cli.lab import demo_command, lab_app
+from floe_agents.cli.plugins import add_commands
 from floe_agents.report.model import report_json_schema
 
 __all__ = ["app", "main"]
@@ -28,8 +28,7 @@ app = typer.Typer(
 )
 app.command("investigate")(investigate_command)
 app.command("probes")(probes_command)
-app.command("demo")(demo_command)
-app.add_typer(lab_app, name="lab")
+add_commands(app)  # the lab's `lab` and `demo`, and any plugin's commands
 
 
 @app.command("schema")

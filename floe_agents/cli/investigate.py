@@ -19,11 +19,10 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from floe_agents.cli.lab import lab_state_dir
 from floe_agents.cli.logs import configure_logging
+from floe_agents.cli.plugins import named_target
 from floe_agents.cli.progress import Progress
 from floe_agents.config import ConfigError, PlatformConfig, load_targets, load_yaml_model
-from floe_agents.config.targets import Targets
 from floe_agents.redact import Redactor
 from floe_agents.registry import Registry
 from floe_agents.report import build_report, render_json, render_markdown
@@ -32,14 +31,9 @@ from floe_agents.rules import builtin_rules, load_rules
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Investigation, Plan, investigate
 
-__all__ = ["investigate_command", "lab_targets_path", "probes_command"]
+__all__ = ["investigate_command", "probes_command"]
 
 log = structlog.get_logger("floe_agents.cli")
-
-
-def lab_targets_path() -> Path:
-    """Where ``floe-agents lab up`` writes the running lab's targets file."""
-    return lab_state_dir() / "targets.yaml"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -47,13 +41,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_TOOL_ERROR)
 
 
-def _targets(target: str | None) -> Targets:
-    if target == "lab":
-        path = lab_targets_path()
-        if not path.exists():
-            raise ConfigError(path, "no running lab (start one with `floe-agents lab up`)")
-        return load_targets(path)
-    return load_targets(Path(target) if target else None)
+def _target_path(target: str | None) -> Path | None:
+    """``--target``: a file, or a name a plugin answers for (``lab``: the running lab's targets file)."""
+    if target is None:
+        return None
+    path = Path(target)
+    if path.exists() or "/" in target or "." in target:
+        return path
+    return named_target(target) or path
 
 
 def _names(values: list[str] | None) -> frozenset[str]:
@@ -69,10 +64,10 @@ def _build_plan(
     concurrency: int,
     rules: list[Path] | None = None,
 ) -> Plan:
-    targets = _targets(target)
-    if config is None and targets.platform:
-        base = Path(target).parent if target and target != "lab" else lab_targets_path().parent
-        config = base / targets.platform
+    target_path = _target_path(target)
+    targets = load_targets(target_path)
+    if config is None and targets.platform and target_path is not None:
+        config = target_path.parent / targets.platform
     platform = load_yaml_model(PlatformConfig, config) if config else None
     only_set, skip_set = _names(only), _names(skip)
     unknown = sorted((only_set | skip_set) - set(targets.components))

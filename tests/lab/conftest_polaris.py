@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from moto.server import ThreadedMotoServer
 from pyiceberg.catalog.rest import RestCatalog
 
-from floe_agents.lab.polaris import PolarisConfig, RunningPolaris, parse_bootstrap, run_polaris
+from floe_lab.polaris import PolarisConfig, RunningPolaris, parse_bootstrap, run_polaris
 
 CLIENT_ID, CLIENT_SECRET = "demo_client", "demo_secret_k8s"
 BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold")

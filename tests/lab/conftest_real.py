@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from floe_agents.lab import procs
-from floe_agents.lab.postgres import Postgres, remove_data, start_postgres
+from floe_lab import procs
+from floe_lab.postgres import Postgres, remove_data, start_postgres
 
 PG_PASSWORD = "floe-postgres"  # the password the seed report's fix put in the chart's secret
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import httpx
 import psycopg
 
-from floe_agents.lab.dagster_site.dagster import installed_schema_head
+from floe_lab.dagster_site.dagster import installed_schema_head
 from tests.labkit import LabHandle
 
 NS = "floe"

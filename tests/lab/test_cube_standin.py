@@ -20,7 +20,7 @@ import httpx
 import jwt
 import pytest
 
-from floe_agents.lab.observability.cube import CubeURLs, load_model, run_cube
+from floe_lab.observability.cube import CubeURLs, load_model, run_cube
 
 SECRET = "cube-api-secret-for-the-floe-lab-0123456789"
 MODEL = """
@@ -219,7 +219,7 @@ def cube_process(model_file: Path, closed_port: int) -> Iterator[tuple[subproces
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CUBEJS_API_SECRET": SECRET}
     command = ["cube", "--model", str(model_file), "--source-url", f"http://127.0.0.1:{closed_port}"]
     with subprocess.Popen(
-        [sys.executable, "-m", "floe_agents.lab.observability", *command], stdout=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-m", "floe_lab.observability", *command], stdout=subprocess.PIPE, text=True, env=env
     ) as proc:
         try:
             assert proc.stdout is not None

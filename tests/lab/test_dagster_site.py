@@ -24,10 +24,10 @@ import psycopg
 import pytest
 import yaml
 
-from floe_agents.lab import procs
-from floe_agents.lab.dagster_site import dagster as dg
-from floe_agents.lab.dagster_site.instance import PgSettings, render_dagster_yaml, write_instance
-from floe_agents.lab.postgres import Postgres
+from floe_lab import procs
+from floe_lab.dagster_site import dagster as dg
+from floe_lab.dagster_site.instance import PgSettings, render_dagster_yaml, write_instance
+from floe_lab.postgres import Postgres
 from tests.lab.conftest_real import PG_PASSWORD, assert_nothing_left, real_postgres_running
 
 GRAPHQL = """{ version workspaceOrError { ... on Workspace { locationEntries { name loadStatus
@@ -65,7 +65,7 @@ def test_instance_yaml_pins_psycopg2_and_can_keep_the_password_out() -> None:
 
 
 def test_catalog_properties_follow_floe_polaris_client() -> None:
-    from floe_agents.lab.dagster_site.floe_demo.definitions import catalog_properties  # noqa: PLC0415
+    from floe_lab.dagster_site.floe_demo.definitions import catalog_properties  # noqa: PLC0415
 
     env = {
         "POLARIS_URI": "http://floe-infra-polaris:8181/api/catalog",
@@ -91,7 +91,7 @@ def test_catalog_properties_follow_floe_polaris_client() -> None:
 def test_demo_pipeline_runs_bronze_then_silver() -> None:
     from dagster import AssetKey  # noqa: PLC0415
 
-    from floe_agents.lab.dagster_site.floe_demo.definitions import defs  # noqa: PLC0415
+    from floe_lab.dagster_site.floe_demo.definitions import defs  # noqa: PLC0415
 
     job = defs.resolve_job_def("demo_pipeline")
     graph = defs.resolve_asset_graph()
@@ -309,7 +309,7 @@ def _materialize_raw_customers() -> str:
     """Run bronze/raw_customers in-process (ephemeral instance); returns the step's failure text."""
     from dagster import materialize  # noqa: PLC0415 - heavy, only here
 
-    from floe_agents.lab.dagster_site.floe_demo.definitions import BRONZE  # noqa: PLC0415
+    from floe_lab.dagster_site.floe_demo.definitions import BRONZE  # noqa: PLC0415
 
     result = materialize([BRONZE[0]], raise_on_error=False)
     assert not result.success

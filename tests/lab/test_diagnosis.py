@@ -12,10 +12,10 @@ import pytest
 
 from floe_agents.config import PlatformConfig, load_targets, load_yaml_model
 from floe_agents.findings import Status
-from floe_agents.lab.scenario import load_scenario, scenario_names
 from floe_agents.registry import Registry
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Investigation, Plan, investigate
+from floe_lab.scenario import load_scenario, scenario_names
 from tests.labkit import LabHandle
 
 pytestmark = [pytest.mark.lab, pytest.mark.parametrize("lab", scenario_names(), indirect=True)]

@@ -14,8 +14,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from floe_agents.lab.control import lab_down, lab_up
-from floe_agents.lab.scenario import load_scenario
+from floe_lab.control import lab_down, lab_up
+from floe_lab.scenario import load_scenario
 from tests.labkit import cli
 
 pytestmark = pytest.mark.lab

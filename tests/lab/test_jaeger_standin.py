@@ -30,8 +30,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from floe_agents.lab.observability.jaeger import JaegerURLs, run_jaeger
-from floe_agents.lab.observability.jaeger_model import otlp_json_to_request
+from floe_lab.observability.jaeger import JaegerURLs, run_jaeger
+from floe_lab.observability.jaeger_model import otlp_json_to_request
 
 SERVICE = "floe-k8s-local"
 
@@ -227,7 +227,7 @@ async def test_state_file_survives_restart(tmp_path: Path) -> None:
 @pytest.fixture
 def jaeger_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     with subprocess.Popen(
-        [sys.executable, "-m", "floe_agents.lab.observability", "jaeger", "--state", str(tmp_path / "s.json")],
+        [sys.executable, "-m", "floe_lab.observability", "jaeger", "--state", str(tmp_path / "s.json")],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

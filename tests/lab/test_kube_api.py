@@ -13,7 +13,7 @@ import pytest
 from kubernetes_asyncio import client, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from floe_agents.lab.kube import KubeStore, client_configuration, serve
+from floe_lab.kube import KubeStore, client_configuration, serve
 
 TOKEN = "lab-token"
 

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import anyio
 
-from floe_agents.lab.kube import KubeStore, serve
+from floe_lab.kube import KubeStore, serve
 
 HEADERS = {"Authorization": "Bearer t"}
 

@@ -1,4 +1,4 @@
-"""The stand-in as its own process (``python -m floe_agents.lab.kube``), reached only over the network."""
+"""The stand-in as its own process (``python -m floe_lab.kube``), reached only over the network."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import anyio
 from anyio.abc import ByteReceiveStream
 from kubernetes_asyncio import client
 
-from floe_agents.lab.kube import client_configuration
+from floe_lab.kube import client_configuration
 
 
 async def _first_line(stream: ByteReceiveStream) -> str:
@@ -29,7 +29,7 @@ async def test_runs_as_a_process_with_state_and_stops_on_sigterm(tmp_path: Path)
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "seeded", "namespace": "floe"}}
     secret["stringData"] = {"k": "v"}
     state.write_text(json.dumps([secret]))
-    command = [sys.executable, "-m", "floe_agents.lab.kube", "--port", "0", "--token", "proc-token"]
+    command = [sys.executable, "-m", "floe_lab.kube", "--port", "0", "--token", "proc-token"]
     process = await anyio.open_process([*command, "--state", str(state)])
     try:
         assert process.stdout is not None

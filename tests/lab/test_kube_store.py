@@ -9,10 +9,10 @@ from typing import Any
 import anyio
 import pytest
 
-from floe_agents.lab.kube import ApiError, KubeStore, load_manifests
-from floe_agents.lab.kube.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
-from floe_agents.lab.kube.resources import find_resource
-from floe_agents.lab.kube.selectors import parse_label_selector
+from floe_lab.kube import ApiError, KubeStore, load_manifests
+from floe_lab.kube.patch import PatchError, json_patch, merge_patch, strategic_merge_patch
+from floe_lab.kube.resources import find_resource
+from floe_lab.kube.selectors import parse_label_selector
 
 
 def _pod(name: str, namespace: str = "default", **labels: str) -> dict[str, Any]:

@@ -7,8 +7,8 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from floe_agents.lab import procs
-from floe_agents.lab.kubelet import LOG_FILE_ANNOTATION
+from floe_lab import procs
+from floe_lab.kubelet import LOG_FILE_ANNOTATION
 from tests.lab.test_kubelet_support import (
     NS,
     answer,

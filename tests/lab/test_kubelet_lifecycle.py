@@ -11,8 +11,8 @@ from typing import Any
 import anyio
 from kubernetes_asyncio import client
 
-from floe_agents.lab import procs
-from floe_agents.lab.kubelet import Kubelet
+from floe_lab import procs
+from floe_lab.kubelet import Kubelet
 from tests.lab.test_kubelet_support import (
     LAUNCHERS,
     NS,
@@ -179,7 +179,7 @@ async def test_the_kubelet_as_a_process_stops_its_pods_on_sigterm(tmp_path: Path
         command = [
             sys.executable,
             "-m",
-            "floe_agents.lab.kubelet",
+            "floe_lab.kubelet",
             "--api",
             lab.url,
             "--state",

@@ -20,9 +20,9 @@ import anyio
 import httpx
 from kubernetes_asyncio import client
 
-from floe_agents.lab import procs
-from floe_agents.lab.kube import KubeStore, client_configuration, serve
-from floe_agents.lab.kubelet import Kubelet, LaunchContext, Launcher
+from floe_lab import procs
+from floe_lab.kube import KubeStore, client_configuration, serve
+from floe_lab.kubelet import Kubelet, LaunchContext, Launcher
 
 PY = sys.executable
 NS = "floe"
@@ -88,7 +88,7 @@ LAUNCHERS: dict[str, Launcher] = {
 
 
 def launchers() -> dict[str, Launcher]:
-    """For ``python -m floe_agents.lab.kubelet --launchers tests.lab.test_kubelet_support:launchers``."""
+    """For ``python -m floe_lab.kubelet --launchers tests.lab.test_kubelet_support:launchers``."""
     return dict(LAUNCHERS)
 
 

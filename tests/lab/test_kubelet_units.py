@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from floe_agents.lab.kubelet.envresolve import ConfigError, expand, resolve_env
-from floe_agents.lab.kubelet.node import go_duration
-from floe_agents.lab.kubelet.status import qualified_image
-from floe_agents.lab.kubelet.templates import template_hash
+from floe_lab.kubelet.envresolve import ConfigError, expand, resolve_env
+from floe_lab.kubelet.node import go_duration
+from floe_lab.kubelet.status import qualified_image
+from floe_lab.kubelet.templates import template_hash
 
 POD = {"metadata": {"name": "p", "namespace": "floe", "uid": "u1", "labels": {"app": "x"}}, "spec": {}, "status": {}}
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from kubernetes_asyncio import client
 
-from floe_agents.lab import procs
-from floe_agents.lab.kube import KubeStore
-from floe_agents.lab.kubelet import LOG_FILE_ANNOTATION, REAL_PORTS_ANNOTATION
+from floe_lab import procs
+from floe_lab.kube import KubeStore
+from floe_lab.kubelet import LOG_FILE_ANNOTATION, REAL_PORTS_ANNOTATION
 from tests.lab.test_kubelet_support import (
     NS,
     answer,

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from floe_agents.lab.manifests import LabSettings, infra_objects
-from floe_agents.lab.manifests_dagster import DAGSTER_SECRET, MISMATCHED_ENDPOINT, dagster_objects, hook_jobs
-from floe_agents.lab.network import ServiceTable, allocate_ports, services_table
+from floe_lab.manifests import LabSettings, infra_objects
+from floe_lab.manifests_dagster import DAGSTER_SECRET, MISMATCHED_ENDPOINT, dagster_objects, hook_jobs
+from floe_lab.network import ServiceTable, allocate_ports, services_table
 
 PODNET = Path(__file__).parents[2] / "floe_agents" / "lab" / "podnet"
 

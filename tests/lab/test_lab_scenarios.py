@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from floe_agents.lab.scenario import load_scenario, scenario_names
+from floe_lab.scenario import load_scenario, scenario_names
 from tests.lab.lab_states import STATES
 from tests.labkit import LabHandle, cli
 

@@ -28,7 +28,7 @@ from openlineage.client.facet_v2 import documentation_job, schema_dataset
 from openlineage.client.transport.http import HttpConfig, HttpTransport
 from openlineage.client.uuid import generate_new_uuid
 
-from floe_agents.lab.observability.marquez import MarquezURLs, run_marquez
+from floe_lab.observability.marquez import MarquezURLs, run_marquez
 
 NS = "floe-demo"
 PRODUCER = "https://github.com/Obsidian-Owl/floe-runtime"
@@ -258,7 +258,7 @@ async def test_state_survives_restart(tmp_path: Path) -> None:
 @pytest.fixture
 def marquez_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     with subprocess.Popen(
-        [sys.executable, "-m", "floe_agents.lab.observability", "marquez", "--state", str(tmp_path / "m.json")],
+        [sys.executable, "-m", "floe_lab.observability", "marquez", "--state", str(tmp_path / "m.json")],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from pyiceberg.exceptions import NoSuchNamespaceError, RESTError
 
-from floe_agents.lab.polaris import RunningPolaris, StartupError, run_polaris
+from floe_lab.polaris import RunningPolaris, StartupError, run_polaris
 from tests.lab import conftest_polaris
 from tests.lab.conftest_polaris import (
     PolarisS3,

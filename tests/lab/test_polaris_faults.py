@@ -19,8 +19,8 @@ import pyarrow as pa
 import pytest
 from pyiceberg.exceptions import ServerError
 
-from floe_agents.lab.polaris import RunningPolaris, run_polaris
-from floe_agents.lab.polaris.errors import UNKNOWN_HOST_MESSAGE
+from floe_lab.polaris import RunningPolaris, run_polaris
+from floe_lab.polaris.errors import UNKNOWN_HOST_MESSAGE
 from tests.lab import conftest_polaris
 from tests.lab.conftest_polaris import (
     LOCALSTACK,

@@ -17,7 +17,7 @@ import pytest
 from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.exceptions import BadRequestError, NoSuchTableError
 
-from floe_agents.lab.polaris import RunningPolaris, run_polaris
+from floe_lab.polaris import RunningPolaris, run_polaris
 from tests.lab import conftest_polaris
 from tests.lab.conftest_polaris import (
     AWS_KEY,

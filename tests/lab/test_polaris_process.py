@@ -37,7 +37,7 @@ def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
     }
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "floe_agents.lab.polaris", *args], stdout=out, stderr=subprocess.STDOUT, env=env
+            [sys.executable, "-m", "floe_lab.polaris", *args], stdout=out, stderr=subprocess.STDOUT, env=env
         )
 
 
@@ -103,7 +103,7 @@ def test_process_fails_without_its_database(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["POLARIS,only_id", "POLARIS,,secret"])
 def test_bad_bootstrap_credentials_are_rejected(bad: str) -> None:
-    from floe_agents.lab.polaris import parse_bootstrap  # noqa: PLC0415
+    from floe_lab.polaris import parse_bootstrap  # noqa: PLC0415
 
     with pytest.raises(ValueError, match="REALM,CLIENT_ID,CLIENT_SECRET"):
         parse_bootstrap(bad)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_agents.lab.polaris.sdk import Endpoint
-from floe_agents.lab.polaris.services import ConnectFailedError, ServiceTable, UnknownHostError
+from floe_lab.polaris.sdk import Endpoint
+from floe_lab.polaris.services import ConnectFailedError, ServiceTable, UnknownHostError
 
 
 def _table(path: Path, services: dict[str, dict[str, str]], namespace: str = "floe") -> ServiceTable:

@@ -13,8 +13,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from floe_agents.lab import procs
-from floe_agents.lab.postgres import LAB_DATABASES, Postgres, remove_data, start_postgres, stop_postgres
+from floe_lab import procs
+from floe_lab.postgres import LAB_DATABASES, Postgres, remove_data, start_postgres, stop_postgres
 from tests.lab.conftest_real import PG_PASSWORD, assert_nothing_left, real_postgres_running
 
 pytestmark = pytest.mark.lab

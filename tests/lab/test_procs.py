@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from floe_agents.lab import procs
+from floe_lab import procs
 
 PY = sys.executable
 IMPORT_ROOT = str(Path(procs.__file__).resolve().parents[2])
@@ -169,7 +169,7 @@ async def test_lab_down_from_another_process_stops_what_lab_up_started(tmp_path:
     up = f"""
         import anyio, sys
         from pathlib import Path
-        from floe_agents.lab import procs
+        from floe_lab import procs
         async def main():
             for i, port in enumerate({ports}):
                 spec = procs.ProcSpec(name=f"http{{i}}", argv=[sys.executable, "-m", "http.server", "--bind",

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from botocore.config import Config  # type: ignore[import-untyped]
 
-from floe_agents.lab import procs
-from floe_agents.lab.s3 import BUCKETS, LOCALSTACK_ACCOUNT, ROLE_NAME, S3Server, start_s3, stop_s3
+from floe_lab import procs
+from floe_lab.s3 import BUCKETS, LOCALSTACK_ACCOUNT, ROLE_NAME, S3Server, start_s3, stop_s3
 from tests.lab.conftest_real import assert_nothing_left
 
 pytestmark = pytest.mark.lab

@@ -11,8 +11,8 @@ import pytest
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
-from floe_agents.lab.polaris import RunningPolaris
-from probes.catalog_sts import catalog_sts, sts_endpoint
+from floe_agents.probes.catalog_sts import catalog_sts, sts_endpoint
+from floe_lab.polaris import RunningPolaris
 from tests.lab import conftest_polaris
 from tests.lab.conftest_polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, ROLE_ARN, PolarisS3, polaris_create_catalog
 from tests.probes.badserver import closed_port

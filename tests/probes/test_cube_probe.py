@@ -16,10 +16,10 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
-from floe_agents.lab.observability.cube import CubeURLs, run_cube
-from probes import cube as cube_module
-from probes._cube_tables import split_table
-from probes.cube import CODES, _jwt, _source_table, cube
+from floe_agents.probes import cube as cube_module
+from floe_agents.probes._cube_tables import split_table
+from floe_agents.probes.cube import CODES, _jwt, _source_table, cube
+from floe_lab.observability.cube import CubeURLs, run_cube
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory, run_probe

@@ -13,8 +13,8 @@ import pytest
 from aiohttp import web
 
 from floe_agents.findings import Code, Finding, Severity, Status
-from probes import dagster as dagster_module
-from probes.dagster import CODES, dagster
+from floe_agents.probes import dagster as dagster_module
+from floe_agents.probes.dagster import CODES, dagster
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory, run_probe

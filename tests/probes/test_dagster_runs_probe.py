@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from floe_agents.findings import Code, Finding, Status
-from probes import dagster_runs as runs_module
-from probes.dagster import dagster
-from probes.dagster_runs import CODES, classify, dagster_runs
+from floe_agents.probes import dagster_runs as runs_module
+from floe_agents.probes.dagster import dagster
+from floe_agents.probes.dagster_runs import CODES, classify, dagster_runs
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory, run_probe

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from floe_agents.findings import Code, Status
-from probes.dns import dns
-from probes.resolve_everywhere import resolve_everywhere
+from floe_agents.probes.dns import dns
+from floe_agents.probes.resolve_everywhere import resolve_everywhere
 from tests.probes.conftest import CtxFactory, run_probe
 
 TWO_VANTAGES = {

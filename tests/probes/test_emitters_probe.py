@@ -11,8 +11,8 @@ import pytest
 
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.findings import Finding, Status
-from probes import _kube_api as k8s_api
-from probes.emitters import emitters
+from floe_agents.probes import _kube_api as k8s_api
+from floe_agents.probes.emitters import emitters
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import run_probe

@@ -12,9 +12,9 @@ from aiohttp import web
 
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.findings import Finding, Status
-from probes import _catalog as catalog_module
-from probes import _kube_api as kube_api_module
-from probes.endpoints import CODES, endpoints
+from floe_agents.probes import _catalog as catalog_module
+from floe_agents.probes import _kube_api as kube_api_module
+from floe_agents.probes.endpoints import CODES, endpoints
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import run_probe

@@ -12,12 +12,12 @@ from typing import Any
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
-from floe_agents.lab.polaris import RunningPolaris
+from floe_agents.probes.catalog_sts import catalog_sts
+from floe_agents.probes.resolve_everywhere import resolve_everywhere
 from floe_agents.registry import Registry, probe
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Plan, investigate
-from probes.catalog_sts import catalog_sts
-from probes.resolve_everywhere import resolve_everywhere
+from floe_lab.polaris import RunningPolaris
 from tests.lab import conftest_polaris
 from tests.lab.conftest_polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, PolarisS3, polaris_create_catalog
 from tests.probes.test_polaris_probe import standin_components

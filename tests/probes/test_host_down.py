@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
-from probes import host_down as host_down_module
-from probes.host_down import host_down
+from floe_agents.probes import host_down as host_down_module
+from floe_agents.probes.host_down import host_down
 from tests.probes.badserver import black_hole, closed_port
 from tests.probes.conftest import CtxFactory, run_probe
 
@@ -111,9 +111,9 @@ async def test_an_answer_settles_it_without_waiting_on_a_black_hole(make_ctx: Ct
 
 
 async def test_through_the_engine_one_root_cause_instead_of_one_per_component() -> None:
+    from floe_agents.probes.tcp import tcp  # noqa: PLC0415
     from floe_agents.registry import Registry  # noqa: PLC0415
     from floe_agents.swarm import Plan, investigate  # noqa: PLC0415
-    from probes.tcp import tcp  # noqa: PLC0415
 
     ports = {"postgres": closed_port(), "polaris": closed_port(), "s3": closed_port(), "marquez": closed_port()}
     targets = Targets.model_validate(

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 
 from floe_agents.findings import Code, Finding, Status
-from probes import http_health as http_module
-from probes.http_health import http_health
+from floe_agents.probes import http_health as http_module
+from floe_agents.probes.http_health import http_health
 from tests.probes.conftest import CtxFactory, run_probe
 
 

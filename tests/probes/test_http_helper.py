@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from probes._http import Answer, call_json, failure_reason, under
+from floe_agents.probes._http import Answer, call_json, failure_reason, under
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory
 

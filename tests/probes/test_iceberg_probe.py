@@ -14,10 +14,10 @@ import pyarrow as pa
 import pytest
 
 from floe_agents.findings import Finding, Status
-from floe_agents.lab.polaris import RunningPolaris
-from probes._aws import signed_get_headers
-from probes.iceberg import RAW_TABLES
-from probes.iceberg import iceberg as iceberg_probe
+from floe_agents.probes._aws import signed_get_headers
+from floe_agents.probes.iceberg import RAW_TABLES
+from floe_agents.probes.iceberg import iceberg as iceberg_probe
+from floe_lab.polaris import RunningPolaris
 from tests.lab import conftest_polaris
 from tests.lab.conftest_polaris import LOCALSTACK, PolarisS3, polaris_create_catalog, polaris_rest_catalog
 from tests.labkit import LabHandle, findings_of, probe_findings

@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
-from floe_agents.lab.observability.jaeger import JaegerURLs, run_jaeger
-from probes import jaeger as jaeger_module
-from probes.jaeger import CODES, jaeger
+from floe_agents.probes import jaeger as jaeger_module
+from floe_agents.probes.jaeger import CODES, jaeger
+from floe_lab.observability.jaeger import JaegerURLs, run_jaeger
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.badserver import black_hole as black_hole_port

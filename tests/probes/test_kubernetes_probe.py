@@ -17,9 +17,9 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import Targets
 from floe_agents.context import KubeHandle, ProbeContext, Services
 from floe_agents.findings import Finding, Status
+from floe_agents.probes import _kube_api as k8s_api
+from floe_agents.probes.kubernetes import CODES, component_of, kubernetes
 from floe_agents.resolve import resolvers_for
-from probes import _kube_api as k8s_api
-from probes.kubernetes import CODES, component_of, kubernetes
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import run_probe

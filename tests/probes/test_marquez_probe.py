@@ -14,9 +14,9 @@ import pytest
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
-from floe_agents.lab.observability.marquez import MarquezURLs, run_marquez
-from probes import marquez as marquez_module
-from probes.marquez import CODES, marquez
+from floe_agents.probes import marquez as marquez_module
+from floe_agents.probes.marquez import CODES, marquez
+from floe_lab.observability.marquez import MarquezURLs, run_marquez
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory, run_probe

@@ -17,10 +17,10 @@ from floe_agents.config import PlatformConfig
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext, Services
 from floe_agents.findings import Code, Finding, Status
-from floe_agents.lab.manifests import LabSettings, platform_yaml
-from floe_agents.lab.polaris import RunningPolaris
+from floe_agents.probes.polaris import polaris as polaris_probe
 from floe_agents.resolve import resolvers_for
-from probes.polaris import polaris as polaris_probe
+from floe_lab.manifests import LabSettings, platform_yaml
+from floe_lab.polaris import RunningPolaris
 from tests.lab import conftest_polaris
 from tests.lab.conftest_polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, PolarisS3, polaris_create_catalog
 from tests.labkit import LabHandle, findings_of, probe_findings
@@ -356,7 +356,7 @@ async def test_readiness_down(http: httpx.AsyncClient) -> None:
 
 
 def test_codes_are_declared() -> None:
-    from probes.polaris import CODES  # noqa: PLC0415
+    from floe_agents.probes.polaris import CODES  # noqa: PLC0415
 
     assert len(set(CODES)) == len(CODES)
     assert all(c.startswith("polaris.") for c in CODES)

@@ -17,10 +17,10 @@ from psycopg import sql
 from floe_agents.config.targets import CredentialsTarget
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
-from probes import _alembic as alembic_module
-from probes import postgres as pg_module
-from probes._alembic import FALLBACK_HEAD, _alembic_chain, ancestors
-from probes.postgres import CODES, _schema, postgres
+from floe_agents.probes import _alembic as alembic_module
+from floe_agents.probes import postgres as pg_module
+from floe_agents.probes._alembic import FALLBACK_HEAD, _alembic_chain, ancestors
+from floe_agents.probes.postgres import CODES, _schema, postgres
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.badserver import black_hole as black_hole_port

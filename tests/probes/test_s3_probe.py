@@ -21,8 +21,8 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import CredentialsTarget
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
-from probes import s3 as s3_module
-from probes.s3 import CODES, DEFAULT_ROLE, UPSTREAM_BUCKETS, expected_buckets, s3
+from floe_agents.probes import s3 as s3_module
+from floe_agents.probes.s3 import CODES, DEFAULT_ROLE, UPSTREAM_BUCKETS, expected_buckets, s3
 from tests.labkit import LabHandle, findings_of, probe_findings
 from tests.probes.badserver import bad_server, closed_port
 from tests.probes.conftest import CtxFactory, run_probe

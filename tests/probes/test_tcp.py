@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from floe_agents.findings import Code, Status
-from probes import tcp as tcp_module
-from probes.tcp import tcp
+from floe_agents.probes import tcp as tcp_module
+from floe_agents.probes.tcp import tcp
 from tests.probes.conftest import CtxFactory, run_probe
 
 

@@ -1,0 +1,123 @@
+"""HTTP health: does each endpoint's health path answer like a healthy service?
+
+Runs after ``tcp`` and skips endpoints whose port is closed (the TCP finding already says why). Every bad answer
+class gets its own code — error status, auth refused, TLS mismatch, timeout, truncated or non-JSON body, or a
+JSON body that itself says DOWN — because each points at a different fix.
+"""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import httpx
+
+from floe_agents.context import Endpoint, ProbeContext
+from floe_agents.findings import Code, Finding, Status
+from floe_agents.probes._http import failure_reason
+from floe_agents.registry import probe
+
+REQUEST_TIMEOUT_S = 3.0
+_DOWN_WORDS = frozenset({"down", "unhealthy", "error", "fail", "failed"})
+
+
+def _body_says_down(body: object) -> str | None:
+    if isinstance(body, dict):
+        for key in ("status", "health", "state"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip().lower() in _DOWN_WORDS:
+                return f"{key}={value}"
+    return None
+
+
+async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
+    path = ep.target.health_path or "/"
+    url = ep.url.join(path)
+    subject = str(url.copy_with(query=None))
+    evidence: dict[str, object] = {"url": subject, "endpoint": ep.name}
+    try:
+        response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)
+    except httpx.TimeoutException as exc:
+        return ctx.finding(
+            Status.FAIL,
+            Code.HTTP_TIMEOUT,
+            f"{subject} did not answer within {REQUEST_TIMEOUT_S:g}s",
+            subject=subject,
+            evidence={**evidence, "error": type(exc).__name__},
+        )
+    except httpx.HTTPError as exc:
+        reason = failure_reason(exc)
+        code = Code.HTTP_TLS_ERROR if reason == "tls" else Code.HTTP_BAD_RESPONSE
+        what = "TLS handshake failed" if code is Code.HTTP_TLS_ERROR else "bad or no HTTP answer"
+        return ctx.finding(
+            Status.FAIL,
+            code,
+            f"{subject}: {what} ({type(exc).__name__}: {exc})",
+            subject=subject,
+            evidence={**evidence, "reason": reason, "error": f"{type(exc).__name__}: {exc}"},
+        )
+    evidence["status_code"] = response.status_code
+    if response.status_code in (401, 403):
+        return ctx.finding(
+            Status.FAIL,
+            Code.HTTP_AUTH_FAILED,
+            f"{subject} refused us ({response.status_code})",
+            subject=subject,
+            evidence=evidence,
+        )
+    if response.status_code not in ep.target.expect_status:
+        evidence["body"] = response.text[:300]
+        return ctx.finding(
+            Status.FAIL,
+            Code.HTTP_ERROR_STATUS,
+            f"{subject} answered HTTP {response.status_code}",
+            subject=subject,
+            evidence=evidence,
+        )
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            evidence["body"] = response.text[:300]
+            return ctx.finding(
+                Status.FAIL,
+                Code.HTTP_BAD_RESPONSE,
+                f"{subject} sent a body that is not valid JSON",
+                subject=subject,
+                evidence=evidence,
+            )
+        down = _body_says_down(body)
+        if down:
+            return ctx.finding(
+                Status.FAIL,
+                Code.HTTP_UNHEALTHY,
+                f"{subject} reports itself unhealthy ({down})",
+                subject=subject,
+                evidence={**evidence, "body": body},
+            )
+    return ctx.finding(
+        Status.OK, Code.HTTP_HEALTHY, f"{subject} answered {response.status_code}", subject=subject, evidence=evidence
+    )
+
+
+@probe(
+    "http_health",
+    timeout=REQUEST_TIMEOUT_S + 1.0,
+    after=("tcp",),
+    description="GET each endpoint's health path from our own vantage",
+)
+async def http_health(ctx: ProbeContext) -> list[Finding]:
+    closed = {f.subject for f in ctx.prior if f.check == "tcp" and f.status is not Status.OK}
+    results: list[Finding] = []
+
+    async def one(ep: Endpoint) -> None:
+        results.append(await _check(ctx, ep))
+
+    async with anyio.create_task_group() as tg:
+        for ep in ctx.endpoints():
+            if ep.target.health_path is None or ep.url.scheme not in ("http", "https"):
+                continue
+            if f"{ep.host}:{ep.port}" in closed:
+                continue
+            tg.start_soon(one, ep)
+    return sorted(results, key=lambda f: f.subject)

@@ -1,0 +1,236 @@
+"""Marquez: is lineage arriving where the platform sends it, under the namespace the pipeline uses?
+
+Upstream lineage failures are silent (the OpenLineage client only logs a warning), so Marquez being up proves
+nothing. What shows the seed report's fault is an API that answers but holds no jobs for the pipeline's
+namespace. A namespace that is missing while *other* namespaces have jobs is a different cause (events arrive
+under another name) and gets its own code. The platform's ``lineage_endpoint`` is checked by path: it must end in
+``/api/v1/lineage`` and that path must exist on our Marquez, which we test by POSTing an *empty* body (Marquez
+answers 400/422 for it, 404 for a wrong path) — a real event is never written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from floe_agents.context import Endpoint, ProbeContext
+from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
+from floe_agents.probes._http import Answer, call_json, under
+from floe_agents.registry import probe
+from floe_agents.topology import PIPELINE_COMPONENTS
+
+REQUEST_TIMEOUT_S = 2.5
+DEFAULT_NAMESPACE = "floe-demo"  # OPENLINEAGE_NAMESPACE of the floe-demo user deployment
+LINEAGE_PATH = "/api/v1/lineage"
+_NAMESPACE_KEYS = ("openlineage.namespace", "lineage.namespace")
+MAX_OTHER_NAMESPACES = 20
+
+CODES = (
+    "marquez.unreachable",  # fail: API refused / timed out / TLS mismatch
+    "marquez.bad_response",  # fail: API answered 5xx, non-JSON, truncated or an unexpected shape
+    "marquez.auth_failed",  # fail: API answered 401/403
+    "marquez.api_ok",  # ok: /api/v1/namespaces answered
+    "marquez.namespace_missing",  # fail: the pipeline's namespace is absent while other namespaces have jobs
+    "marquez.no_jobs",  # fail (warn without platform.yaml): no lineage job at all for the pipeline's namespace
+    "marquez.jobs_present",  # ok: the namespace has jobs (datasets and latest runs in evidence)
+    "marquez.lineage_path_wrong",  # fail: lineage_endpoint does not end in /api/v1/lineage or its path is a 404
+    "marquez.lineage_path_ok",  # ok: the lineage path exists (an empty POST is refused as invalid, not 404)
+    "marquez.lineage_not_configured",  # warn: platform.yaml enables lineage but names no lineage_endpoint
+    "marquez.lineage_disabled",  # ok: platform.yaml turns lineage off, no jobs to expect
+)
+
+
+async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> Answer:
+    return await call_json(ctx, method, url, timeout_s=REQUEST_TIMEOUT_S, **kwargs)
+
+
+def _problem(ctx: ProbeContext, answer: Answer, what: str, expected: str = "") -> Finding:
+    if not answer.reason:  # a 2xx JSON body without the field Marquez always sends
+        answer = Answer(answer.url, answer.status, reason=f"no_{expected}_field", detail=str(answer.body)[:200])
+    code = "marquez.auth_failed" if answer.reason == "auth" else "marquez.unreachable" if answer.unreachable else ""
+    evidence = {"url": answer.url, "reason": answer.reason, "status_code": answer.status, "error": answer.detail}
+    return ctx.finding(
+        Status.FAIL,
+        code or "marquez.bad_response",
+        f"Marquez {what} {answer.url}: {answer.reason} {answer.detail}".strip(),
+        subject=answer.url,
+        evidence=evidence,
+    )
+
+
+def _items(answer: Answer, key: str) -> list[dict[str, Any]] | None:
+    if not answer.reason and isinstance(answer.body, dict) and isinstance(answer.body.get(key), list):
+        return [i for i in answer.body[key] if isinstance(i, dict)]
+    return None
+
+
+def _total(answer: Answer, items: list[dict[str, Any]]) -> int:
+    total = answer.body.get("totalCount") if isinstance(answer.body, dict) else None
+    return total if isinstance(total, int) else len(items)
+
+
+async def _jobs(ctx: ProbeContext, api: Endpoint, ns: str, limit: int = 100) -> tuple[Answer, list[dict[str, Any]]]:
+    answer = await _call(
+        ctx, "GET", under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/jobs").copy_merge_params({"limit": limit})
+    )
+    return answer, _items(answer, "jobs") or []
+
+
+async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str], strict: bool) -> Finding:
+    evidence: dict[str, Any] = {"namespace": ns, "namespaces_seen": names, PRODUCED_BY: list(PIPELINE_COMPONENTS)}
+    if ns in names:
+        answer, jobs = await _jobs(ctx, api, ns)
+        if _items(answer, "jobs") is None:
+            return _problem(ctx, answer, "jobs of", "jobs")
+        listed = await _call(ctx, "GET", under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/datasets"))
+        datasets = _items(listed, "datasets")
+        evidence["datasets_in_namespace"] = None if datasets is None else _total(listed, datasets)
+        evidence["job_count"] = _total(answer, jobs)
+        if not jobs:
+            status = Status.FAIL if strict else Status.WARN
+            return ctx.finding(
+                status,
+                "marquez.no_jobs",
+                f"Marquez namespace {ns!r} exists but holds no lineage job",
+                subject=ns,
+                evidence={**evidence, "namespace_exists": True},
+            )
+        runs = {j.get("name"): (j.get("latestRun") or {}).get("state") for j in jobs[:20]}
+        evidence.update(jobs=sorted(str(n) for n in runs)[:20], latest_run_states=runs)
+        evidence["job_datasets"] = sorted(
+            {
+                f"{d.get('namespace')}:{d.get('name')}"
+                for j in jobs
+                for d in (j.get("inputs") or []) + (j.get("outputs") or [])
+            }
+        )[:20]
+        return ctx.finding(
+            Status.OK,
+            "marquez.jobs_present",
+            f"Marquez namespace {ns!r} has {len(jobs)} job(s)",
+            subject=ns,
+            evidence=evidence,
+        )
+    with_jobs: dict[str, int] = {}
+
+    async def count(other: str) -> None:
+        answer, jobs = await _jobs(ctx, api, other, limit=1)
+        if jobs:
+            with_jobs[other] = _total(answer, jobs)
+
+    async with anyio.create_task_group() as tg:
+        for other in names[:MAX_OTHER_NAMESPACES]:
+            tg.start_soon(count, other)
+    evidence.update(namespace_exists=False, namespaces_with_jobs=dict(sorted(with_jobs.items())))
+    if with_jobs:
+        return ctx.finding(
+            Status.FAIL,
+            "marquez.namespace_missing",
+            f"no Marquez namespace {ns!r}, but lineage arrives under {', '.join(sorted(with_jobs))}",
+            subject=ns,
+            evidence=evidence,
+        )
+    status = Status.FAIL if strict else Status.WARN
+    return ctx.finding(
+        status,
+        "marquez.no_jobs",
+        f"no lineage has reached Marquez: no namespace {ns!r}, no jobs at all",
+        subject=ns,
+        evidence=evidence,
+    )
+
+
+async def _lineage_path(ctx: ProbeContext, api: Endpoint, configured: str) -> Finding:
+    path = httpx.URL(configured).path or "/"
+    target = api.url.copy_with(path=path, query=None)
+    evidence: dict[str, Any] = {
+        "lineage_endpoint": configured,
+        "path": path,
+        "expected_suffix": LINEAGE_PATH,
+        "posted_to": str(target),
+    }
+    suffix_ok = path.rstrip("/").endswith(LINEAGE_PATH)
+    answer = await _call(ctx, "POST", target, content=b"", headers={"Content-Type": "application/json"})
+    evidence.update(status_code=answer.status, answer=answer.detail or None)
+    if answer.unreachable or answer.reason in ("truncated", "protocol"):
+        return _problem(ctx, answer, "lineage endpoint")
+    if answer.status in (404, 405) or not suffix_ok:
+        why = f"{answer.status} for POST {path}" if answer.status in (404, 405) else f"does not end in {LINEAGE_PATH}"
+        return ctx.finding(
+            Status.FAIL,
+            "marquez.lineage_path_wrong",
+            f"lineage_endpoint path {path!r} {why}",
+            subject=path,
+            evidence=evidence,
+        )
+    if answer.status is not None and (answer.status < 300 or answer.status in (400, 415, 422)):
+        return ctx.finding(
+            Status.OK,
+            "marquez.lineage_path_ok",
+            f"{path} exists (an empty POST answered {answer.status})",
+            subject=path,
+            evidence=evidence,
+        )
+    return _problem(ctx, answer, "lineage endpoint")
+
+
+def _expected_namespace(ctx: ProbeContext) -> str:
+    attributes = ctx.platform.observability.attributes if ctx.platform is not None else {}
+    return next((attributes[k] for k in _NAMESPACE_KEYS if attributes.get(k)), DEFAULT_NAMESPACE)
+
+
+@probe("marquez", components=["marquez"], timeout=12.0, description="Marquez API, namespace jobs and lineage path")
+async def marquez(ctx: ProbeContext) -> list[Finding]:
+    """API up, the pipeline's namespace holds jobs, the platform's lineage endpoint path exists."""
+    api = next((ep for ep in ctx.endpoints() if ep.name == "api"), None)
+    if api is None:
+        return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, "no Marquez api endpoint for this vantage")]
+    answer = await _call(ctx, "GET", under(api.url, "/api/v1/namespaces").copy_merge_params({"limit": 1000}))
+    namespaces = _items(answer, "namespaces")
+    if namespaces is None:
+        return [_problem(ctx, answer, "namespaces", "namespaces")]
+    names = sorted(str(n.get("name")) for n in namespaces)
+    results = [
+        ctx.finding(
+            Status.OK,
+            "marquez.api_ok",
+            f"Marquez lists {len(names)} namespace(s)",
+            subject=answer.url,
+            evidence={"url": answer.url, "namespaces_seen": names},
+        )
+    ]
+    obs = ctx.platform.observability if ctx.platform is not None else None
+    ns = _expected_namespace(ctx)
+
+    async def jobs() -> None:
+        results.append(await _namespace(ctx, api, ns, names, strict=obs is not None))
+
+    async def lineage(configured: str) -> None:
+        results.append(await _lineage_path(ctx, api, configured))
+
+    if obs is not None and not obs.lineage:
+        results.append(
+            ctx.finding(
+                Status.OK,
+                "marquez.lineage_disabled",
+                "platform.yaml turns lineage off",
+                evidence={"namespaces_seen": names},
+            )
+        )
+        return results
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(jobs)
+        if obs is not None and obs.lineage_endpoint:
+            tg.start_soon(lineage, obs.lineage_endpoint)
+        elif obs is not None:
+            results.append(
+                ctx.finding(
+                    Status.WARN,
+                    "marquez.lineage_not_configured",
+                    "platform.yaml enables lineage but sets no observability.lineage_endpoint",
+                )
+            )
+    return sorted(results, key=lambda f: (f.code, f.subject))

@@ -1,0 +1,297 @@
+"""Polaris: is the catalog healthy, can Floe log in, and is its warehouse set up the way platform.yaml expects?
+
+A catalog that answers its health check can still break every pipeline: a wrong client secret or scope (401/400
+from the token endpoint), no warehouse (``Unable to find warehouse``), a storage config whose endpoint,
+addressing or STS settings make the catalog's own S3 I/O fail (the seed report's blocker), buckets outside
+``allowedLocations``, or missing namespaces — including upstream's slip of writing ``demo_catalog.bronze`` where
+the namespace is ``bronze``. Each has its own code because each has its own fix. The catalog URI comes from
+platform.yaml (the in-cluster one) translated to our vantage through the targets file; the storage findings name
+the catalog's S3 host (``storage_host``) so reachability probes can follow it up. The catalog client (login, calls, URL
+translation) lives in ``_catalog`` and is shared with the ``iceberg`` probe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import httpx
+
+from floe_agents.context import Endpoint, ProbeContext
+from floe_agents.findings import Code, Finding, Severity, Status
+from floe_agents.probes._catalog import (
+    REQUEST_TIMEOUT_S,
+    Answer,
+    CatalogTarget,
+    call,
+    catalog_targets,
+    classify,
+    config_prefix,
+    error_of,
+    expected_namespaces,
+    host_of,
+    location_overlaps,
+    login,
+    normal_url,
+    ns_path,
+    storage_profiles,
+)
+from floe_agents.probes._http import under
+from floe_agents.registry import probe
+
+CODES = (
+    "polaris.healthy",  # ok: /q/health/ready and /q/health/live say UP
+    "polaris.unhealthy",  # fail: a health endpoint says DOWN or answers non-200 (the failing checks in evidence)
+    "polaris.unreachable",  # fail: no usable HTTP answer (refused, timeout, TLS mismatch, dropped connection)
+    "polaris.bad_response",  # fail: a truncated or non-JSON answer where JSON is due
+    "polaris.api_error",  # fail: an unexpected HTTP status from the catalog or management API
+    "polaris.credentials_missing",  # unknown: no Polaris client id/secret to log in with
+    "polaris.auth_ok",  # ok: the client-credentials token was issued
+    "polaris.auth_failed",  # fail: token refused (401 unauthorized_client / invalid_client): wrong id or secret
+    "polaris.scope_invalid",  # fail: token refused with 400 invalid_scope: platform credentials.scope is malformed
+    "polaris.not_authorized",  # fail: 401/403 with a token: the activated principal roles lack the privilege
+    "polaris.warehouse_ok",  # ok: GET /v1/config?warehouse=W answers
+    "polaris.warehouse_missing",  # fail (critical): "Unable to find warehouse W"
+    "polaris.storage_config_unreadable",  # unknown: the management API refused or failed; storage not compared
+    "polaris.storage_ok",  # ok: storageConfigInfo agrees with platform.yaml storage
+    "polaris.storage_endpoint_mismatch",  # fail: the catalog's S3 endpoint differs from platform.yaml's
+    "polaris.virtual_host_addressing",  # fail: custom endpoint with pathStyleAccess off (<bucket>.<host> lookups)
+    "polaris.role_without_sts",  # warn: roleArn set and stsUnavailable not true on an S3-compatible endpoint
+    "polaris.location_not_allowed",  # fail: a platform bucket lies outside the catalog's allowedLocations
+    "polaris.namespace_ok",  # ok: an expected namespace exists
+    "polaris.namespace_missing",  # fail: 404 NoSuchNamespace for a layer namespace or the raw tables' namespace
+    "polaris.namespace_prefix_mistake",  # fail: namespace configured as "<warehouse>.<ns>" instead of "<ns>"
+)
+
+HEALTH_PATHS = ("/q/health/ready", "/q/health/live")
+
+
+async def _health(ctx: ProbeContext, ep: Endpoint) -> Finding:
+    answers: dict[str, Answer] = {}
+
+    async def get(path: str) -> None:
+        answers[path] = await call(ctx, "GET", under(ep.url, path))
+
+    async with anyio.create_task_group() as tg:
+        for path in HEALTH_PATHS:
+            tg.start_soon(get, path)
+    subject = str(under(ep.url, "/q/health"))
+    evidence: dict[str, Any] = {"endpoint": ep.name, "url": subject}
+    bad: list[str] = []
+    for path in HEALTH_PATHS:
+        ans = answers[path]
+        body = ans.json if isinstance(ans.json, dict) else None
+        if ans.trouble or (body is None and ans.status in (200, 503)):
+            code, summary, extra = classify(ans, f"Polaris health {path}")
+            return ctx.finding(Status.FAIL, code, summary, subject=subject, evidence={**evidence, **extra})
+        checks = [c for c in (body or {}).get("checks") or [] if isinstance(c, dict)]
+        state = (body or {}).get("status")
+        evidence[path.rsplit("/", 1)[-1]] = {"status_code": ans.status, "status": state, "checks": checks}
+        if ans.status != 200 or str(state).upper() != "UP":
+            bad.append(f"{path} -> HTTP {ans.status} {state or ans.text[:80]!r}")
+    if bad:
+        summary = f"Polaris reports itself unhealthy: {'; '.join(bad)}"
+        return ctx.finding(Status.FAIL, "polaris.unhealthy", summary, subject=subject, evidence=evidence)
+    return ctx.finding(Status.OK, "polaris.healthy", "Polaris is ready and live", subject=subject, evidence=evidence)
+
+
+def _storage_findings(ctx: ProbeContext, cat: CatalogTarget, storage: dict[str, Any]) -> list[Finding]:
+    """Compare the catalog's ``storageConfigInfo`` with platform.yaml ``storage.*``."""
+    endpoint = str(storage["endpoint"]) if storage.get("endpoint") else None
+    internal = str(storage["endpointInternal"]) if storage.get("endpointInternal") else None
+    allowed = [str(a) for a in storage.get("allowedLocations") or []]
+    profiles = storage_profiles(ctx, cat)
+    platform_endpoints = sorted({p.endpoint for p in profiles if p.endpoint})
+    buckets = sorted({p.bucket for p in profiles})
+    evidence: dict[str, Any] = {
+        "warehouse": cat.warehouse,
+        "storage_type": storage.get("storageType"),
+        "storage_endpoint": endpoint,
+        "storage_host": host_of(endpoint),
+        "endpoint_internal": internal,
+        "path_style_access": storage.get("pathStyleAccess"),
+        "role_arn": storage.get("roleArn"),
+        "sts_unavailable": storage.get("stsUnavailable"),
+        "sts_endpoint": storage.get("stsEndpoint"),
+        "region": storage.get("region"),
+        "allowed_locations": allowed,
+        "platform_storage_endpoints": platform_endpoints,
+        "platform_buckets": buckets,
+    }
+    subject = f"{cat.warehouse}.storageConfigInfo"
+    out: list[Finding] = []
+
+    def add(status: Status, code: str, summary: str, part: str = "", **extra: Any) -> None:
+        where = f"{subject}.{part}" if part else subject  # one subject per condition: findings are keyed by it
+        out.append(ctx.finding(status, code, summary, subject=where, evidence={**evidence, **extra}))
+
+    wanted: set[str | None] = {normal_url(e) for e in platform_endpoints} or {None}
+    if profiles and (normal_url(endpoint) if endpoint else None) not in wanted:
+        add(
+            Status.FAIL,
+            "polaris.storage_endpoint_mismatch",
+            f"catalog {cat.warehouse} hands out S3 endpoint {endpoint or '(AWS default)'} but platform.yaml storage "
+            f"uses {', '.join(platform_endpoints) or '(AWS default)'}",
+            part="endpoint",
+        )
+    own = internal or endpoint
+    if own and storage.get("pathStyleAccess") is not True:
+        vhosts = [f"{b}.{host_of(own)}" for b in buckets]
+        add(
+            Status.FAIL,
+            "polaris.virtual_host_addressing",
+            f"catalog {cat.warehouse} uses S3 endpoint {own} without pathStyleAccess: the SDK asks for "
+            f"<bucket>.{host_of(own)}, which an S3-compatible store's DNS does not know",
+            virtual_hosts=vhosts,
+            part="pathStyleAccess",
+        )
+    if storage.get("roleArn") and storage.get("stsUnavailable") is not True and own:
+        add(
+            Status.WARN,
+            "polaris.role_without_sts",
+            f"catalog {cat.warehouse} sets roleArn without stsUnavailable: every table access first calls STS "
+            f"AssumeRole at {storage.get('stsEndpoint') or own}",
+            part="roleArn",
+        )
+    outside = [b for b in buckets if not any(location_overlaps(f"s3://{b}/", a) for a in allowed)]
+    if outside:
+        add(
+            Status.FAIL,
+            "polaris.location_not_allowed",
+            f"platform bucket(s) {', '.join(outside)} outside catalog {cat.warehouse}'s allowedLocations",
+            buckets_not_allowed=outside,
+            part="allowedLocations",
+        )
+    if not out:
+        add(Status.OK, "polaris.storage_ok", f"catalog {cat.warehouse} storage config agrees with platform.yaml")
+    return out
+
+
+async def _namespace(
+    ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, *, ns: str, origin: str
+) -> Finding:
+    evidence: dict[str, Any] = {"namespace": ns, "warehouse": cat.warehouse, "expected_by": origin}
+    ans = await call(ctx, "GET", cat.rest(prefix, "namespaces", ns_path(ns)), token=token)
+    if ans.status == 200 and isinstance(ans.json, dict):
+        props = ans.json.get("properties")
+        evidence["location"] = props.get("location") if isinstance(props, dict) else None
+        return ctx.finding(Status.OK, "polaris.namespace_ok", f"namespace {ns} exists", subject=ns, evidence=evidence)
+    if ans.status != 404:
+        code, summary, extra = classify(ans, f"namespace {ns}")
+        return ctx.finding(Status.FAIL, code, summary, subject=ns, evidence={**evidence, **extra})
+    evidence.update(error_of(ans))
+    head, _, rest = ns.partition(".")
+    if rest and head == cat.warehouse:
+        intended = await call(ctx, "GET", cat.rest(prefix, "namespaces", ns_path(rest)), token=token)
+        exists = intended.status == 200
+        return ctx.finding(
+            Status.FAIL,
+            "polaris.namespace_prefix_mistake",
+            f"namespace {ns} is configured with the warehouse name as a prefix; the catalog's namespace is {rest}"
+            + ("" if exists else f" (which does not exist either: HTTP {intended.status})"),
+            subject=ns,
+            evidence={**evidence, "intended_namespace": rest, "intended_exists": exists},
+        )
+    summary = f"namespace {ns} does not exist in warehouse {cat.warehouse}"
+    return ctx.finding(Status.FAIL, "polaris.namespace_missing", summary, subject=ns, evidence=evidence)
+
+
+async def _catalog(ctx: ProbeContext, cat: CatalogTarget) -> list[Finding]:
+    token = await login(ctx, cat)
+    if not isinstance(token, str):
+        code, summary, evidence = token
+        status = (
+            Status.UNKNOWN if code in ("polaris.credentials_missing", Code.ENDPOINT_NOT_CONFIGURED) else Status.FAIL
+        )
+        return [ctx.finding(status, code, summary, subject=cat.subject, evidence=evidence)]
+    base = cat.evidence()
+    out = [
+        ctx.finding(
+            Status.OK, "polaris.auth_ok", f"Polaris issued a token ({cat.scope})", subject=cat.subject, evidence=base
+        )
+    ]
+    answers: dict[str, Answer] = {}
+
+    async def fetch(key: str, url: httpx.URL) -> None:
+        answers[key] = await call(ctx, "GET", url, token=token)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(fetch, "config", cat.config_url())
+        tg.start_soon(fetch, "mgmt", cat.management(f"catalogs/{quote(cat.warehouse, safe='')}"))
+    config, mgmt = answers["config"], answers["mgmt"]
+    if config.status == 404:
+        summary = f"Polaris has no warehouse {cat.warehouse}"
+        evidence = {**base, **error_of(config)}
+        sev = Severity.CRITICAL
+        return [
+            *out,
+            ctx.finding(
+                Status.FAIL,
+                "polaris.warehouse_missing",
+                summary,
+                severity=sev,
+                subject=cat.warehouse,
+                evidence=evidence,
+            ),
+        ]
+    prefix = config_prefix(config, cat.warehouse)
+    if prefix is None:
+        code, summary, extra = classify(config, f"catalog config for {cat.warehouse}")
+        return [*out, ctx.finding(Status.FAIL, code, summary, subject=cat.warehouse, evidence={**base, **extra})]
+    out.append(
+        ctx.finding(
+            Status.OK,
+            "polaris.warehouse_ok",
+            f"warehouse {cat.warehouse} exists",
+            subject=cat.warehouse,
+            evidence={**base, "prefix": prefix},
+        )
+    )
+    storage = mgmt.json.get("storageConfigInfo") if isinstance(mgmt.json, dict) else None
+    if mgmt.status == 200 and isinstance(storage, dict):
+        out.extend(_storage_findings(ctx, cat, storage))
+    else:
+        _, why, extra = classify(mgmt, f"management API catalog {cat.warehouse}")
+        out.append(
+            ctx.finding(
+                Status.UNKNOWN,
+                "polaris.storage_config_unreadable",
+                f"storage config not compared: {why}",
+                subject=f"{cat.warehouse}.storageConfigInfo",
+                evidence={**base, **extra},
+            )
+        )
+    results: list[Finding] = []
+
+    async def one(ns: str, origin: str) -> None:
+        results.append(await _namespace(ctx, cat, token, prefix, ns=ns, origin=origin))
+
+    async with anyio.create_task_group() as tg:
+        for ns, origin in expected_namespaces(ctx, cat).items():
+            tg.start_soon(one, ns, origin)
+    return out + sorted(results, key=lambda f: f.subject)
+
+
+@probe(
+    "polaris",
+    components=["polaris"],
+    timeout=REQUEST_TIMEOUT_S * 4 + 4,  # health || login, config || management, namespace, its prefix check
+    description="Polaris health, OAuth login, warehouse, storage config and namespaces against platform.yaml",
+)
+async def polaris(ctx: ProbeContext) -> list[Finding]:
+    results: list[Finding] = []
+
+    async def health(ep: Endpoint) -> None:
+        results.append(await _health(ctx, ep))
+
+    async def catalog(cat: CatalogTarget) -> None:
+        results.extend(await _catalog(ctx, cat))
+
+    async with anyio.create_task_group() as tg:
+        for ep in ctx.endpoints():
+            if ep.name == "management" and ep.url.scheme in ("http", "https"):
+                tg.start_soon(health, ep)
+        for cat in catalog_targets(ctx):
+            tg.start_soon(catalog, cat)
+    return results

@@ -1,0 +1,302 @@
+"""S3: does the object store answer, accept Floe's keys, hold Floe's buckets, and can each vantage address them?
+
+Floe's data, compute logs and pre-aggregations live in S3 (LocalStack, MinIO or AWS), and the seed report's
+blocker was an S3 endpoint the catalog could not reach: an AWS SDK without path-style access asks for
+``<bucket>.<host>``, a name no custom endpoint's DNS ever has. So besides "answers" (LocalStack's health route
+when present), "credentials valid" (STS GetCallerIdentity) and "buckets present" (HeadBucket, path-style), this
+probe resolves both addressing styles from every vantage it can observe, and tries the AssumeRole that Polaris
+uses to vend credentials. boto3 is blocking, so each call runs in a worker thread (abandoned on cancel) under
+botocore's own connect/read timeouts and a single attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import Any
+
+import anyio
+import httpx
+
+from floe_agents.config.platform import PlatformConfig
+from floe_agents.context import Endpoint, ProbeContext
+from floe_agents.findings import Code, Finding, Status
+from floe_agents.probes._aws import aws_call, make_clients, resolves_from
+from floe_agents.probes._http import UNREACHABLE, failure_reason, under
+from floe_agents.registry import probe
+from floe_agents.resolve import CannotResolveHereError, is_ip
+
+REQUEST_TIMEOUT_S = 3.0
+UPSTREAM_BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
+OPTIONAL_BUCKETS = ("dagster-compute-logs", "cube-preaggs")
+DEFAULT_ROLE = "arn:aws:iam::000000000000:role/polaris-storage-role"
+Verdict = tuple[Status, str, str, dict[str, Any]]  # status, code, summary, evidence
+
+CODES = (
+    "endpoint.not_configured",  # unknown: no S3 api endpoint for this vantage in the targets
+    "s3.unreachable",  # fail: no connection / no answer / TLS mismatch; or endpoint host unresolvable at a vantage
+    "s3.unhealthy",  # fail: answered with 5xx or garbage, or LocalStack health says s3 is not running
+    "s3.ok",  # ok: the endpoint answers (LocalStack health evidence when present)
+    "s3.credentials_missing",  # unknown: no access key configured; signed checks skipped
+    "s3.credentials_invalid",  # fail: STS GetCallerIdentity rejected the keys
+    "s3.credentials_valid",  # ok: caller identity (account, arn)
+    "s3.bucket_missing",  # fail: HeadBucket 404
+    "s3.bucket_unreadable",  # fail: bucket answers 403/301/other error (evidence status, error code)
+    "s3.bucket_present",  # ok
+    "s3.virtual_host_unresolvable",  # <bucket>.<host> does not resolve: fail if the platform sets path_style_access
+    # false, warn when it does not say (no platform config); ok (s3.addressing_ok) when it uses path-style
+    "s3.addressing_ok",  # ok: the addressing the vantage needs resolves (evidence per bucket)
+    "s3.role_missing",  # warn: the default polaris-storage-role does not exist
+    "s3.assume_role_failed",  # fail: STS AssumeRole of the configured (or existing default) role refused
+    "s3.assume_role_ok",  # ok
+    "s3.check_failed",  # unknown: an API call failed for a reason that says nothing about S3 itself
+)
+
+
+def _strings(value: Any, key: str = "") -> Iterable[tuple[str, str]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _strings(v, str(k))
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v, key)
+    elif isinstance(value, str):
+        yield key, value
+
+
+def expected_buckets(platform: PlatformConfig | None) -> tuple[list[str], dict[str, bool], str]:
+    """(buckets, bucket -> path_style_access, source): the platform's S3 buckets, else upstream's five."""
+    if platform is None:
+        return list(UPSTREAM_BUCKETS), {}, "upstream floe-infra-localstack-init (no platform config)"
+    buckets: list[str] = []
+    path_style: dict[str, bool] = {}
+    for profile in platform.storage.values():
+        if profile.type == "s3":
+            buckets.append(profile.bucket)
+            path_style[profile.bucket] = path_style.get(profile.bucket, True) and profile.path_style_access
+    free = [platform.observability.compute_logs, platform.compute, platform.infrastructure]
+    for key, value in _strings(free):
+        if value in OPTIONAL_BUCKETS or (key in ("bucket", "bucket_name") and value):
+            buckets.append(value)
+    if not buckets:
+        return list(UPSTREAM_BUCKETS), {}, "upstream floe-infra-localstack-init (platform names no S3 bucket)"
+    return list(dict.fromkeys(buckets)), path_style, "platform config"
+
+
+def _api_endpoint(ctx: ProbeContext, vantage: str | None = None) -> Endpoint | None:
+    eps = ctx.endpoints(vantage)
+    return next((e for e in eps if e.name == "api"), None) or next(
+        (e for e in eps if e.url.scheme in ("http", "https")), None
+    )
+
+
+async def _health(ctx: ProbeContext, ep: Endpoint) -> Verdict:
+    """Does the endpoint answer, and does LocalStack's health route (when there is one) say s3 is running?"""
+    path = ep.target.health_path or "/_localstack/health"
+    url = under(ep.url, path)  # keep a path prefix
+    ev: dict[str, Any] = {"url": str(url), "endpoint": ep.name}
+    try:
+        response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)
+    except httpx.TimeoutException as exc:
+        ev.update(reason="timeout", error=type(exc).__name__)
+        return Status.FAIL, "s3.unreachable", f"{ep.url} did not answer within {REQUEST_TIMEOUT_S:g}s", ev
+    except httpx.HTTPError as exc:
+        text, reason = f"{type(exc).__name__}: {exc}", failure_reason(exc)
+        ev.update(reason=reason, error=text[:300])
+        if reason in UNREACHABLE:
+            return Status.FAIL, "s3.unreachable", f"{ep.url} unreachable ({reason}): {exc}", ev
+        return Status.FAIL, "s3.unhealthy", f"{ep.url} sent a broken answer: {text}", ev
+    ev["status_code"] = response.status_code
+    if response.status_code >= 500:
+        ev["body"] = response.text[:300]
+        return Status.FAIL, "s3.unhealthy", f"{url} answered HTTP {response.status_code}", ev
+    if response.status_code != 200:
+        ev["localstack"] = False  # a 404 (no such route) or 403 (real S3) still proves the endpoint answers
+        return Status.OK, "s3.ok", f"{ep.url} answers (HTTP {response.status_code}, not LocalStack)", ev
+    try:
+        health = response.json()
+    except ValueError:
+        ev["body"] = response.text[:300]
+        return Status.FAIL, "s3.unhealthy", f"{url} answered 200 with a body that is not JSON", ev
+    services = health.get("services") if isinstance(health, dict) else None
+    if not isinstance(services, dict):
+        return Status.OK, "s3.ok", f"{ep.url} answers", {**ev, "localstack": False}
+    ev.update(localstack=True, services=services, version=health.get("version"))
+    state = str(services.get("s3", "absent"))
+    if state not in ("running", "available", "initialized"):
+        return Status.FAIL, "s3.unhealthy", f"LocalStack at {ep.url} reports s3 {state}", ev
+    return Status.OK, "s3.ok", f"{ep.url} answers; LocalStack reports s3 {state}", ev
+
+
+async def _credentials(clients: dict[str, Any], base: dict[str, Any]) -> Verdict:
+    ident, err = await aws_call(clients, clients["sts"].get_caller_identity)
+    if err is None:
+        ev = {**base, "account": ident.get("Account"), "arn": ident.get("Arn")}
+        return Status.OK, "s3.credentials_valid", f"credentials accepted as {ident.get('Arn')}", ev
+    if err["kind"] == "auth":
+        return Status.FAIL, "s3.credentials_invalid", f"STS rejected the credentials: {err['code']}", {**base, **err}
+    ev = {**base, "call": "GetCallerIdentity", **err}
+    return Status.UNKNOWN, "s3.check_failed", f"could not verify the credentials: {err['message']}", ev
+
+
+async def _bucket(clients: dict[str, Any], bucket: str, base: dict[str, Any]) -> Verdict:
+    _, err = await aws_call(clients, lambda: clients["s3"].head_bucket(Bucket=bucket))
+    ev = {**base, "bucket": bucket, "addressing": "path", **(err or {})}
+    if err is None:
+        return Status.OK, "s3.bucket_present", f"bucket {bucket} exists", ev
+    if err.get("status") == 404 or err.get("code") in ("404", "NoSuchBucket"):
+        return Status.FAIL, "s3.bucket_missing", f"bucket {bucket} does not exist", ev
+    if err["kind"] in ("auth", "client"):
+        return Status.FAIL, "s3.bucket_unreadable", f"bucket {bucket} answered {err['code']}", ev
+    return Status.UNKNOWN, "s3.check_failed", f"HeadBucket {bucket} failed: {err['message']}", ev
+
+
+async def _role(clients: dict[str, Any], arn: str, configured: bool, base: dict[str, Any]) -> Verdict:
+    """AssumeRole of a configured role; the upstream default role only if it exists (missing is a warn)."""
+    ev = {**base, "role_arn": arn, "source": "platform storage credentials" if configured else "upstream default"}
+    if not configured:
+        _, err = await aws_call(clients, lambda: clients["iam"].get_role(RoleName=arn.rsplit("/", 1)[-1]))
+        if err is not None and err.get("code") == "NoSuchEntity":
+            return Status.WARN, "s3.role_missing", f"role {arn} does not exist", {**ev, **err}
+        if err is not None:
+            ev.update(call="GetRole", **err)
+            return Status.UNKNOWN, "s3.check_failed", f"could not look up {arn}: {err['message']}", ev
+    got, err = await aws_call(
+        clients,
+        lambda: clients["sts"].assume_role(RoleArn=arn, RoleSessionName="floe-agents-probe", DurationSeconds=900),
+    )
+    if err is None:
+        return Status.OK, "s3.assume_role_ok", f"assumed {arn}", {**ev, "assumed_arn": got["AssumedRoleUser"]["Arn"]}
+    ev.update(call="AssumeRole", **err)
+    if err["kind"] in ("auth", "client"):
+        return Status.FAIL, "s3.assume_role_failed", f"AssumeRole {arn} refused: {err['code']} {err['message']}", ev
+    return Status.UNKNOWN, "s3.check_failed", f"AssumeRole {arn} failed: {err['message']}", ev
+
+
+async def _addressing(ctx: ProbeContext, ep: Endpoint, buckets: list[str], path_style: dict[str, bool]) -> Verdict:
+    """Which addressing resolves from ``ep.vantage``: path-style (the host) and virtual-host (<bucket>.<host>)."""
+    host, vantage = ep.host, ep.vantage
+    ev: dict[str, Any] = {"endpoint": str(ep.url), "host": host, "path_style_access": path_style}
+    if is_ip(host):
+        ev.update(path_style="works", virtual_host="not applicable: SDKs use path-style for IP endpoints")
+        return Status.OK, "s3.addressing_ok", f"{host} is an IP: path-style addressing only", ev
+    why = await resolves_from(ctx, vantage, host)
+    if why is not None:
+        ev.update(reason="endpoint host unresolvable", error=why)
+        return Status.FAIL, "s3.unreachable", f"{host} does not resolve from {vantage}: no addressing works", ev
+    virtual: dict[str, str | None] = {}
+
+    async def one(bucket: str) -> None:
+        virtual[bucket] = await resolves_from(ctx, vantage, f"{bucket}.{host}")
+
+    async with anyio.create_task_group() as tg:
+        for b in buckets:
+            tg.start_soon(one, b)
+    bad = sorted(b for b, why in virtual.items() if why)
+    ev.update(path_style="resolves", virtual_host={b: why or "resolves" for b, why in sorted(virtual.items())})
+    if not bad:
+        return Status.OK, "s3.addressing_ok", f"path-style and virtual-host names resolve from {vantage}", ev
+    strict = [b for b in bad if path_style.get(b) is False]
+    unknown = [b for b in bad if b not in path_style]
+    ev.update(unresolvable=[f"{b}.{host}" for b in bad], path_style_disabled_for=strict)
+    if not strict and not unknown:  # every such bucket is configured path-style: virtual-host is never used
+        summary = f"path-style resolves from {vantage}; virtual-host names do not, and the platform uses path-style"
+        return Status.OK, "s3.addressing_ok", summary, ev
+    summary = f"virtual-host names ({bad[0]}.{host}, ...) do not resolve from {vantage}: only path-style works"
+    if strict:
+        summary += f"; the platform disables path-style access for {', '.join(strict)}"
+    return Status.FAIL if strict else Status.WARN, "s3.virtual_host_unresolvable", summary, ev
+
+
+async def _signed(
+    ctx: ProbeContext,
+    clients: dict[str, Any],
+    key: str | None,
+    base: dict[str, Any],
+    *,
+    buckets: list[str],
+    source: str,
+) -> list[Finding]:
+    """Keys, buckets and roles: the calls that need a signature."""
+    if not key:
+        summary = "no S3 access key configured: credentials, buckets and roles not checked"
+        return [ctx.finding(Status.UNKNOWN, "s3.credentials_missing", summary, subject="credentials")]
+    if "error" in clients:
+        summary = f"cannot set up an S3 client: {clients['error']}"
+        ev = {**base, "error": clients["error"]}
+        return [ctx.finding(Status.UNKNOWN, "s3.check_failed", summary, subject="credentials", evidence=ev)]
+    storage = ctx.platform.storage.values() if ctx.platform else []
+    roles = sorted({p.credentials.role_arn for p in storage if p.credentials.role_arn})
+    found: list[Finding] = []
+
+    async def keep(subject: str, make: Awaitable[Verdict]) -> None:
+        status, code, summary, ev = await make
+        found.append(ctx.finding(status, code, summary, subject=subject, evidence=ev))
+
+    # The key check and the calls it vouches for go out together (one round trip, not two); if the keys are
+    # refused, every signed call was refused the same way and only the key finding is kept.
+    region = ctx.targets.credentials.s3_region
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(keep, "credentials", _credentials(clients, {**base, "access_key_id": key, "region": region}))
+        for bucket in buckets:
+            tg.start_soon(keep, bucket, _bucket(clients, bucket, {**base, "expected_from": source}))
+        for arn in roles or [DEFAULT_ROLE]:
+            tg.start_soon(keep, arn, _role(clients, arn, bool(roles), base))
+    refused = any(f.subject == "credentials" and f.status is Status.FAIL for f in found)
+    return [f for f in found if not refused or f.subject == "credentials"]
+
+
+@probe(
+    "s3",
+    components=["s3"],
+    timeout=20.0,
+    description="S3 answers, keys valid, buckets present, addressing per vantage, AssumeRole",
+)
+async def s3(ctx: ProbeContext) -> list[Finding]:
+    ep = _api_endpoint(ctx)
+    if ep is None:
+        summary = f"no S3 api endpoint for vantage {ctx.vantage} in the targets"
+        return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, summary, subject="api")]
+    key, region = ctx.credential("s3_access_key_id"), ctx.targets.credentials.s3_region
+    secret = ctx.credential("s3_secret_access_key")
+    clients: dict[str, Any] = {}
+
+    async def prepare() -> None:  # boto3's import and client set-up overlap the health check
+        try:
+            made = await anyio.to_thread.run_sync(
+                make_clients, str(ep.url).rstrip("/"), region, key, secret, abandon_on_cancel=True
+            )
+        except Exception as exc:  # e.g. an endpoint botocore rejects: reported, not raised
+            clients["error"] = f"{type(exc).__name__}: {exc}"
+        else:
+            clients.update(made)
+
+    async with anyio.create_task_group() as tg:
+        if key:
+            tg.start_soon(prepare)
+        status, code, summary, ev = await _health(ctx, ep)
+        if status is not Status.OK:
+            tg.cancel_scope.cancel()
+    out = [ctx.finding(status, code, summary, subject=str(ep.url), evidence=ev)]
+    if status is not Status.OK:
+        return out
+    buckets, path_style, source = expected_buckets(ctx.platform)
+    base = {"endpoint": str(ep.url)}
+
+    async def run(subject: str, make: Awaitable[Verdict], vantage: str | None = None) -> Finding | None:
+        try:
+            status, code, summary, ev = await make
+        except CannotResolveHereError:
+            return None  # that vantage's DNS cannot be observed from here: no finding rather than a false alarm
+        out.append(ctx.finding(status, code, summary, subject=subject, evidence=ev, vantage=vantage))
+        return out[-1]
+
+    async def signed() -> None:
+        out.extend(await _signed(ctx, clients, key, base, buckets=buckets, source=source))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(signed)
+        for vantage in ctx.targets.vantages:
+            vep = _api_endpoint(ctx, vantage)
+            if vep is not None:
+                tg.start_soon(run, "addressing", _addressing(ctx, vep, buckets, path_style), vantage)
+    return sorted(out, key=lambda f: (f.subject, f.vantage))

@@ -1,0 +1,205 @@
+"""``floe-agents lab up|status|down``, ``floe-agents demo`` and ``--target lab``, added to the CLI by entry points.
+
+``floe_agents`` never imports the lab: these reach its command line through the ``floe_agents.commands`` and
+``floe_agents.targets`` entry points (``floe_agents.cli.plugins``). The lab's servers are imported only inside the
+commands: this module loads with every ``floe-agents`` call, and ``investigate`` must not pay for them.
+Progress goes to stderr one line per step; the endpoints and the
+targets file path go to stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from floe_agents.config import ConfigError
+from floe_agents.report.model import EXIT_TOOL_ERROR
+
+__all__ = ["demo_command", "lab_app", "lab_state_dir", "register", "running_lab_targets"]
+
+lab_app = typer.Typer(help="A local Floe stack on loopback with fault injection.", no_args_is_help=True)
+
+StateOpt = Annotated[
+    Path | None,
+    typer.Option("--state", help="Lab state folder (default: $FLOE_AGENTS_LAB_DIR or ~/.local/state/floe-agents/lab)."),
+]
+
+
+def lab_state_dir(state: Path | None = None) -> Path:
+    if state is not None:
+        return state
+    base = os.environ.get("FLOE_AGENTS_LAB_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "floe-agents", "lab"
+    )
+    return Path(base)
+
+
+def running_lab_targets() -> Path:
+    """``--target lab``: the targets file of the lab running in the default state folder."""
+    path = lab_state_dir() / "targets.yaml"
+    if not path.exists():
+        raise ConfigError(path, "no running lab (start one with `floe-agents lab up`)")
+    return path
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``lab`` and ``demo`` to the ``floe-agents`` command line."""
+    app.command("demo")(demo_command)
+    app.add_typer(lab_app, name="lab")
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(f"  {line}\n")
+    sys.stderr.flush()
+
+
+def _error(message: str) -> typer.Exit:
+    sys.stderr.write(f"floe-agents: error: {message}\n")
+    return typer.Exit(EXIT_TOOL_ERROR)
+
+
+def _up(state_dir: Path, scenario_name: str) -> None:
+    from floe_lab.control import LabError, lab_up  # noqa: PLC0415 - the lab is optional
+    from floe_lab.scenario import load_scenario  # noqa: PLC0415
+
+    try:
+        scenario = load_scenario(scenario_name)
+    except ConfigError as exc:
+        raise _error(str(exc)) from None
+    sys.stderr.write(f"floe-agents: starting the lab in {state_dir} (scenario {scenario.name})\n")
+    try:
+        info = anyio.run(lab_up, state_dir, scenario, _say)
+    except LabError as exc:
+        raise _error(str(exc)) from None
+    except Exception as exc:  # a server that would not start: one line, its log tail is in the message
+        raise _error(f"lab up failed (everything started was stopped): {type(exc).__name__}: {exc}") from None
+    table = Table(title=f"floe lab up in {info.up_seconds:.1f}s — scenario {info.scenario}")
+    table.add_column("workload/port")
+    table.add_column("address")
+    for name, address in sorted(info.endpoints.items()):
+        table.add_row(name, address)
+    Console(width=None if sys.stdout.isatty() else 120).print(table)
+    sys.stdout.write(
+        f"Kubernetes API: {info.api_url}\ntargets file: {info.targets}\n"
+        "use it with: floe-agents investigate --target lab\n"
+    )
+
+
+@lab_app.command("up")
+def up_command(
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help="Faults to inject (see `lab scenarios`).")
+    ] = "healthy",
+    state: StateOpt = None,
+) -> None:
+    """Start the lab (PostgreSQL, S3, catalog, Dagster, Jaeger, Marquez, Cube, Kubernetes API) with a scenario."""
+    _up(lab_state_dir(state), scenario)
+
+
+@lab_app.command("scenarios")
+def scenarios_command() -> None:
+    """List the fault scenarios the lab ships."""
+    from floe_lab.scenario import load_scenario, scenario_names  # noqa: PLC0415
+
+    for name in scenario_names():
+        s = load_scenario(name)
+        sys.stdout.write(f"{name:<22} {', '.join(sorted(s.faults)) or '(no faults)'}\n")
+
+
+@lab_app.command("status")
+def status_command(state: StateOpt = None) -> None:
+    """Processes of the running lab (PID, alive, ports, RSS) and its pods as the Kubernetes API reports them."""
+    from floe_lab.cluster_ops import pod_states  # noqa: PLC0415
+    from floe_lab.control import lab_info, lab_memory, status_rows  # noqa: PLC0415
+
+    state_dir = lab_state_dir(state)
+    info = lab_info(state_dir)
+    if info is None:
+        raise _error(f"no lab running in {state_dir} (start one with `floe-agents lab up`)")
+    rows = status_rows(state_dir)
+    table = Table(title=f"lab {info.scenario} in {state_dir}")
+    for col in ("process", "pid", "alive", "ports", "RSS MB"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], str(r["pid"]), "yes" if r["alive"] else "NO", str(r["ports"]), str(r["rss_mb"]))
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    console.print(table)
+    whole = lab_memory(state_dir)
+    console.print(
+        f"lab memory: RSS {whole.rss_bytes / 2**20:.0f} MB, PSS {whole.pss_bytes / 2**20:.0f} MB "
+        f"({whole.processes} processes, each counted once)"
+    )
+    token = _token(Path(info.targets))
+    try:
+        pods = anyio.run(pod_states, info.api_url, token)
+    except Exception as exc:
+        console.print(f"Kubernetes API unreachable: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    ptable = Table(title="pods (namespace floe)")
+    for col in ("pod", "phase", "ready", "stuck"):
+        ptable.add_column(col)
+    for name, (phase, ready, stuck) in sorted(pods.items()):
+        ptable.add_row(name, phase, "yes" if ready else "no", stuck or "")
+    console.print(ptable)
+
+
+def _token(targets: Path) -> str:
+    import yaml  # noqa: PLC0415
+
+    return str(yaml.safe_load(targets.read_text())["kubernetes"]["token"])
+
+
+@lab_app.command("down")
+def down_command(state: StateOpt = None) -> None:
+    """Stop every process the lab started (by PID) and check that nothing is left listening."""
+    from floe_lab.control import LabError, lab_down  # noqa: PLC0415
+
+    state_dir = lab_state_dir(state)
+    try:
+        still_open = anyio.run(lab_down, state_dir, _say)
+    except LabError as exc:
+        raise _error(str(exc)) from None
+    if still_open:
+        raise _error(f"ports still listening after lab down: {still_open}")
+    sys.stderr.write("floe-agents: lab stopped; nothing left listening\n")
+
+
+def demo_command(
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="Lab scenario to diagnose.")] = "seed",
+    report: Annotated[Path, typer.Option("--report", "-o", help="Where to write the report.")] = Path(
+        "floe-agents-report.md"
+    ),
+    state: StateOpt = None,
+    down: Annotated[bool, typer.Option("--down", help="Stop the lab after the investigation.")] = False,
+) -> None:
+    """Bring the lab up with the seed report's faults, investigate it, and print where the report is."""
+    from floe_agents.cli.investigate import investigate_command  # noqa: PLC0415
+    from floe_lab.control import lab_info  # noqa: PLC0415
+
+    state_dir = lab_state_dir(state)
+    info = lab_info(state_dir)
+    if info is not None and info.scenario != scenario:
+        raise _error(
+            f"a lab with scenario {info.scenario} is running in {state_dir}; "
+            "`floe-agents lab down` first, or pass --scenario " + info.scenario
+        )
+    if info is None:
+        _up(state_dir, scenario)
+    else:
+        sys.stderr.write(f"floe-agents: reusing the running lab (scenario {scenario})\n")
+    try:
+        investigate_command(target=str(state_dir / "targets.yaml"), report=report)
+    except typer.Exit as done:
+        sys.stdout.write(f"report: {report.resolve()}\n")
+        if down:
+            down_command(state=state_dir)
+        else:
+            sys.stdout.write("the lab is still running (`floe-agents lab status`); `floe-agents lab down` stops it\n")
+        raise typer.Exit(done.exit_code) from None

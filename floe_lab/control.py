@@ -1,0 +1,229 @@
+"""``lab up`` / ``lab status`` / ``lab down``: the lab's lifecycle, across separate CLI invocations.
+
+``up`` plays "node boot + helm install": it starts the node-level servers (PostgreSQL, the Kubernetes API
+stand-in, the kubelet), applies the scenario's manifests through the real Kubernetes client, waits for the
+workloads to settle (ready, or stuck the way the scenario's faults make them), runs the Helm hook Jobs in weight
+order, launches one pipeline run so there is run history and telemetry, and writes ``lab.json`` and the
+targets file. Everything it starts is recorded by PID in the state folder, so ``down`` — any later process —
+stops it all and checks that nothing is left listening.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import yaml
+
+from floe_lab import procs
+from floe_lab.cluster_ops import apply_objects, run_hook_jobs, wait_settled
+from floe_lab.dagster_runs import launch_demo_run
+from floe_lab.manifests import LabSettings, infra_objects, platform_yaml
+from floe_lab.manifests_dagster import dagster_objects, hook_jobs
+from floe_lab.network import PORTS_FILE, SERVICES_FILE, allocate_ports, services_table, write_json
+from floe_lab.postgres import remove_data, start_postgres
+from floe_lab.scenario import Scenario
+from floe_lab.targets_file import lab_targets
+
+__all__ = ["LabError", "LabInfo", "lab_down", "lab_info", "lab_memory", "lab_up", "status_rows"]
+
+Say = Callable[[str], None]
+LAB_FILE = "lab.json"
+
+
+class LabError(RuntimeError):
+    """The lab cannot do what was asked; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class LabInfo:
+    state_dir: str
+    scenario: str
+    faults: list[str]
+    api_url: str
+    targets: str
+    started_at: float
+    up_seconds: float
+    endpoints: dict[str, str]
+    jobs: dict[str, str] = field(default_factory=dict)
+    run_id: str | None = None
+
+
+def lab_info(state_dir: Path) -> LabInfo | None:
+    path = state_dir / LAB_FILE
+    if not path.exists():
+        return None
+    return LabInfo(**json.loads(path.read_text()))
+
+
+def _python() -> str:
+    return sys.executable
+
+
+async def _start_node(
+    state_dir: Path, settings: LabSettings, ports: dict[str, dict[str, int]], token: str, say: Say
+) -> str:
+    """PostgreSQL, the API server and the kubelet: what a node brings before anything is scheduled."""
+    api_port = procs.free_port()
+    api_spec = procs.ProcSpec(
+        name="kube-apiserver",
+        argv=[_python(), "-m", "floe_lab.kube", "--port", str(api_port)],
+        env={"FLOE_LAB_KUBE_TOKEN": token},
+        ports={"https": api_port},
+        ready=[procs.LogReady("READY")],
+    )
+    pg_port = ports["floe-infra-postgresql"]["tcp-postgresql"]
+
+    async def postgres() -> None:
+        await start_postgres(state_dir, password=settings.pg_password, port=pg_port)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(postgres)
+        tg.start_soon(procs.start, state_dir, api_spec)
+    say(f"node: postgres on 127.0.0.1:{pg_port}, kube-apiserver on 127.0.0.1:{api_port}")
+    api_url = f"http://127.0.0.1:{api_port}"
+    kubelet = procs.ProcSpec(
+        name="kubelet",
+        argv=[
+            _python(),
+            "-m",
+            "floe_lab.kubelet",
+            "--api",
+            api_url,
+            "--state",
+            str(state_dir),
+            "--launchers",
+            "floe_lab.launchers:launchers",
+        ],
+        env={"FLOE_LAB_KUBE_TOKEN": token},
+        ready=[procs.LogReady("READY")],
+    )
+    await procs.start(state_dir, kubelet)
+    say("node: kubelet ready")
+    return api_url
+
+
+async def lab_up(
+    state_dir: Path, scenario: Scenario, say: Say, *, settle_s: float = 90.0, run_pipeline: bool = True
+) -> LabInfo:
+    state_dir = Path(await anyio.Path(state_dir).resolve())
+    if (existing := lab_info(state_dir)) is not None:
+        raise LabError(
+            f"a lab is already running in {state_dir} (scenario {existing.scenario}); run `floe-agents lab down` first"
+        )
+    t0 = time.monotonic()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    settings = LabSettings(pg_password=secrets.token_urlsafe(16), faults=scenario.faults)
+    objects = [*infra_objects(settings), *dagster_objects(settings)]
+    jobs = hook_jobs(settings)
+    ports = allocate_ports(objects)
+    table = services_table(objects, ports)
+    write_json(state_dir / PORTS_FILE, ports)
+    write_json(state_dir / SERVICES_FILE, table)
+    say(f"lab: scenario {scenario.name} ({', '.join(sorted(scenario.faults)) or 'no faults'})")
+    try:
+        api_url = await _start_node(state_dir, settings, ports, token, say)
+        await apply_objects(api_url, token, objects)
+        say(f"helm: applied {len(objects)} objects to namespace floe")
+        await wait_settled(api_url, token, say, deadline_s=settle_s)
+        job_results = await run_hook_jobs(api_url, token, jobs, say)
+        run_id = await launch_demo_run(ports, say) if run_pipeline else None
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            records = {r.name: r for r in procs.load_records(state_dir)}
+            if "kubelet" in records:
+                await procs.stop(state_dir, records["kubelet"], grace=5.0)
+            await procs.stop_all(state_dir)
+            remove_data(state_dir)
+        raise
+    targets = state_dir / "targets.yaml"
+    credentials = {
+        "polaris_client_id": settings.client_id,
+        "polaris_client_secret": settings.client_secret,
+        "postgres_password": settings.pg_password,
+        "s3_access_key_id": settings.aws_key,
+        "s3_secret_access_key": settings.aws_secret,
+        "cube_api_secret": settings.cube_secret,
+    }
+    await anyio.Path(state_dir / "platform.yaml").write_text(platform_yaml(settings))
+    text = yaml.safe_dump(lab_targets(ports, table, api_url, token, credentials), sort_keys=False)
+    await anyio.Path(targets).write_text(text)
+    endpoints = {f"{w}/{n}": f"127.0.0.1:{p}" for w, named in ports.items() for n, p in named.items()}
+    info = LabInfo(
+        state_dir=str(state_dir),
+        scenario=scenario.name,
+        faults=sorted(scenario.faults),
+        api_url=api_url,
+        targets=str(targets),
+        started_at=time.time(),
+        up_seconds=round(time.monotonic() - t0, 2),
+        endpoints=endpoints,
+        jobs=job_results,
+        run_id=run_id,
+    )
+    write_json(state_dir / LAB_FILE, asdict(info))
+    return info
+
+
+async def lab_down(state_dir: Path, say: Say) -> list[int]:
+    """Stop every process the lab started (kubelet first, so it cannot restart pods); return ports still open."""
+    state_dir = Path(await anyio.Path(state_dir).resolve())
+    records = {r.name: r for r in procs.load_records(state_dir)}
+    if not records and lab_info(state_dir) is None:
+        raise LabError(f"no lab in {state_dir}")
+    if "kubelet" in records:
+        await procs.stop(state_dir, records["kubelet"], grace=5.0)
+    results = await procs.stop_all(state_dir)
+    for r in results:
+        say(f"stopped {r.name} (pid {r.pid}, {r.how}, {r.seconds:.1f}s)")
+    ports_file = state_dir / PORTS_FILE
+    ports: list[int] = []
+    if ports_file.exists():
+        ports = [p for named in json.loads(ports_file.read_text()).values() for p in named.values()]
+    (state_dir / LAB_FILE).unlink(missing_ok=True)
+    # `investigate --target lab` reads this file: without it, it says there is no lab instead of probing dead ports.
+    (state_dir / "targets.yaml").unlink(missing_ok=True)
+    remove_data(state_dir)  # the lab is ephemeral: the next `up` initialises a fresh cluster with new secrets
+    return procs.listening(ports)
+
+
+def _own_pids(state_dir: Path) -> list[tuple[procs.ProcRecord, set[int]]]:
+    """Each recorded server's processes, minus those another record owns (the kubelet's children are pods)."""
+    records = procs.load_records(state_dir.resolve())
+    pids = [set(procs.live_pids(rec)) for rec in records]
+    out = []
+    for i, rec in enumerate(records):
+        others: set[int] = set().union(*(p for j, p in enumerate(pids) if j != i and p < pids[i]))
+        out.append((rec, pids[i] - others))
+    return out
+
+
+def status_rows(state_dir: Path) -> list[dict[str, Any]]:
+    """One row per recorded process: name, pid, alive, ports, RSS (each process counted once)."""
+    rows = []
+    for rec, pids in _own_pids(state_dir):
+        mem = procs.memory_of(pids)
+        rows.append(
+            {
+                "name": rec.name,
+                "pid": rec.pid,
+                "alive": bool(pids),
+                "ports": rec.ports,
+                "rss_mb": round(mem.rss_bytes / 2**20, 1),
+                "pss_mb": round(mem.pss_bytes / 2**20, 1),
+            }
+        )
+    return rows
+
+
+def lab_memory(state_dir: Path) -> procs.MemUsage:
+    """Memory of the whole lab, every process counted once."""
+    return procs.memory_of(set().union(*(pids for _, pids in _own_pids(state_dir))))

@@ -1,0 +1,43 @@
+"""The lab kubelet: the cluster is live, not a picture.
+
+Why it exists: floe-agents reads a Floe platform through the Kubernetes API, and in the lab that API is a
+stand-in. Without a kubelet the pods in it would be whatever someone wrote there; with it, every Deployment,
+StatefulSet and Job is realised as the real local process it stands for (chosen by the pod template annotation
+``lab.floe.dev/launch``), and Pods, ReplicaSets, Deployments, StatefulSets, Jobs, Endpoints and Events follow
+what really happened — a missing Secret really keeps the process from starting, a crash really restarts it,
+and creating the Secret through the API really starts it. It talks to the API server only through the real
+``kubernetes_asyncio`` client, like a real kubelet and controller manager.
+
+Use::
+
+    async with Kubelet(api_url, token, state_dir, launchers):   # returns after the first sync
+        ...
+    # or: python -m floe_lab.kubelet --api URL --token T --state DIR --launchers MODULE:ATTR
+
+Launchers (``Mapping[str, Launcher]``) turn a :class:`LaunchContext` into a ``procs.ProcSpec``; the value
+``adopt:<procname>`` mirrors a process started elsewhere and recorded by ``procs`` under that name.
+"""
+
+from floe_lab.kubelet.context import (
+    ADOPT_PREFIX,
+    LAUNCH_ANNOTATION,
+    LOG_FILE_ANNOTATION,
+    NODE_NAME,
+    PREVIOUS_LOG_ANNOTATION,
+    REAL_PORTS_ANNOTATION,
+    LaunchContext,
+    Launcher,
+)
+from floe_lab.kubelet.kubelet import Kubelet
+
+__all__ = [
+    "ADOPT_PREFIX",
+    "LAUNCH_ANNOTATION",
+    "LOG_FILE_ANNOTATION",
+    "NODE_NAME",
+    "PREVIOUS_LOG_ANNOTATION",
+    "REAL_PORTS_ANNOTATION",
+    "Kubelet",
+    "LaunchContext",
+    "Launcher",
+]

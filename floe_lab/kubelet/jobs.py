@@ -1,0 +1,100 @@
+"""The Job controller: pods for a Job until it completes or exhausts its ``backoffLimit``.
+
+Why it matters to floe-agents: the platform is initialised by Helm hook Jobs, and a hook that failed or never ran
+is a root cause the diagnosis must name. So a Job's outcome is the real exit code of its process, reported the
+way batch/v1 does (``succeeded``/``failed`` counts, ``startTime``/``completionTime``, the
+``SuccessCriteriaMet``+``Complete`` or ``FailureTarget``+``Failed`` conditions with ``BackoffLimitExceeded``),
+with the controller's events. Deleting a Job and creating it again runs it again (a new uid, new pods). Retries
+after a failed pod wait an exponential back-off (lab scale). One pod at a time: parallelism above 1 is not run.
+"""
+
+from __future__ import annotations
+
+import time
+
+from floe_lab.kubelet.api import JsonObj, KubeApi
+from floe_lab.kubelet.recorder import EventRecorder, now
+from floe_lab.kubelet.replicas import active
+from floe_lab.kubelet.snapshot import Snapshot, is_ready, is_terminating, key
+from floe_lab.kubelet.templates import condition, new_pod
+
+__all__ = ["JobController"]
+
+_BACKOFF = "Job has reached the specified backoff limit"
+_COMPLETED = "Reached expected number of succeeded pods"
+
+
+def _finished(job: JsonObj) -> bool:
+    return any(
+        c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+        for c in (job.get("status") or {}).get("conditions") or []
+    )
+
+
+class JobController:
+    """Reconciles Jobs; remembers, per Job, when a retry after a failed pod may start."""
+
+    def __init__(self, api: KubeApi, recorder: EventRecorder, *, backoff_base: float, backoff_max: float) -> None:
+        self._api, self._recorder = api, recorder
+        self._base, self._max = backoff_base, backoff_max
+        self._retry_at: dict[str, float] = {}
+
+    async def _emit(self, job: JsonObj, type_: str, reason: str, message: str) -> None:
+        await self._recorder.emit(job, type_, reason, message, component="job-controller")
+
+    async def sync(self, job: JsonObj, snap: Snapshot) -> None:
+        if is_terminating(job) or _finished(job) or (job.get("spec") or {}).get("suspend"):
+            return
+        namespace, name = key(job)
+        spec, old = job["spec"], job.get("status") or {}
+        uid = str(job["metadata"]["uid"])
+        pods = snap.owned("pods", job)
+        running = active(pods)
+        phases = [(p.get("status") or {}).get("phase") for p in pods]
+        succeeded = max(int(old.get("succeeded", 0)), phases.count("Succeeded"))
+        failed = max(int(old.get("failed", 0)), phases.count("Failed"))
+        completions, limit = int(spec.get("completions") or 1), int(spec.get("backoffLimit", 6))
+        stamp = now()
+        status: JsonObj = {"startTime": old.get("startTime") or stamp, "terminating": 0, "uncountedTerminatedPods": {}}
+        conditions: list[JsonObj] = list(old.get("conditions") or [])
+        if failed > limit:
+            for pod in running:
+                await self._api.delete("pods", namespace, pod["metadata"]["name"])
+            conditions += [
+                condition(t, True, "BackoffLimitExceeded", _BACKOFF, stamp, probe=True)
+                for t in ("FailureTarget", "Failed")
+            ]
+            running = []
+            await self._emit(job, "Warning", "BackoffLimitExceeded", _BACKOFF)
+            self._retry_at.pop(uid, None)
+        elif succeeded >= completions:
+            conditions += [
+                condition(t, True, "CompletionsReached", _COMPLETED, stamp, probe=True)
+                for t in ("SuccessCriteriaMet", "Complete")
+            ]
+            status["completionTime"] = stamp
+            await self._emit(job, "Normal", "Completed", "Job completed")
+            self._retry_at.pop(uid, None)
+        elif not running:
+            if failed and uid not in self._retry_at:
+                self._retry_at[uid] = time.monotonic() + min(self._base * 2 ** (failed - 1), self._max)
+            if time.monotonic() >= self._retry_at.get(uid, 0.0):
+                self._retry_at.pop(uid, None)
+                pod = await self._api.create(
+                    "pods", namespace, new_pod(spec["template"], job, generate_name=f"{name}-")
+                )
+                await self._emit(job, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
+                running = [pod]
+        status.update(
+            {"active": len(running), "ready": sum(map(is_ready, running)), "succeeded": succeeded, "failed": failed}
+        )
+        status = {k: v for k, v in status.items() if v != 0 or k in ("ready", "terminating")}
+        if conditions:
+            status["conditions"] = conditions
+        if old != status:
+            await self._api.replace_status("jobs", namespace, name, status)
+
+    def forget(self, live_uids: set[str]) -> None:
+        """Drop retry timers of Jobs that no longer exist."""
+        for uid in [u for u in self._retry_at if u not in live_uids]:
+            del self._retry_at[uid]

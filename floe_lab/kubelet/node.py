@@ -1,0 +1,43 @@
+"""What all pod workers of one kubelet share: the node's services and its timing.
+
+Why a frozen bundle: a worker needs the state folder, the launchers, the event recorder, the port book and a way
+to wake the sync loop, and nothing else; passing them as one immutable value keeps the workers free of any
+reference to the kubelet itself and keeps all mutable state inside the kubelet instance (none is global).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from floe_lab.kubelet.context import Launcher
+from floe_lab.kubelet.ports import PortBook
+from floe_lab.kubelet.recorder import EventRecorder
+
+__all__ = ["NodeServices", "go_duration"]
+
+
+@dataclass(frozen=True)
+class NodeServices:
+    """What every pod worker of one kubelet shares."""
+
+    state_dir: Path
+    launchers: Mapping[str, Launcher]
+    recorder: EventRecorder
+    port_book: PortBook
+    wake: Callable[[], None]
+    resync: float = 0.5
+    backoff_base: float = 1.0
+    backoff_max: float = 30.0
+    backoff_reset: float = 60.0
+    stop_grace: float = 3.0
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go prints it (``1s``, ``500ms``, ``1m30s``), for messages that quote the kubelet."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)}ms"
+    minutes, rest = divmod(round(seconds, 3), 60)
+    text = f"{rest:g}s"
+    return f"{int(minutes)}m{text}" if minutes else text

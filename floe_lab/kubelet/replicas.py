@@ -1,0 +1,236 @@
+"""The Deployment and ReplicaSet controllers, at lab scale (at most one pod per workload).
+
+Why real ReplicaSets: a diagnosis that walks Deployment -> ReplicaSet -> Pod (``kubectl rollout status``, owner
+references, ``pod-template-hash``) must find that chain. A template change makes a new ReplicaSet and scales the
+old one to zero, so patching a Deployment (a remediation) really replaces its pod and process. Each workload
+runs at most one pod, because its container ports map to one set of loopback ports; ``replicas: 0`` stops it.
+Status and conditions carry the controllers' own reasons and messages.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from floe_lab.kubelet.api import JsonObj, KubeApi, KubeError
+from floe_lab.kubelet.recorder import EventRecorder, now
+from floe_lab.kubelet.snapshot import (
+    Snapshot,
+    controller_uid,
+    is_ready,
+    is_terminal,
+    is_terminating,
+    key,
+    owner_ref,
+)
+from floe_lab.kubelet.templates import condition, new_pod, set_condition, template_hash
+
+__all__ = ["active", "nonzero", "sync_deployment", "sync_replicaset", "want_replicas", "write_status"]
+
+_REVISION = "deployment.kubernetes.io/revision"
+
+
+def active(pods: list[JsonObj]) -> list[JsonObj]:
+    return [p for p in pods if not is_terminating(p) and not is_terminal(p)]
+
+
+def want_replicas(obj: JsonObj) -> int:
+    return min(int((obj.get("spec") or {}).get("replicas", 1)), 1)
+
+
+def nonzero(status: JsonObj) -> JsonObj:
+    return {k: v for k, v in status.items() if v not in (0, None)}
+
+
+async def write_status(api: KubeApi, plural: str, obj: JsonObj, status: JsonObj) -> None:
+    if (obj.get("status") or {}) != status:
+        namespace, name = key(obj)
+        await api.replace_status(plural, namespace, name, status)
+
+
+def _replicaset(deploy: JsonObj, pod_hash: str, replicas: int, revision: int) -> JsonObj:
+    namespace, name = key(deploy)
+    spec, template = deploy["spec"], deploy["spec"]["template"]
+    labels = {**((template.get("metadata") or {}).get("labels") or {}), "pod-template-hash": pod_hash}
+    selector = dict(spec.get("selector") or {})
+    selector["matchLabels"] = {**(selector.get("matchLabels") or {}), "pod-template-hash": pod_hash}
+    annotations = {
+        "deployment.kubernetes.io/desired-replicas": str(replicas),
+        "deployment.kubernetes.io/max-replicas": str(replicas + 1),
+        _REVISION: str(revision),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": f"{name}-{pod_hash}",
+            "namespace": namespace,
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [owner_ref(deploy)],
+        },
+        "spec": {
+            "replicas": replicas,
+            "selector": selector,
+            "template": {**template, "metadata": {**(template.get("metadata") or {}), "labels": labels}},
+        },
+    }
+
+
+async def _scale(api: KubeApi, recorder: EventRecorder, deploy: JsonObj, rs: JsonObj, to: int) -> None:
+    before = int((rs.get("spec") or {}).get("replicas", 0))
+    namespace, name = key(rs)
+    await api.patch("replicasets", namespace, name, {"spec": {"replicas": to}})
+    verb = "up" if to > before else "down"
+    await recorder.emit(
+        deploy,
+        "Normal",
+        "ScalingReplicaSet",
+        f"Scaled {verb} replica set {name} from {before} to {to}",
+        component="deployment-controller",
+    )
+
+
+async def _new_replicaset(
+    api: KubeApi,
+    recorder: EventRecorder,
+    deploy: JsonObj,
+    snap: Snapshot,
+    *,
+    owned: list[JsonObj],
+    pod_hash: str,
+    want: int,
+) -> JsonObj:
+    revision = 1 + max((int((rs["metadata"].get("annotations") or {}).get(_REVISION, 0)) for rs in owned), default=0)
+    body = _replicaset(deploy, pod_hash, want, revision)
+    try:
+        rs = await api.create("replicasets", body["metadata"]["namespace"], body)
+    except KubeError as exc:
+        existing = snap.by_key("replicasets").get((body["metadata"]["namespace"], body["metadata"]["name"]))
+        if exc.status != 409 or existing is None or controller_uid(existing) is not None:
+            raise
+        rs = await api.patch("replicasets", *key(existing), {"metadata": {"ownerReferences": [owner_ref(deploy)]}})
+    if want:
+        await recorder.emit(
+            deploy,
+            "Normal",
+            "ScalingReplicaSet",
+            f"Scaled up replica set {rs['metadata']['name']} from 0 to {want}",
+            component="deployment-controller",
+        )
+    return rs
+
+
+def _seconds_since(stamp: str | None) -> float:
+    if not stamp:
+        return 0.0
+    return time.time() - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _progressing(deploy: JsonObj, rs_name: str, created: bool, complete: bool, stamp: str) -> JsonObj:
+    conditions = (deploy.get("status") or {}).get("conditions") or []
+    old: JsonObj = next((c for c in conditions if c.get("type") == "Progressing"), {})
+    same_rs = rs_name in str(old.get("message", ""))
+    if created:
+        return condition("Progressing", True, "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', stamp)
+    if complete or (old.get("reason") == "NewReplicaSetAvailable" and same_rs):
+        return condition(
+            "Progressing", True, "NewReplicaSetAvailable", f'ReplicaSet "{rs_name}" has successfully progressed.', stamp
+        )
+    deadline = float(deploy["spec"].get("progressDeadlineSeconds", 600))
+    timed_out = old.get("reason") == "ProgressDeadlineExceeded" and same_rs
+    if timed_out or (old.get("status") == "True" and _seconds_since(old.get("lastUpdateTime")) > deadline):
+        return condition(
+            "Progressing",
+            False,
+            "ProgressDeadlineExceeded",
+            f'ReplicaSet "{rs_name}" has timed out progressing.',
+            stamp,
+        )
+    return condition("Progressing", True, "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.', stamp)
+
+
+async def sync_deployment(api: KubeApi, recorder: EventRecorder, deploy: JsonObj, snap: Snapshot) -> None:
+    if is_terminating(deploy):
+        return
+    want, pod_hash = want_replicas(deploy), template_hash(deploy["spec"]["template"])
+    owned = snap.owned("replicasets", deploy)
+    new_rs = next(
+        (rs for rs in owned if (rs["metadata"].get("labels") or {}).get("pod-template-hash") == pod_hash), None
+    )
+    created = new_rs is None
+    if new_rs is None:
+        new_rs = await _new_replicaset(api, recorder, deploy, snap, owned=owned, pod_hash=pod_hash, want=want)
+    elif int(new_rs["spec"].get("replicas", 0)) != want:
+        await _scale(api, recorder, deploy, new_rs, want)
+    for old in owned:
+        if old["metadata"]["uid"] != new_rs["metadata"]["uid"] and int(old["spec"].get("replicas", 0)):
+            await _scale(api, recorder, deploy, old, 0)
+    pods = {rs["metadata"]["uid"]: active(snap.owned("pods", rs)) for rs in owned}
+    every = [p for group in pods.values() for p in group]
+    fresh = pods.get(new_rs["metadata"]["uid"], [])
+    ready, fresh_ready = sum(map(is_ready, every)), sum(map(is_ready, fresh))
+    complete = len(fresh) == want and fresh_ready == want and len(every) == want
+    stamp = now()
+    old_conditions: list[JsonObj] = (deploy.get("status") or {}).get("conditions") or []
+    available = condition(
+        "Available",
+        ready >= want,
+        *(
+            ("MinimumReplicasAvailable", "Deployment has minimum availability.")
+            if ready >= want
+            else ("MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+        ),
+        stamp,
+    )
+    merged = set_condition(
+        set_condition(list(old_conditions), available),
+        _progressing(deploy, new_rs["metadata"]["name"], created, complete, stamp),
+    )
+    conditions = [c for t in ("Available", "Progressing") for c in merged if c["type"] == t]
+    status: dict[str, Any] = nonzero(
+        {
+            "observedGeneration": deploy["metadata"].get("generation"),
+            "replicas": len(every),
+            "updatedReplicas": len(fresh),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "unavailableReplicas": max(want - ready, 0),
+        }
+    )
+    status["conditions"] = conditions
+    await write_status(api, "deployments", deploy, status)
+
+
+async def sync_replicaset(api: KubeApi, recorder: EventRecorder, rs: JsonObj, snap: Snapshot) -> None:
+    if is_terminating(rs):
+        return
+    want = int((rs.get("spec") or {}).get("replicas", 1))
+    pods = active(snap.owned("pods", rs))
+    namespace, name = key(rs)
+    for _ in range(want - len(pods)):
+        created = await api.create("pods", namespace, new_pod(rs["spec"]["template"], rs, generate_name=f"{name}-"))
+        await recorder.emit(
+            rs,
+            "Normal",
+            "SuccessfulCreate",
+            f"Created pod: {created['metadata']['name']}",
+            component="replicaset-controller",
+        )
+    for pod in sorted(pods, key=is_ready)[: max(len(pods) - want, 0)]:
+        await api.delete("pods", namespace, pod["metadata"]["name"])
+        await recorder.emit(
+            rs,
+            "Normal",
+            "SuccessfulDelete",
+            f"Deleted pod: {pod['metadata']['name']}",
+            component="replicaset-controller",
+        )
+    ready = sum(map(is_ready, pods))
+    status = {
+        "replicas": len(pods),
+        **nonzero({"fullyLabeledReplicas": len(pods), "readyReplicas": ready, "availableReplicas": ready}),
+        "observedGeneration": rs["metadata"].get("generation"),
+    }
+    await write_status(api, "replicasets", rs, status)

@@ -1,0 +1,100 @@
+"""The lab's network plan: a real loopback port per container port, and the Service table derived from it.
+
+In a cluster, a Service name and port reach a container port through cluster DNS and kube-proxy. The lab plays
+both with two files in its state folder: ``ports.json`` (workload -> container port name -> real port, chosen
+free once at ``lab up`` and stable across restarts) and ``services.json`` (Service -> Service port ->
+``127.0.0.1:<real>``), which the pod network (``floe_lab.podnet``), the catalog stand-in and the
+launchers read. NodePorts are not emulated; the local vantage uses the real ports directly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from floe_lab.procs import free_ports
+
+__all__ = ["PORTS_FILE", "SERVICES_FILE", "ServiceTable", "allocate_ports", "services_table", "write_json"]
+
+PORTS_FILE = "ports.json"
+SERVICES_FILE = "services.json"
+_SUFFIXES = (".floe.svc.cluster.local", ".floe.svc", ".floe", ".svc.cluster.local", ".cluster.local")
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    tmp.replace(path)
+
+
+def _workloads(manifests: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [m for m in manifests if m["kind"] in ("Deployment", "StatefulSet")]
+
+
+def allocate_ports(manifests: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """A free loopback port for every named container port of every Deployment/StatefulSet."""
+    wanted = [
+        (w["metadata"]["name"], p["name"])
+        for w in _workloads(manifests)
+        for c in w["spec"]["template"]["spec"]["containers"]
+        for p in c.get("ports", [])
+    ]
+    out: dict[str, dict[str, int]] = {}
+    for (workload, port_name), real in zip(wanted, free_ports(len(wanted)), strict=True):
+        out.setdefault(workload, {})[port_name] = real
+    return out
+
+
+def services_table(manifests: Iterable[Mapping[str, Any]], ports: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """``{"services": {svc: {svcPort: "127.0.0.1:real"}}}`` from Service selectors and targetPorts."""
+    items = list(manifests)
+    table: dict[str, dict[str, str]] = {}
+    for svc in (m for m in items if m["kind"] == "Service"):
+        selector = svc["spec"].get("selector", {})
+        for w in _workloads(items):
+            labels = w["spec"]["template"]["metadata"].get("labels", {})
+            if not selector or any(labels.get(k) != v for k, v in selector.items()):
+                continue
+            for p in svc["spec"]["ports"]:
+                real = ports.get(w["metadata"]["name"], {}).get(str(p["targetPort"]))
+                if real is not None:
+                    table.setdefault(svc["metadata"]["name"], {})[str(p["port"])] = f"127.0.0.1:{real}"
+    return {"services": table}
+
+
+class ServiceTable:
+    """Resolve ``<service>[.floe[.svc[.cluster.local]]]:<port>`` the way a pod would, for C-level clients
+    (libpq, gRPC core) that the Python-level pod network cannot reach."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._services: Mapping[str, Mapping[str, str]] = data.get("services", {})
+
+    @classmethod
+    def load(cls, path: Path) -> ServiceTable:
+        return cls(json.loads(path.read_text()))
+
+    def route(self, host: str, port: int) -> tuple[str, int] | None:
+        short = host
+        for suffix in _SUFFIXES:
+            if short.endswith(suffix):
+                short = short[: -len(suffix)]
+                break
+        target = self._services.get(short, {}).get(str(port))
+        if target is None:
+            return None
+        addr, real = target.rsplit(":", 1)
+        return addr, int(real)
+
+    def url(self, url: str) -> str:
+        """``url`` with a Service host:port replaced by the real address; anything else unchanged."""
+        parts = urlsplit(url)
+        if parts.hostname is None:
+            return url
+        default = {"http": 80, "https": 443, "grpc": 80, "postgresql": 5432}.get(parts.scheme, 80)
+        routed = self.route(parts.hostname, parts.port or default)
+        if routed is None:
+            return url
+        return urlunsplit(parts._replace(netloc=f"{routed[0]}:{routed[1]}"))

@@ -1,0 +1,69 @@
+"""A report with what changes from one lab to the next taken out, so two runs of one scenario compare byte for byte.
+
+What varies between two labs of the same scenario and says nothing about the diagnosis: timings and timestamps,
+the loopback ports the lab picked, the lab's state folder, generated pod names, Kubernetes event counts and the
+number of open PostgreSQL connections. Everything else (codes, statuses, summaries, evidence, root causes, fix
+steps) is kept as the tool wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+_DROP = frozenset(
+    {"generated_at", "wall_s", "started_at", "finished_at", "duration_s", "agents", "count", "last_seen", "first_seen"}
+)
+_VOLATILE_NUMBERS = frozenset({"in_use", "ratio", "restarts", "restart_count", "age_s"})
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
+_CONNECTIONS = re.compile(r"\b\d+ of (\d+) connections in use")
+
+
+class Lab:
+    """What one running lab names differently from another: its ports, state folder and pod names."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        ports: dict[str, dict[str, int]] = json.loads((state_dir / "ports.json").read_text())
+        info = json.loads((state_dir / "lab.json").read_text())
+        self.ports = {str(p): f"<port:{w}/{n}>" for w, named in ports.items() for n, p in named.items()}
+        self.ports[info["api_url"].rsplit(":", 1)[1]] = "<port:kube-apiserver>"
+        token = yaml.safe_load((state_dir / "targets.yaml").read_text())["kubernetes"]["token"]
+        pods = httpx.get(
+            info["api_url"] + "/api/v1/pods", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ).json()["items"]
+        self.pods = {
+            p["metadata"]["name"]: p["metadata"]["generateName"] + "<id>"
+            for p in pods
+            if p["metadata"].get("generateName")
+        }
+        self._pod = re.compile("|".join(re.escape(n) for n in sorted(self.pods, key=len, reverse=True)) or "(?!)")
+        self._port = re.compile(r"(?<=[:/])(" + "|".join(sorted(self.ports, key=len, reverse=True)) + r")\b")
+
+    def text(self, value: str) -> str:
+        value = value.replace(str(self.state_dir), "<state>")
+        value = _TIME.sub("<time>", value)
+        value = _CONNECTIONS.sub(r"<n> of \1 connections in use", value)
+        value = self._pod.sub(lambda m: self.pods[m[0]], value)
+        return self._port.sub(lambda m: self.ports[m[0]], value)
+
+    def value(self, value: Any, key: str = "") -> Any:
+        if isinstance(value, Mapping):
+            return {self.text(str(k)): self.value(v, str(k)) for k, v in value.items() if k not in _DROP}
+        if isinstance(value, list):
+            return [self.value(v) for v in value]
+        if key in _VOLATILE_NUMBERS and isinstance(value, int | float):
+            return "<n>"
+        if key in ("port", "node_port") and str(value) in self.ports:
+            return self.ports[str(value)]
+        return self.text(value) if isinstance(value, str) else value
+
+    def report(self, raw: str) -> str:
+        """The ``--json`` report ``raw`` as stable, sorted, indented JSON."""
+        return json.dumps(self.value(json.loads(raw)), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
