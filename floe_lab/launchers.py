@@ -26,7 +26,7 @@ __all__ = ["launchers"]
 
 Launcher = Callable[[LaunchContext], Awaitable[procs.ProcSpec]]
 PY = sys.executable
-ROOT = str(Path(__file__).resolve().parents[2])
+ROOT = str(Path(__file__).resolve().parents[1])
 USER_CODE = ("floe-dagster-dagster-user-deployments-floe-demo", 3030)
 _KEEP = frozenset({"PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH", "FLOE_LAB_SERVICES", "VIRTUAL_ENV", "USER", "TZ"})
 

@@ -186,8 +186,8 @@ async def stop_s3(state_dir: Path, server: S3Server, *, grace: float = 3.0) -> p
 
 
 def _import_root() -> str:
-    """The directory holding the ``floe_agents`` package, so ``-m`` works even without an install."""
-    root = str(Path(__file__).resolve().parents[2])
+    """The directory holding the ``floe_lab`` package, so ``-m`` works even without an install."""
+    root = str(Path(__file__).resolve().parents[1])
     return os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 

@@ -66,7 +66,7 @@ DEMO_ENV_VARS = (
     "OPENLINEAGE_CONFIG",
 )
 _DAGSTER_VARS = ("DAGSTER_HOME", "DAGSTER_PG_PASSWORD")
-_IMPORT_ROOT = str(Path(__file__).resolve().parents[3])  # the directory holding ``floe_agents``
+_IMPORT_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding ``floe_lab``
 
 
 def _exe(name: str) -> str:

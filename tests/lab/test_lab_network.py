@@ -12,7 +12,7 @@ from floe_lab.manifests import LabSettings, infra_objects
 from floe_lab.manifests_dagster import DAGSTER_SECRET, MISMATCHED_ENDPOINT, dagster_objects, hook_jobs
 from floe_lab.network import ServiceTable, allocate_ports, services_table
 
-PODNET = Path(__file__).parents[2] / "floe_agents" / "lab" / "podnet"
+PODNET = Path(__file__).parents[2] / "floe_lab" / "podnet"
 
 
 def objects(*faults: str) -> list[dict[str, object]]:
