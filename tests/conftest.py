@@ -1,6 +1,8 @@
-"""Shared test plumbing: asyncio backend only, and every async test fails if it leaks a task.
+"""Fixtures every test directory may ask for: asyncio only, a task-leak check on every async test, a running
+lab per scenario, and the Polaris stand-in on moto (shared by tests/lab and tests/probes).
 
 A leaked task is how an async tool hangs at 3 a.m.; catching it in every test is cheaper than debugging it.
+Helpers are not here: they live in ``tests/support`` (one module per concern) and are imported where used.
 """
 
 from __future__ import annotations
@@ -8,11 +10,17 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import pytest
 
-from tests.labkit import LabHandle, start_lab
+from tests.support.lab import LabHandle, start_lab
+
+if TYPE_CHECKING:
+    from floe_lab.polaris import RunningPolaris
+    from tests.support.polaris import PolarisS3
 
 pytest_plugins = ["pytester"]
 
@@ -24,9 +32,31 @@ def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     yield from start_lab(scenario, tmp_path_factory.mktemp(f"lab-{scenario}"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def anyio_backend() -> str:
+    """asyncio only (aiohttp and grpc.aio run on nothing else); module scope lets module-scoped fixtures be async."""
     return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def polaris_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolarisS3]:
+    """moto's S3/STS for the module, with Floe's buckets and the lab's service table naming it."""
+    from tests.support.polaris import moto_s3  # noqa: PLC0415 - moto and the stand-in take seconds to import
+
+    with moto_s3(tmp_path_factory.mktemp("services")) as s3:
+        yield s3
+
+
+@pytest.fixture
+async def polaris(
+    polaris_s3: PolarisS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[RunningPolaris]:
+    """The Polaris stand-in in-process on a fresh sqlite file; fails the test if it leaves tasks or threads."""
+    from tests.support.polaris import polaris_on  # noqa: PLC0415 - moto and the stand-in take seconds to import
+
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # clients must never ask a metadata service
+    async with polaris_on(polaris_s3, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

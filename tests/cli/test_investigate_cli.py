@@ -6,7 +6,6 @@ import json
 import os
 import pty
 import select
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,9 @@ import yaml
 from aiohttp import web
 
 from floe_agents.report.model import Report
+from tests.support.net import closed_port
 
 EXE = str(Path(sys.executable).with_name("floe-agents"))
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_targets(tmp_path: Path, components: dict[str, object], **extra: object) -> Path:

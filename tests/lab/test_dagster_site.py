@@ -28,16 +28,12 @@ from floe_lab import procs
 from floe_lab.dagster_site import dagster as dg
 from floe_lab.dagster_site.instance import PgSettings, render_dagster_yaml, write_instance
 from floe_lab.postgres import Postgres
-from tests.lab.conftest_real import PG_PASSWORD, assert_nothing_left, real_postgres_running
+from tests.support.net import closed_port
+from tests.support.processes import PG_PASSWORD, assert_nothing_left, real_postgres_running
 
 GRAPHQL = """{ version workspaceOrError { ... on Workspace { locationEntries { name loadStatus
   locationOrLoadError { __typename ... on RepositoryLocation { repositories { assetNodes { assetKey { path } }
   jobs { name } } } ... on PythonError { message } } } } } }"""
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +268,7 @@ async def test_assets_emit_span_and_lineage_only_when_configured(
     sink: tuple[str, list[tuple[str, bytes]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, received = sink
-    dead = procs.free_port()
+    dead = closed_port()
     monkeypatch.setenv("POLARIS_URI", f"http://127.0.0.1:{dead}/api/catalog")
     monkeypatch.setenv("POLARIS_WAREHOUSE", "demo_catalog")
     for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OPENLINEAGE_URL", "DAGSTER_HOME"):

@@ -9,7 +9,7 @@ from typing import Any
 
 from floe_lab import procs
 from floe_lab.kubelet import LOG_FILE_ANNOTATION
-from tests.lab.test_kubelet_support import (
+from tests.support.kubelet import (
     NS,
     answer,
     container,

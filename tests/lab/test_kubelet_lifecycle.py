@@ -13,7 +13,7 @@ from kubernetes_asyncio import client
 
 from floe_lab import procs
 from floe_lab.kubelet import Kubelet
-from tests.lab.test_kubelet_support import (
+from tests.support.kubelet import (
     LAUNCHERS,
     NS,
     TOKEN,
@@ -185,7 +185,7 @@ async def test_the_kubelet_as_a_process_stops_its_pods_on_sigterm(tmp_path: Path
             "--state",
             str(lab.state),
             "--launchers",
-            "tests.lab.test_kubelet_support:launchers",
+            "tests.support.kubelet:launchers",
         ]
         process = await anyio.open_process(command, env={**os.environ, "FLOE_LAB_KUBE_TOKEN": TOKEN}, cwd=ROOT)
         try:

@@ -12,7 +12,7 @@ from kubernetes_asyncio import client
 from floe_lab import procs
 from floe_lab.kube import KubeStore
 from floe_lab.kubelet import LOG_FILE_ANNOTATION, REAL_PORTS_ANNOTATION
-from tests.lab.test_kubelet_support import (
+from tests.support.kubelet import (
     NS,
     answer,
     container,

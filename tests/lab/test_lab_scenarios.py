@@ -12,8 +12,8 @@ import json
 import pytest
 
 from floe_lab.scenario import load_scenario, scenario_names
-from tests.lab.lab_states import STATES
-from tests.labkit import LabHandle, cli
+from tests.support.lab import LabHandle, cli
+from tests.support.lab_states import STATES
 
 pytestmark = [pytest.mark.lab, pytest.mark.parametrize("lab", scenario_names(), indirect=True)]
 

@@ -8,7 +8,6 @@ warehouse``, 404 ``NoSuchNamespaceException``, the management catalog shape with
 from __future__ import annotations
 
 import shutil
-import socket
 from pathlib import Path
 
 import anyio
@@ -17,23 +16,14 @@ import pytest
 from pyiceberg.exceptions import NoSuchNamespaceError, RESTError
 
 from floe_lab.polaris import RunningPolaris, StartupError, run_polaris
-from tests.lab import conftest_polaris
-from tests.lab.conftest_polaris import (
+from tests.support.net import closed_port
+from tests.support.polaris import (
     PolarisS3,
     polaris_config,
     polaris_create_catalog,
     polaris_rest_catalog,
     polaris_token,
 )
-
-# The shared fixtures (defined once in conftest_polaris, so they stay out of other test modules).
-polaris = conftest_polaris.polaris
-polaris_s3 = conftest_polaris.polaris_s3
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"  # aiohttp runs on asyncio only
 
 
 def _authed(polaris: RunningPolaris, token: str) -> httpx.AsyncClient:
@@ -246,11 +236,8 @@ async def test_health_up_down_and_live(polaris: RunningPolaris, tmp_path: Path) 
 
 
 async def test_startup_needs_its_database(polaris_s3: PolarisS3, tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
     config = polaris_config(
-        polaris_s3, tmp_path, db_url=f"postgresql+psycopg2://polaris:x@127.0.0.1:{closed_port}/polaris"
+        polaris_s3, tmp_path, db_url=f"postgresql+psycopg2://polaris:x@127.0.0.1:{closed_port()}/polaris"
     )
     with pytest.raises(StartupError, match="persistence database unreachable"):
         async with run_polaris(config):

@@ -21,8 +21,7 @@ from pyiceberg.exceptions import ServerError
 
 from floe_lab.polaris import RunningPolaris, run_polaris
 from floe_lab.polaris.errors import UNKNOWN_HOST_MESSAGE
-from tests.lab import conftest_polaris
-from tests.lab.conftest_polaris import (
+from tests.support.polaris import (
     LOCALSTACK,
     PolarisS3,
     polaris_config,
@@ -40,15 +39,6 @@ TABLE_BODY = {
     },
 }
 NO_STS: dict[str, Any] = {"roleArn": None, "stsUnavailable": True}
-
-# The shared fixtures (defined once in conftest_polaris, so they stay out of other test modules).
-polaris = conftest_polaris.polaris
-polaris_s3 = conftest_polaris.polaris_s3
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 async def _create_table(polaris: RunningPolaris, body: dict[str, Any] | None = None) -> httpx.Response:

@@ -18,8 +18,7 @@ from pyiceberg.catalog.rest import RestCatalog
 from pyiceberg.exceptions import BadRequestError, NoSuchTableError
 
 from floe_lab.polaris import RunningPolaris, run_polaris
-from tests.lab import conftest_polaris
-from tests.lab.conftest_polaris import (
+from tests.support.polaris import (
     AWS_KEY,
     PolarisS3,
     polaris_config,
@@ -30,15 +29,6 @@ from tests.lab.conftest_polaris import (
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
 ROWS = pa.table({"id": [1, 2, 3], "name": ["ada", "grace", "linus"]}, schema=SCHEMA)
-
-# The shared fixtures (defined once in conftest_polaris, so they stay out of other test modules).
-polaris = conftest_polaris.polaris
-polaris_s3 = conftest_polaris.polaris_s3
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 def _objects(s3: PolarisS3, bucket: str, prefix: str) -> list[str]:

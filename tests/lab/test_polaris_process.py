@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.lab import conftest_polaris
-from tests.lab.conftest_polaris import CLIENT_ID, CLIENT_SECRET, PolarisS3
+from tests.support.net import closed_port
+from tests.support.polaris import CLIENT_ID, CLIENT_SECRET, PolarisS3
 
 READY = re.compile(r"^READY (http://127\.0\.0\.1:\d+) mgmt=(http://127\.0\.0\.1:\d+)$", re.MULTILINE)
-
-# The shared fixtures (defined once in conftest_polaris, so they stay out of other test modules).
-polaris_s3 = conftest_polaris.polaris_s3
 
 
 def _start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
@@ -51,12 +47,6 @@ def _wait_for(log: Path, proc: subprocess.Popen[bytes], pattern: re.Pattern[str]
             break
         time.sleep(0.05)
     raise AssertionError(f"no {pattern.pattern!r} in output:\n{log.read_text()}")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_process_serves_and_stops_on_sigterm(polaris_s3: PolarisS3, tmp_path: Path) -> None:
@@ -95,7 +85,7 @@ def test_process_serves_and_stops_on_sigterm(polaris_s3: PolarisS3, tmp_path: Pa
 
 def test_process_fails_without_its_database(tmp_path: Path) -> None:
     log = tmp_path / "polaris.log"
-    proc = _start(["--db-url", f"postgresql+psycopg2://polaris:x@127.0.0.1:{_free_port()}/polaris"], log)
+    proc = _start(["--db-url", f"postgresql+psycopg2://polaris:x@127.0.0.1:{closed_port()}/polaris"], log)
     assert proc.wait(timeout=30) == 1
     assert "Failed to start application: persistence database unreachable" in log.read_text()
     assert "READY" not in log.read_text()

@@ -15,14 +15,9 @@ import pytest
 
 from floe_lab import procs
 from floe_lab.postgres import LAB_DATABASES, Postgres, remove_data, start_postgres, stop_postgres
-from tests.lab.conftest_real import PG_PASSWORD, assert_nothing_left, real_postgres_running
+from tests.support.processes import PG_PASSWORD, assert_nothing_left, real_postgres_running
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,9 @@ from botocore.config import Config  # type: ignore[import-untyped]
 
 from floe_lab import procs
 from floe_lab.s3 import BUCKETS, LOCALSTACK_ACCOUNT, ROLE_NAME, S3Server, start_s3, stop_s3
-from tests.lab.conftest_real import assert_nothing_left
+from tests.support.processes import assert_nothing_left
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture(scope="module")

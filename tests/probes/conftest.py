@@ -1,8 +1,9 @@
-"""Probe test helpers: a real ProbeContext (real httpx client, real resolvers) over a small targets model."""
+"""Fixtures for the probe tests: a real ProbeContext (real httpx client, real resolvers) over a small targets
+model, and loopback ports in the states a probe must tell apart (helpers: tests/support/net.py, probes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -10,12 +11,10 @@ import pytest
 
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext, Services
-from floe_agents.findings import Finding
-from floe_agents.registry import ProbeSpec
 from floe_agents.resolve import resolvers_for
 from floe_agents.transport import RunTransport
-
-CtxFactory = Callable[..., ProbeContext]
+from tests.support import net
+from tests.support.probes import CtxFactory
 
 
 @pytest.fixture
@@ -43,11 +42,22 @@ async def make_ctx() -> AsyncIterator[CtxFactory]:
         yield factory
 
 
-async def run_probe(spec: ProbeSpec, ctx: ProbeContext, trigger: Finding | None = None) -> list[Finding]:
-    """Call a probe the way the runner does and insist it answered with a list of findings."""
-    result = await spec.invoke(ctx, trigger)
-    assert isinstance(result, list), f"{spec.name} returned {type(result).__name__}"
-    # The coordinator keeps the latest finding per key: two with one key in one answer would lose the first.
-    keys = [f.key for f in result]
-    assert len(keys) == len(set(keys)), f"{spec.name} gave findings sharing a key: {sorted(keys)}"
-    return result
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain httpx client, for contexts a test builds by hand."""
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    """A loopback port that accepts connections."""
+    with net.listener() as port:
+        yield port
+
+
+@pytest.fixture
+def black_holed_port() -> Iterator[int]:
+    """A loopback port that never answers a SYN."""
+    with net.black_hole() as port:
+        yield port

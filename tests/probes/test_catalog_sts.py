@@ -3,7 +3,6 @@ be set up (not used, working, an STS host the cluster cannot resolve), plus a ca
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -13,27 +12,26 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.probes.catalog_sts import catalog_sts, sts_endpoint
 from floe_lab.polaris import RunningPolaris
-from tests.lab import conftest_polaris
-from tests.lab.conftest_polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, ROLE_ARN, PolarisS3, polaris_create_catalog
-from tests.probes.badserver import closed_port
-from tests.probes.conftest import run_probe
 from tests.probes.test_polaris_probe import ctx_for, standin_components
+from tests.support.net import closed_port
+from tests.support.polaris import (
+    AWS_KEY,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LOCALSTACK,
+    ROLE_ARN,
+    PolarisS3,
+    polaris_create_catalog,
+)
+from tests.support.probes import run_probe
 
-polaris = conftest_polaris.polaris
-polaris_s3 = conftest_polaris.polaris_s3
 CREDS = {
     "polaris_client_id": CLIENT_ID,
     "polaris_client_secret": CLIENT_SECRET,
-    "s3_access_key_id": conftest_polaris.AWS_KEY,
-    "s3_secret_access_key": conftest_polaris.AWS_KEY,
+    "s3_access_key_id": AWS_KEY,
+    "s3_secret_access_key": AWS_KEY,
 }
 CLUSTER_HOSTS = {LOCALSTACK: "10.96.0.20", "floe-infra-polaris": "10.96.0.21"}
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def trigger(ctx: ProbeContext) -> Finding:

@@ -20,9 +20,9 @@ from floe_agents.probes import cube as cube_module
 from floe_agents.probes._cube_tables import split_table
 from floe_agents.probes.cube import CODES, _jwt, _source_table, cube
 from floe_lab.observability.cube import CubeURLs, run_cube
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import CtxFactory, run_probe
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import CtxFactory, run_probe
 
 SECRET = "cube-secret"
 CUBES = [

@@ -15,9 +15,9 @@ from aiohttp import web
 from floe_agents.findings import Code, Finding, Severity, Status
 from floe_agents.probes import dagster as dagster_module
 from floe_agents.probes.dagster import CODES, dagster
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import CtxFactory, run_probe
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import CtxFactory, run_probe
 
 VERSIONS = {"dagster_webserver_version": "1.13.27", "dagster_version": "1.13.27", "dagster_graphql_version": "1.13.27"}
 LOADED = {

@@ -12,10 +12,10 @@ from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes import dagster_runs as runs_module
 from floe_agents.probes.dagster import dagster
 from floe_agents.probes.dagster_runs import CODES, classify, dagster_runs
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import CtxFactory, run_probe
 from tests.probes.test_dagster_probe import fake_dagster
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import CtxFactory, run_probe
 
 RAW = ["demo.raw_customers", "demo.raw_order_items", "demo.raw_orders", "demo.raw_products"]
 

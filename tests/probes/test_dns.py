@@ -5,7 +5,7 @@ from __future__ import annotations
 from floe_agents.findings import Code, Status
 from floe_agents.probes.dns import dns
 from floe_agents.probes.resolve_everywhere import resolve_everywhere
-from tests.probes.conftest import CtxFactory, run_probe
+from tests.support.probes import CtxFactory, run_probe
 
 TWO_VANTAGES = {
     "local": {"resolver": "system"},

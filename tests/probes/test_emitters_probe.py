@@ -13,10 +13,10 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.findings import Finding, Status
 from floe_agents.probes import _kube_api as k8s_api
 from floe_agents.probes.emitters import emitters
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import run_probe
 from tests.probes.test_kubernetes_probe import fake_apiserver, kube_ctx, meta
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import run_probe
 
 USER_CODE = "floe-dagster-dagster-user-deployments-floe-demo"
 

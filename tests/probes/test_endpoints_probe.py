@@ -15,10 +15,10 @@ from floe_agents.findings import Finding, Status
 from floe_agents.probes import _catalog as catalog_module
 from floe_agents.probes import _kube_api as kube_api_module
 from floe_agents.probes.endpoints import CODES, endpoints
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import run_probe
 from tests.probes.test_kubernetes_probe import fake_apiserver, kube_ctx, meta, pod
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import run_probe
 
 RUNNING: dict[str, Any] = {"running": {}}
 CATALOG_ENDPOINT = "catalog demo_catalog storageConfigInfo.endpoint"

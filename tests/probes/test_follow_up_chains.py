@@ -18,12 +18,8 @@ from floe_agents.registry import Registry, probe
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Plan, investigate
 from floe_lab.polaris import RunningPolaris
-from tests.lab import conftest_polaris
-from tests.lab.conftest_polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, PolarisS3, polaris_create_catalog
 from tests.probes.test_polaris_probe import standin_components
-
-polaris = conftest_polaris.polaris
-polaris_s3 = conftest_polaris.polaris_s3
+from tests.support.polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, PolarisS3, polaris_create_catalog
 
 
 def step_failure(code: str, **evidence: Any) -> Any:

@@ -4,26 +4,15 @@ finding naming them all; a host where anything answers, or with a single compone
 from __future__ import annotations
 
 import dataclasses
-import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes import host_down as host_down_module
 from floe_agents.probes.host_down import host_down
-from tests.probes.badserver import black_hole, closed_port
-from tests.probes.conftest import CtxFactory, run_probe
-
-
-@contextmanager
-def listener() -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
+from tests.support.net import black_hole, closed_port, listener
+from tests.support.probes import CtxFactory, run_probe
 
 
 def ctx_with(make_ctx: CtxFactory, ports: dict[str, int], host: str = "127.0.0.1") -> ProbeContext:

@@ -11,7 +11,7 @@ from aiohttp import web
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes import http_health as http_module
 from floe_agents.probes.http_health import http_health
-from tests.probes.conftest import CtxFactory, run_probe
+from tests.support.probes import CtxFactory, run_probe
 
 
 async def truncated(request: web.Request) -> web.StreamResponse:

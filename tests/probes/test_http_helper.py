@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from floe_agents.probes._http import Answer, call_json, failure_reason, under
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import CtxFactory
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import CtxFactory
 
 
 async def call(make_ctx: CtxFactory, url: str, method: str = "GET", timeout_s: float = 0.5) -> Answer:

@@ -18,16 +18,20 @@ from floe_agents.probes._aws import signed_get_headers
 from floe_agents.probes.iceberg import RAW_TABLES
 from floe_agents.probes.iceberg import iceberg as iceberg_probe
 from floe_lab.polaris import RunningPolaris
-from tests.lab import conftest_polaris
-from tests.lab.conftest_polaris import LOCALSTACK, PolarisS3, polaris_create_catalog, polaris_rest_catalog
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import run_probe
-from tests.probes.test_polaris_probe import FLOE_STORAGE, IN_CLUSTER_S3, ctx_for, http, platform, standin_components
+from tests.probes.test_polaris_probe import FLOE_STORAGE, IN_CLUSTER_S3, ctx_for, platform, standin_components
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.polaris import (
+    AWS_KEY,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LOCALSTACK,
+    PolarisS3,
+    polaris_create_catalog,
+    polaris_rest_catalog,
+)
+from tests.support.probes import run_probe
 
-polaris = conftest_polaris.polaris
-polaris_s3 = conftest_polaris.polaris_s3
-__all__ = ["http"]  # the fixture, shared with the polaris probe's tests
 TABLES = {f"demo.{t}" for t in RAW_TABLES}
 
 
@@ -88,10 +92,10 @@ def standin_ctx(
         components,
         plat=platform(),
         credentials={
-            "polaris_client_id": conftest_polaris.CLIENT_ID,
-            "polaris_client_secret": conftest_polaris.CLIENT_SECRET,
-            "s3_access_key_id": conftest_polaris.AWS_KEY,
-            "s3_secret_access_key": conftest_polaris.AWS_KEY,
+            "polaris_client_id": CLIENT_ID,
+            "polaris_client_secret": CLIENT_SECRET,
+            "s3_access_key_id": AWS_KEY,
+            "s3_secret_access_key": AWS_KEY,
         },
         cluster_hosts={LOCALSTACK: "127.0.0.1", "floe-infra-polaris": "127.0.0.1", **hosts},
         local_hosts={},  # like this machine: no cluster names

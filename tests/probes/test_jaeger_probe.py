@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import anyio
 import pytest
@@ -19,10 +19,9 @@ from floe_agents.findings import Finding, Status
 from floe_agents.probes import jaeger as jaeger_module
 from floe_agents.probes.jaeger import CODES, jaeger
 from floe_lab.observability.jaeger import JaegerURLs, run_jaeger
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.badserver import black_hole as black_hole_port
-from tests.probes.conftest import CtxFactory, run_probe
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import CtxFactory, run_probe
 
 SERVICE = "floe-k8s-local"
 
@@ -161,17 +160,11 @@ async def test_otlp_port_that_is_not_otlp(make_ctx: CtxFactory) -> None:
     assert finding.evidence["grpc_export"] != "OK"
 
 
-@pytest.fixture
-def black_hole() -> Iterator[int]:
-    with black_hole_port() as port:
-        yield port
-
-
 async def test_black_holed_endpoints_cost_one_timeout(
-    make_ctx: CtxFactory, black_hole: int, monkeypatch: pytest.MonkeyPatch
+    make_ctx: CtxFactory, black_holed_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jaeger_module, "REQUEST_TIMEOUT_S", 0.3)
-    url = f"127.0.0.1:{black_hole}"
+    url = f"127.0.0.1:{black_holed_port}"
     ctx = make_ctx(
         "jaeger", {"query": {"urls": {"local": f"http://{url}"}}, "otlp-grpc": {"urls": {"local": f"grpc://{url}"}}}
     )

@@ -20,9 +20,9 @@ from floe_agents.findings import Finding, Status
 from floe_agents.probes import _kube_api as k8s_api
 from floe_agents.probes.kubernetes import CODES, component_of, kubernetes
 from floe_agents.resolve import resolvers_for
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import run_probe
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import run_probe
 
 NS = "floe"
 SECRET = "floe-dagster-postgresql-secret"

@@ -17,9 +17,9 @@ from floe_agents.findings import Finding, Status
 from floe_agents.probes import marquez as marquez_module
 from floe_agents.probes.marquez import CODES, marquez
 from floe_lab.observability.marquez import MarquezURLs, run_marquez
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import CtxFactory, run_probe
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import CtxFactory, run_probe
 
 NS = "floe-demo"
 

@@ -5,7 +5,6 @@ privileges); and every bad-answer class of a misbehaving server, a closed port a
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,15 +20,19 @@ from floe_agents.probes.polaris import polaris as polaris_probe
 from floe_agents.resolve import resolvers_for
 from floe_lab.manifests import LabSettings, platform_yaml
 from floe_lab.polaris import RunningPolaris
-from tests.lab import conftest_polaris
-from tests.lab.conftest_polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, PolarisS3, polaris_create_catalog
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import run_probe
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.polaris import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LOCALSTACK,
+    ROLE_ARN,
+    PolarisS3,
+    polaris_create_catalog,
+    polaris_token,
+)
+from tests.support.probes import run_probe
 
-# The Polaris stand-in's fixtures (defined once in conftest_polaris, so they stay out of other test modules).
-polaris = conftest_polaris.polaris
-polaris_s3 = conftest_polaris.polaris_s3
 IN_CLUSTER_S3 = f"http://{LOCALSTACK}:4566"
 
 
@@ -75,12 +78,6 @@ def platform(**layers_ns: str) -> PlatformConfig:
     return PlatformConfig.model_validate(doc)
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
 def ctx_for(
     http: httpx.AsyncClient,
     component: str,
@@ -124,7 +121,7 @@ def standin_components(running: RunningPolaris, s3: PolarisS3) -> dict[str, Any]
 
 
 async def make_namespaces(running: RunningPolaris, *names: str) -> None:
-    token = await conftest_polaris.polaris_token(running)
+    token = await polaris_token(running)
     async with httpx.AsyncClient(base_url=running.catalog_uri, headers={"Authorization": f"Bearer {token}"}) as c:
         for ns in names:
             response = await c.post("/v1/demo_catalog/namespaces", json={"namespace": [ns]})
@@ -144,7 +141,7 @@ FLOE_STORAGE: dict[str, Any] = {
     [
         ({}, {}),
         (
-            {"roleArn": conftest_polaris.ROLE_ARN, "stsUnavailable": None},
+            {"roleArn": ROLE_ARN, "stsUnavailable": None},
             {"demo_catalog.storageConfigInfo.roleArn": "polaris.role_without_sts"},
         ),
         (

@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import psycopg
@@ -21,10 +21,9 @@ from floe_agents.probes import _alembic as alembic_module
 from floe_agents.probes import postgres as pg_module
 from floe_agents.probes._alembic import FALLBACK_HEAD, _alembic_chain, ancestors
 from floe_agents.probes.postgres import CODES, _schema, postgres
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.badserver import black_hole as black_hole_port
-from tests.probes.conftest import CtxFactory, run_probe
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import CtxFactory, run_probe
 
 
 def by_code(findings: list[Finding]) -> dict[str, Finding]:
@@ -298,14 +297,8 @@ async def test_no_endpoint_for_our_vantage(make_ctx: CtxFactory) -> None:
     assert (finding.status, finding.code) == (Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED)
 
 
-@pytest.fixture
-def black_hole() -> Iterator[int]:
-    with black_hole_port() as port:
-        yield port
-
-
-async def test_black_hole_finishes_within_the_probe_timeout(make_ctx: CtxFactory, black_hole: int) -> None:
+async def test_black_hole_finishes_within_the_probe_timeout(make_ctx: CtxFactory, black_holed_port: int) -> None:
     t0 = time.monotonic()
-    [finding] = await run_probe(postgres, pg_ctx(make_ctx, f"postgresql://127.0.0.1:{black_hole}"))
+    [finding] = await run_probe(postgres, pg_ctx(make_ctx, f"postgresql://127.0.0.1:{black_holed_port}"))
     assert time.monotonic() - t0 < postgres.timeout_s
     assert (finding.code, finding.evidence["reason"]) == ("postgres.unreachable", "timeout"), finding.summary

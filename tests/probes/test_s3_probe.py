@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,9 +22,9 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes import s3 as s3_module
 from floe_agents.probes.s3 import CODES, DEFAULT_ROLE, UPSTREAM_BUCKETS, expected_buckets, s3
-from tests.labkit import LabHandle, findings_of, probe_findings
-from tests.probes.badserver import bad_server, closed_port
-from tests.probes.conftest import CtxFactory, run_probe
+from tests.support.lab import LabHandle, findings_of, probe_findings
+from tests.support.net import bad_server, closed_port
+from tests.support.probes import CtxFactory, run_probe
 
 KEY = "AKIAFLOEAGENTSTEST"
 
@@ -94,15 +93,9 @@ async def test_lab(lab: LabHandle) -> None:
 # --- a bare moto server: what Floe's init job would have created is missing ---------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    port = _free_port()
+    port = closed_port()
     env = {**os.environ, "MOTO_ACCOUNT_ID": "000000000000"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.labkit import cli
+from tests.support.lab import cli
 
 pytestmark = pytest.mark.lab
 

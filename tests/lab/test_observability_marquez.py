@@ -35,11 +35,6 @@ PRODUCER = "https://github.com/Obsidian-Owl/floe-runtime"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def marquez() -> AsyncIterator[MarquezURLs]:
     tasks_before = asyncio.all_tasks()
     threads_before = {t.ident for t in threading.enumerate()}

@@ -1,8 +1,8 @@
-"""Fixtures for the Polaris stand-in tests: a real S3/STS (moto) on loopback, the lab's service table, the
-stand-in itself in-process on sqlite, and helpers that talk to it the way real clients do.
+"""The Polaris stand-in for tests: a real S3/STS (moto) on loopback, the lab's service table, the stand-in itself
+in-process on sqlite, and helpers that talk to it the way real clients do.
 
-Imported explicitly by the ``test_polaris_*`` modules (each binds the fixtures it uses to module names), so
-these fixtures never leak into other tests.
+The ``polaris_s3`` and ``polaris`` fixtures (tests/conftest.py, shared by the lab and probe tests) are thin
+wrappers over ``moto_s3`` and ``polaris_on``; the helpers here are imported by the tests that use them.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import httpx
-import pytest
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from moto.server import ThreadedMotoServer
 from pyiceberg.catalog.rest import RestCatalog
@@ -49,9 +49,10 @@ class PolarisS3:
         self.write_services({LOCALSTACK: {"4566": f"127.0.0.1:{self.port}"}})
 
 
-@pytest.fixture(scope="module")
-def polaris_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolarisS3]:
-    """moto's S3/STS server for the module, with Floe's buckets; stopped (and its thread gone) afterwards."""
+@contextmanager
+def moto_s3(services_dir: Path) -> Iterator[PolarisS3]:
+    """moto's S3/STS server with Floe's buckets, its service table in ``services_dir``; stopped (and its thread
+    gone) afterwards. Behind the module-scoped ``polaris_s3`` fixture (tests/conftest.py)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -70,8 +71,7 @@ def polaris_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolarisS3]:
             except ClientError as exc:  # moto keeps state per process; another module may have made it
                 if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                     raise
-        services_file = tmp_path_factory.mktemp("services") / "services.json"
-        lab = PolarisS3(endpoint, port, services_file)
+        lab = PolarisS3(endpoint, port, services_dir / "services.json")
         lab.default_services()
         yield lab
     finally:
@@ -79,16 +79,14 @@ def polaris_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolarisS3]:
     assert server._thread is not None and not server._thread.is_alive()
 
 
-@pytest.fixture
-async def polaris(
-    polaris_s3: PolarisS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[RunningPolaris]:
-    """The stand-in on a fresh sqlite file; checks that it leaves no tasks or threads behind."""
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # clients must never ask a metadata service
-    polaris_s3.default_services()
+@asynccontextmanager
+async def polaris_on(s3: PolarisS3, directory: Path) -> AsyncIterator[RunningPolaris]:
+    """The stand-in on a fresh sqlite file in ``directory``; checks that it leaves no tasks or threads behind.
+    Behind the ``polaris`` fixture (tests/conftest.py)."""
+    s3.default_services()
     tasks_before = asyncio.all_tasks()
     threads_before = {t.ident for t in threading.enumerate()}
-    async with run_polaris(polaris_config(polaris_s3, tmp_path)) as running:
+    async with run_polaris(polaris_config(s3, directory)) as running:
         yield running
     await asyncio.sleep(0)
     leaked = [t for t in asyncio.all_tasks() - tasks_before if t is not asyncio.current_task() and not t.done()]

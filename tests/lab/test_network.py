@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from floe_lab.manifests import LabSettings, infra_objects
 from floe_lab.manifests_dagster import DAGSTER_SECRET, MISMATCHED_ENDPOINT, dagster_objects, hook_jobs
 from floe_lab.network import ServiceTable, allocate_ports, services_table
+from tests.support.net import listener
 
 PODNET = Path(__file__).parents[2] / "floe_lab" / "podnet"
 
@@ -59,10 +59,7 @@ def test_faults_change_the_objects_not_flags() -> None:
 
 
 def test_pod_network_resolves_services_and_refuses_bare_host_names(tmp_path: Path) -> None:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        real = listener.getsockname()[1]
+    with listener() as real:
         services = tmp_path / "services.json"
         services.write_text(json.dumps({"services": {"floe-infra-polaris": {"8181": f"127.0.0.1:{real}"}}}))
         script = (

@@ -37,11 +37,6 @@ SERVICE = "floe-k8s-local"
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # aiohttp and grpc.aio run on asyncio only
-
-
-@pytest.fixture
 async def jaeger() -> AsyncIterator[JaegerURLs]:
     tasks_before = asyncio.all_tasks()
     threads_before = {t.ident for t in threading.enumerate()}

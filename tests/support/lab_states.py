@@ -14,7 +14,7 @@ import httpx
 import psycopg
 
 from floe_lab.dagster_site.dagster import installed_schema_head
-from tests.labkit import LabHandle
+from tests.support.lab import LabHandle
 
 NS = "floe"
 WAREHOUSE = "demo_catalog"

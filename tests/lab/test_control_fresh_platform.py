@@ -16,7 +16,7 @@ import pytest
 
 from floe_lab.control import lab_down, lab_up
 from floe_lab.scenario import load_scenario
-from tests.labkit import cli
+from tests.support.lab import cli
 
 pytestmark = pytest.mark.lab
 

@@ -8,7 +8,6 @@ lists the model's cubes in Cube's shape; ``/load`` names the table a cube reads 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import jwt
 import pytest
 
 from floe_lab.observability.cube import CubeURLs, load_model, run_cube
+from tests.support.net import closed_port, listener
 
 SECRET = "cube-api-secret-for-the-floe-lab-0123456789"
 MODEL = """
@@ -53,24 +53,10 @@ cubes:
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def model_file(tmp_path: Path) -> Path:
     path = tmp_path / "model.yml"
     path.write_text(MODEL)
     return path
-
-
-@pytest.fixture
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -167,18 +153,15 @@ async def test_load_names_the_missing_table(cube: CubeURLs) -> None:
     assert (await _get(f"{cube.rest}/load", _token(), query=query)).status_code == 200
 
 
-async def test_readiness_down_when_source_unreachable(closed_port: int) -> None:
-    async with run_cube(api_secret=SECRET, source_url=f"http://127.0.0.1:{closed_port}") as urls:
+async def test_readiness_down_when_source_unreachable() -> None:
+    async with run_cube(api_secret=SECRET, source_url=f"http://127.0.0.1:{closed_port()}") as urls:
         ready = await _get(f"{urls.api}/readyz")
         assert ready.status_code == 500
         assert ready.json() == {"health": "DOWN"}
         live = await _get(f"{urls.api}/livez")
         assert live.status_code == 200
         assert live.json() == {"health": "HEALTH"}
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
+    with listener() as port:
         async with run_cube(api_secret=SECRET, source_url=f"s3://127.0.0.1:{port}") as urls:
             assert (await _get(f"{urls.api}/readyz")).json() == {"health": "HEALTH"}
 
@@ -215,9 +198,9 @@ def test_model_file_must_list_named_cubes(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def cube_process(model_file: Path, closed_port: int) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
+def cube_process(model_file: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CUBEJS_API_SECRET": SECRET}
-    command = ["cube", "--model", str(model_file), "--source-url", f"http://127.0.0.1:{closed_port}"]
+    command = ["cube", "--model", str(model_file), "--source-url", f"http://127.0.0.1:{closed_port()}"]
     with subprocess.Popen(
         [sys.executable, "-m", "floe_lab.observability", *command], stdout=subprocess.PIPE, text=True, env=env
     ) as proc:

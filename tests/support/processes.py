@@ -1,4 +1,4 @@
-"""Helpers shared by the real-server lab tests (imported explicitly; not a conftest, so nothing is implicit).
+"""Real server processes in tests: a real PostgreSQL for the length of a block, and the proof that nothing is left.
 
 The servers are real processes; what every test must be able to prove at the end is that they are gone: no
 recorded process alive, none of the lab's descendants left, and nothing listening on the ports they had.

@@ -16,7 +16,7 @@ from floe_agents.registry import Registry
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Investigation, Plan, investigate
 from floe_lab.scenario import load_scenario, scenario_names
-from tests.labkit import LabHandle
+from tests.support.lab import LabHandle
 
 pytestmark = [pytest.mark.lab, pytest.mark.parametrize("lab", scenario_names(), indirect=True)]
 

@@ -1,4 +1,4 @@
-"""Shared plumbing for the lab kubelet tests (no tests here): an API server, a kubelet, tiny real launchers.
+"""Shared plumbing for the lab kubelet tests: an API server, a kubelet, tiny real launchers.
 
 Why real processes: the kubelet's whole point is that the API follows what really happened, so every test runs
 real ``python -c`` children on loopback and checks the kernel's view (a TCP connect, ``/proc``) as well as the API's.
@@ -88,7 +88,7 @@ LAUNCHERS: dict[str, Launcher] = {
 
 
 def launchers() -> dict[str, Launcher]:
-    """For ``python -m floe_lab.kubelet --launchers tests.lab.test_kubelet_support:launchers``."""
+    """For ``python -m floe_lab.kubelet --launchers tests.support.kubelet:launchers``."""
     return dict(LAUNCHERS)
 
 
