@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
-OPTIONAL = {"grpc": "probes/jaeger.py imports it inside the check, which says 'not checked' without it"}
+OPTIONAL = {"grpc": "floe_agents/probes/jaeger.py imports it inside the check, which says 'not checked' without it"}
 
 
 def _core_closure() -> set[str]:
@@ -31,12 +31,10 @@ def _core_closure() -> set[str]:
 
 
 def _imported_modules() -> dict[str, str]:
-    """Top-level module -> a file importing it, for the code the tool runs (not the lab, tests or benches)."""
-    files = [*ROOT.glob("probes/*.py"), *ROOT.glob("remediations/*.py"), *ROOT.glob("floe_agents/**/*.py")]
+    """Top-level module -> a file importing it, for the code the tool runs: the ``floe_agents`` package, probes
+    and remediations included (the lab is the separate ``floe_lab`` package, installed by the ``lab`` extra)."""
     out: dict[str, str] = {}
-    for path in files:
-        if "lab" in path.relative_to(ROOT).parts:
-            continue
+    for path in sorted((ROOT / "floe_agents").glob("**/*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -50,7 +48,7 @@ def test_a_plain_install_brings_every_module_the_tool_imports() -> None:
     closure, owners = _core_closure(), metadata.packages_distributions()
     missing = {}
     for module, where in _imported_modules().items():
-        if module in sys.stdlib_module_names or module in ("floe_agents", "probes", "remediations", "__future__"):
+        if module in sys.stdlib_module_names or module in ("floe_agents", "__future__"):
             continue
         dists = {canonicalize_name(d) for d in owners.get(module, [])}
         if not dists & closure and module not in OPTIONAL:
