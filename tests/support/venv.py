@@ -27,9 +27,9 @@ def uv() -> str:
     return found
 
 
-def run(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run a command; on failure, fail with its output rather than a bare CalledProcessError."""
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
     assert done.returncode == 0, f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stdout}{done.stderr}"
     return done
 

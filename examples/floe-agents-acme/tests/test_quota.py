@@ -19,6 +19,7 @@ from floe_agents_acme.quota import CODES, acme_quota
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext, Services
 from floe_agents.findings import Finding, Status
+from floe_agents.registry import Registry
 
 TOKEN = "t0ken-for-tests"  # noqa: S105 - the test server's token, not a secret
 QUOTAS = {
@@ -55,7 +56,7 @@ class _AcmeApi(BaseHTTPRequestHandler):
 @pytest.fixture
 def api() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _AcmeApi)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -75,9 +76,12 @@ async def run_probe(url: str) -> list[Finding]:
     targets = Targets.model_validate(
         {"vantages": {"local": {}}, "components": {"acme": {"endpoints": {"api": {"urls": {"local": url}}}}}}
     )
+    # The declarations of this probe alone (its credential, its evidence keys): without them the context would
+    # load every installed probe to find them.
+    declarations = Registry.of([acme_quota]).declarations()
     async with httpx.AsyncClient() as http:
-        ctx = ProbeContext("acme", "acme_quota", targets, Services(http=http, resolvers={}))
-        result = await acme_quota.invoke(ctx)
+        services = Services(http=http, resolvers={}, declarations=declarations)
+        result = await acme_quota.invoke(ProbeContext("acme", "acme_quota", targets, services))
     assert isinstance(result, list)
     assert {str(f.code) for f in result} <= set(CODES), "every code the probe emits is declared"
     return result
