@@ -68,3 +68,9 @@ def test_every_entry_point_names_a_module_inside_the_wheel(installed: tuple[Venv
         and not (venv.site_packages / m.replace(".", "/") / "__init__.py").exists()
     )
     assert not missing, f"entry points name modules the wheel does not hold: {missing}"
+
+
+def test_the_package_is_marked_typed_for_plugins(installed: tuple[Venv, set[str]]) -> None:
+    """A plugin type-checked with mypy reads floe_agents' annotations only when the package carries py.typed."""
+    venv, _ = installed
+    assert (venv.site_packages / "floe_agents" / "py.typed").is_file()
