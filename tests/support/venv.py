@@ -9,10 +9,12 @@ can be installed alone (``--no-deps``) and still run against the engine under te
 
 from __future__ import annotations
 
+import os
 import shutil
 import site
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +29,20 @@ def uv() -> str:
     return found
 
 
-def run(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run a command; on failure, fail with its output rather than a bare CalledProcessError."""
-    done = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
+def run(
+    *args: str | Path, cwd: Path | None = None, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run a command (``env``: variables added to ours); on failure, fail with its output rather than a bare
+    CalledProcessError."""
+    done = subprocess.run(
+        [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
     assert done.returncode == 0, f"{' '.join(map(str, args))} exited {done.returncode}:\n{done.stdout}{done.stderr}"
     return done
 
