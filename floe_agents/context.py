@@ -8,7 +8,6 @@ vantage and timings so probes only say what they saw.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,20 +18,18 @@ import httpx
 
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import ComponentTarget, EndpointTarget, Targets
+from floe_agents.declarations import Declarations
 from floe_agents.findings import Code, Finding, Severity, Status
 from floe_agents.once import OncePerRun
+from floe_agents.registry import Registry
 from floe_agents.resolve import Resolver
 
 __all__ = ["Endpoint", "KubeHandle", "ProbeContext", "Services"]
 
-_CREDENTIAL_ENV = {
-    "polaris_client_id": "POLARIS_CLIENT_ID",
-    "polaris_client_secret": "POLARIS_CLIENT_SECRET",
-    "postgres_password": "DAGSTER_PG_PASSWORD",
-    "s3_access_key_id": "AWS_ACCESS_KEY_ID",
-    "s3_secret_access_key": "AWS_SECRET_ACCESS_KEY",
-    "cube_api_secret": "CUBEJS_API_SECRET",
-}
+
+def installed_declarations() -> Declarations:
+    """The declarations of the installed probes (the default for a context built without a registry: tests)."""
+    return Registry.from_entry_points().declarations()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +97,7 @@ class Services:
     resolvers: Mapping[str, Resolver]
     kube: KubeHandle = field(default_factory=lambda: KubeHandle.of(None))
     once: OncePerRun = field(default_factory=OncePerRun)  # what probes ask the platform for once per run
+    declarations: Declarations = field(default_factory=installed_declarations)  # the run's probes' credentials...
 
 
 @dataclass(frozen=True)
@@ -126,13 +124,9 @@ class ProbeContext:
         return self.services.http
 
     def credential(self, name: str) -> str | None:
-        """A credential from the targets file, else from the environment variable Floe's pods use for it."""
-        creds = self.targets.credentials
-        value = getattr(creds, name, None)
-        if value is not None:
-            return value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
-        env = _CREDENTIAL_ENV.get(name)
-        return os.environ.get(env) if env else None
+        """A credential from the targets file, else from the environment variable the probes declaring it name
+        (the one Floe's pods use), else its declared default."""
+        return self.services.declarations.credential(name, self.targets.credentials.written())
 
     def resolver(self, vantage: str) -> Resolver | None:
         return self.services.resolvers.get(vantage)
@@ -180,17 +174,19 @@ class ProbeContext:
                 Status.WARN: Severity.MEDIUM,
                 Status.FAIL: Severity.HIGH,
             }[status]
-        return Finding(
-            component=component or self.component,
-            check=self.check,
-            status=status,
-            severity=severity,
-            code=code,
-            summary=summary,
-            subject=subject,
-            evidence=dict(evidence or {}),
-            vantage=vantage or self.vantage,
-            started_at=self.started_at,
-            finished_at=datetime.now(UTC),
-            follow_up_of=follow_up_of,
-        )
+        fields = {
+            "component": component or self.component,
+            "check": self.check,
+            "status": status,
+            "severity": severity,
+            "code": code,
+            "summary": summary,
+            "subject": subject,
+            "evidence": dict(evidence or {}),
+            "vantage": vantage or self.vantage,
+            "started_at": self.started_at,
+            "finished_at": datetime.now(UTC),
+            "follow_up_of": follow_up_of,
+        }
+        # The evidence is redacted with what this probe declared about its keys (see floe_agents.redact).
+        return Finding.model_validate(fields, context=self.services.declarations.evidence_keys(self.check))

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from floe_agents.redact import redact_evidence
+from floe_agents.redact import GENERIC, EvidenceKeys, redact_evidence
 
 __all__ = ["PRODUCED_BY", "CannotObserveError", "Code", "CodeStr", "Finding", "Severity", "Status", "worst_status"]
 
@@ -144,11 +144,12 @@ class Finding(BaseModel):
 
     @field_validator("evidence", mode="before")
     @classmethod
-    def _redact(cls, value: Any) -> Mapping[str, Any]:
+    def _redact(cls, value: Any, info: ValidationInfo) -> Mapping[str, Any]:
         if not isinstance(value, Mapping):
             msg = f"evidence must be a mapping, got {type(value).__name__}"
             raise TypeError(msg)
-        return redact_evidence(value)
+        keys = info.context if isinstance(info.context, EvidenceKeys) else GENERIC  # what the probe declared
+        return redact_evidence(value, keys)
 
     @property
     def key(self) -> str:

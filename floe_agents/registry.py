@@ -1,10 +1,11 @@
 """Probe declarations and the registry that turns them into agents.
 
 Like kopf's handler registry, a decorator turns a plain async function into a frozen spec (name, the components it
-serves, timeout, retries with backoff, which probes it runs after, what findings trigger it) and the registry is an
-immutable collection of specs. Nothing is registered as a side effect of import: probes are discovered through the
-``floe_agents.probes`` entry-point group, so a third-party package adds a probe exactly the way we do, and a broken
-plugin is reported as a load error instead of breaking the run.
+serves, timeout, retries with backoff, which probes it runs after, what findings trigger it, and what it declares:
+the finding codes it can emit, the credentials it logs in with, the evidence keys that are secret or only look
+it) and the registry is an immutable collection of specs. Nothing is registered as a side effect of import:
+probes are discovered through the ``floe_agents.probes`` entry-point group, so a third-party package adds a probe
+exactly the way we do, and a broken plugin is reported as a load error instead of breaking the run.
 
 An *agent* is one component and the probes that apply to it; the runner runs every agent concurrently.
 """
@@ -14,21 +15,26 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, TypeAlias, cast
 
+from floe_agents.declarations import ENGINE_CODES, Credential, Declarations, engine_codes
 from floe_agents.findings import Finding, Status
+from floe_agents.redact import EvidenceKeys
 
 if TYPE_CHECKING:
     from floe_agents.context import ProbeContext
 
 __all__ = [
     "AgentSpec",
+    "Credential",
     "LoadError",
     "ProbeFn",
     "ProbeResult",
     "ProbeSpec",
     "Registry",
     "RetryPolicy",
+    "engine_codes",
     "follow_up",
     "probe",
 ]
@@ -65,6 +71,9 @@ class ProbeSpec:
     on_codes: frozenset[str] = frozenset()
     on_statuses: frozenset[Status] = frozenset({Status.FAIL, Status.WARN, Status.UNKNOWN})
     description: str = ""
+    codes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    credentials: tuple[Credential, ...] = ()
+    evidence_keys: EvidenceKeys = field(default_factory=EvidenceKeys)
 
     def invoke(self, ctx: ProbeContext, trigger: Finding | None = None) -> Awaitable[ProbeResult]:
         """Call the probe function (``fn(ctx)``, or ``fn(ctx, trigger)`` for a follow-up)."""
@@ -100,8 +109,16 @@ def probe(
     backoff: float = 0.2,
     after: Collection[str] = (),
     description: str = "",
+    codes: Mapping[str, str] | None = None,
+    credentials: Iterable[Credential] = (),
+    secret_evidence: Iterable[str] = (),
+    public_evidence: Iterable[str] = (),
 ) -> Callable[[ProbeFn], ProbeSpec]:
-    """Declare a probe: ``@probe("tcp", timeout=2)`` over ``async def fn(ctx) -> Finding | list[Finding]``."""
+    """Declare a probe: ``@probe("tcp", timeout=2, codes=CODES)`` over ``async def fn(ctx) -> list[Finding]``.
+
+    ``codes`` maps every finding code it can emit to a one-line meaning (rules are checked against them);
+    ``credentials`` are what it logs in with; ``secret_evidence`` keys are always masked in its findings and
+    ``public_evidence`` keys, though secret-looking by name, never are."""
 
     def wrap(fn: ProbeFn) -> ProbeSpec:
         doc = (fn.__doc__ or "").strip().splitlines()
@@ -113,6 +130,9 @@ def probe(
             retry=RetryPolicy(attempts=retries + 1, backoff_s=backoff),
             after=tuple(after),
             description=description or (doc[0] if doc else ""),
+            codes=MappingProxyType(dict(codes or {})),
+            credentials=tuple(credentials),
+            evidence_keys=EvidenceKeys.of(public_evidence, secret_evidence),
         )
 
     return wrap
@@ -125,8 +145,13 @@ def follow_up(
     statuses: Collection[Status] = (Status.FAIL, Status.WARN, Status.UNKNOWN),
     timeout: float = 5.0,
     description: str = "",
+    codes: Mapping[str, str] | None = None,
+    credentials: Iterable[Credential] = (),
+    secret_evidence: Iterable[str] = (),
+    public_evidence: Iterable[str] = (),
 ) -> Callable[[FollowUpFn], ProbeSpec]:
-    """Declare an event-driven probe run when a finding with one of the codes ``on`` is published."""
+    """Declare an event-driven probe run when a finding with one of the codes ``on`` is published (the other
+    keywords as for :func:`probe`)."""
 
     def wrap(fn: FollowUpFn) -> ProbeSpec:
         doc = (fn.__doc__ or "").strip().splitlines()
@@ -138,6 +163,9 @@ def follow_up(
             on_codes=frozenset(str(c) for c in on),
             on_statuses=frozenset(statuses),
             description=description or (doc[0] if doc else ""),
+            codes=MappingProxyType(dict(codes or {})),
+            credentials=tuple(credentials),
+            evidence_keys=EvidenceKeys.of(public_evidence, secret_evidence),
         )
 
     return wrap
@@ -213,6 +241,20 @@ class Registry:
     @property
     def follow_ups(self) -> tuple[ProbeSpec, ...]:
         return tuple(s for s in self.specs.values() if s.kind == "follow_up")
+
+    def declarations(self) -> Declarations:
+        """Every probe's declared codes (with the engine's), credentials and evidence keys, for the run.
+
+        A code or credential declared by several probes is one entry: the first probe (by name) wins."""
+        codes: dict[str, str] = dict(ENGINE_CODES)
+        credentials: dict[str, Credential] = {}
+        for spec in sorted(self.specs.values(), key=lambda s: s.name):
+            for code, meaning in spec.codes.items():
+                codes.setdefault(code, meaning)
+            for cred in spec.credentials:
+                credentials.setdefault(cred.name, cred)
+        evidence = {name: spec.evidence_keys for name, spec in self.specs.items()}
+        return Declarations(MappingProxyType(codes), MappingProxyType(credentials), MappingProxyType(evidence))
 
     def agents(
         self,

@@ -66,8 +66,7 @@ class Plan:
         return Topology.of(merged.values())
 
     def redactor(self) -> Redactor:
-        values = [*self.targets.secrets(), *(self.platform.inline_secrets() if self.platform else [])]
-        return Redactor.of(values)
+        return self.registry.declarations().redactor(self.targets, self.platform)
 
 
 def plan_agents(plan: Plan) -> tuple[AgentSpec, ...]:
@@ -111,7 +110,10 @@ async def investigate(
         )
         cluster, run_over, kube_opening = KubeHandle(), anyio.Event(), anyio.CancelScope()
         services = Services(
-            http=http, resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage), kube=cluster
+            http=http,
+            resolvers=resolvers_for(plan.targets.vantages, plan.targets.vantage),
+            kube=cluster,
+            declarations=plan.registry.declarations(),
         )
         base = ProbeContext(component="", check="", targets=plan.targets, services=services, platform=plan.platform)
         runner = Runner(agents, plan.registry.follow_ups, base, plan.options, plan.registry.load_errors)

@@ -9,10 +9,11 @@ charts (namespace ``floe``; releases floe-infra, floe-dagster, floe-cube); a use
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, SecretStr, model_validator
 
 from floe_agents.config.loading import read_yaml, validate_model
 
@@ -73,24 +74,23 @@ class KubernetesTarget(_Strict):
     verify_tls: bool = True
 
 
-class CredentialsTarget(_Strict):
-    """Credentials probes use to log in where a plain reachability check is not enough. Each falls back to the
-    environment variable Floe's own pods use (e.g. ``POLARIS_CLIENT_SECRET``), so nothing secret has to be
-    written into a targets file; when written, values are redacted from every output."""
+class CredentialsTarget(RootModel[dict[str, SecretStr | None]]):
+    """Credentials probes log in with, by the name a probe declares (``polaris_client_secret: ...``). The file
+    is open to any probe's names: each probe declares its own (``floe_agents.registry.Credential``), with the
+    environment variable Floe's pods use as a fallback (e.g. ``POLARIS_CLIENT_SECRET``), so nothing secret has
+    to be written here. Written values are redacted from every output unless their probe declares them not
+    secret (a client id, a region)."""
 
-    polaris_client_id: str | None = None
-    polaris_client_secret: SecretStr | None = None
-    polaris_scope: str = "PRINCIPAL_ROLE:ALL"
-    postgres_user: str = "postgres"
-    postgres_password: SecretStr | None = None
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: SecretStr | None = None
-    s3_region: str = "us-east-1"
-    cube_api_secret: SecretStr | None = None
+    model_config = ConfigDict(frozen=True)
+    root: dict[str, SecretStr | None] = Field(default_factory=dict)
 
-    def secret_values(self) -> list[str]:
-        values = [self.polaris_client_secret, self.postgres_password, self.s3_secret_access_key, self.cube_api_secret]
-        return [v.get_secret_value() for v in values if v is not None]
+    def written(self) -> dict[str, str | None]:
+        """The values as written (None for a name written empty)."""
+        return {k: v.get_secret_value() if v is not None else None for k, v in self.root.items()}
+
+    def secret_values(self, public: Collection[str] = ()) -> list[str]:
+        """The written values, but those whose names are in ``public`` (declared not secret)."""
+        return [v for k, v in self.written().items() if v is not None and k not in public]
 
 
 class Targets(_Strict):
@@ -110,9 +110,10 @@ class Targets(_Strict):
             raise ValueError(msg)
         return self
 
-    def secrets(self) -> list[str]:
+    def secrets(self, public_credentials: Collection[str] = ()) -> list[str]:
+        """The secret values this file holds: the Kubernetes token and the credentials not declared public."""
         token = [self.kubernetes.token.get_secret_value()] if self.kubernetes.token else []
-        return token + self.credentials.secret_values()
+        return token + self.credentials.secret_values(public_credentials)
 
 
 def _svc(name: str, port: int, scheme: str = "http") -> str:

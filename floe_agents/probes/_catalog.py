@@ -182,7 +182,7 @@ def catalog_targets(ctx: ProbeContext) -> list[CatalogTarget]:
     """The platform's Polaris/REST catalogs (else Floe's default), each with a URL from our vantage."""
     api = next((e for e in ctx.for_component("polaris").endpoints() if e.name == "api"), None)
     client_id, secret = ctx.credential("polaris_client_id"), ctx.credential("polaris_client_secret")
-    scope = ctx.targets.credentials.polaris_scope
+    scope = ctx.credential("polaris_scope") or ""
     if ctx.platform is None or not ctx.platform.catalogs:
         url = api.url.copy_with(path=api.url.path.rstrip("/") + "/api/catalog") if api else None
         return [CatalogTarget("default", DEFAULT_WAREHOUSE, url, None, scope, client_id, secret)]

@@ -20,15 +20,16 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Severity, Status
 from floe_agents.probes._aws import aws_call, make_clients, resolves_from
 from floe_agents.probes._catalog import call, catalog_targets, classify, host_of, login, to_our_vantage
+from floe_agents.probes._credentials import CATALOG_LOGIN, S3_KEYS
 from floe_agents.registry import follow_up
 from floe_agents.resolve import CannotResolveHereError
 
-CODES = (
-    "sts.not_used",  # ok: the catalog vends no STS credentials (no roleArn, or stsUnavailable: true)
-    "sts.assume_role_ok",  # ok: AssumeRole of the catalog's roleArn works at the STS endpoint it uses
-    "sts.assume_role_failed",  # fail: that endpoint does not resolve in the cluster, or refuses the AssumeRole
-    "sts.unverified",  # unknown: the storage config or STS could not be asked (why in evidence)
-)
+CODES = {
+    "sts.not_used": "ok: the catalog vends no STS credentials (no roleArn, or stsUnavailable: true)",
+    "sts.assume_role_ok": "ok: AssumeRole of the catalog's roleArn works at the STS endpoint it uses",
+    "sts.assume_role_failed": "fail: that endpoint does not resolve in the cluster, or refuses the AssumeRole",
+    "sts.unverified": "unknown: the storage config or STS could not be asked (why in evidence)",
+}
 TRIGGERS = ("polaris.role_without_sts", "iceberg.catalog_storage_failed", "dagster.step_failed_catalog_error")
 SESSION = "floe-agents-probe"
 
@@ -61,7 +62,7 @@ async def _assume(ctx: ProbeContext, storage: dict[str, Any], ev: dict[str, Any]
     ours = to_our_vantage(ctx, url)
     target = str(ours) if ours is not None else url
     key, secret = ctx.credential("s3_access_key_id"), ctx.credential("s3_secret_access_key")
-    region = str(storage.get("region") or ctx.targets.credentials.s3_region)
+    region = str(storage.get("region") or ctx.credential("s3_region"))
     clients = make_clients(target, region, key, secret)
     got, err = await aws_call(
         clients, lambda: clients["sts"].assume_role(RoleArn=role, RoleSessionName=SESSION, DurationSeconds=900)
@@ -79,7 +80,14 @@ async def _assume(ctx: ProbeContext, storage: dict[str, Any], ev: dict[str, Any]
     return Status.FAIL, "sts.assume_role_failed", f"AssumeRole {role} at {url} failed: {err['message']}"
 
 
-@follow_up("catalog_sts", on=TRIGGERS, statuses=[Status.FAIL, Status.WARN], timeout=10.0)
+@follow_up(
+    "catalog_sts",
+    on=TRIGGERS,
+    statuses=[Status.FAIL, Status.WARN],
+    timeout=10.0,
+    codes=CODES,
+    credentials=(*CATALOG_LOGIN, *S3_KEYS),
+)
 async def catalog_sts(ctx: ProbeContext, trigger: Finding) -> list[Finding]:
     """Read the catalog's storage config and try its AssumeRole where the catalog would."""
     ctx = ctx.for_component("polaris")  # credential vending is the catalog's, whichever symptom asked

@@ -21,6 +21,7 @@ import jwt
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
+from floe_agents.probes._credentials import CATALOG_LOGIN, CUBE_SECRET
 from floe_agents.probes._cube_tables import OpenCatalog, open_catalogs, source_findings
 from floe_agents.probes._http import UNREACHABLE, Answer, call_json, under
 from floe_agents.registry import probe
@@ -30,21 +31,21 @@ META = "/cubejs-api/v1/meta"
 _BROKEN = frozenset({"truncated", "protocol"})  # an answer came, garbled or cut short: a bad response
 _SELECT_STAR = re.compile(r"^\s*select\s+\*\s+from\s+([\w.\"`]+)\s*;?\s*$", re.IGNORECASE)
 
-CODES = (
-    "cube.unreachable",  # fail: refused / timed out / TLS or protocol error (evidence: url, reason, error)
-    "cube.bad_response",  # fail: meta answered 5xx, non-JSON, truncated or without "cubes"
-    "cube.ready",  # ok: /readyz answered 200
-    "cube.not_ready",  # fail: /readyz answered non-200 or health DOWN (its data source is unreachable)
-    "cube.live",  # ok: /livez answered 200
-    "cube.not_live",  # fail: /livez answered non-200
-    "cube.auth_failed",  # fail: meta refused a JWT signed with cube_api_secret (401/403): the secrets differ
-    "cube.no_secret",  # unknown: no cube_api_secret (targets file or CUBEJS_API_SECRET), meta not checked
-    "cube.meta_ok",  # ok: meta lists cubes (names and source tables in evidence)
-    "cube.no_cubes",  # warn: meta lists no cube: the data model was not loaded
-    "cube.source_tables_present",  # ok: every checkable cube source table exists in the Iceberg catalog
-    "cube.source_table_missing",  # warn: a cube's source table is not in the catalog (queries on it will fail)
-    "cube.source_unverifiable",  # unknown: the catalog could not be asked (no platform/credentials, error)
-)
+CODES = {
+    "cube.unreachable": "fail: refused / timed out / TLS or protocol error (evidence: url, reason, error)",
+    "cube.bad_response": 'fail: meta answered 5xx, non-JSON, truncated or without "cubes"',
+    "cube.ready": "ok: /readyz answered 200",
+    "cube.not_ready": "fail: /readyz answered non-200 or health DOWN (its data source is unreachable)",
+    "cube.live": "ok: /livez answered 200",
+    "cube.not_live": "fail: /livez answered non-200",
+    "cube.auth_failed": "fail: meta refused a JWT signed with cube_api_secret (401/403): the secrets differ",
+    "cube.no_secret": "unknown: no cube_api_secret (targets file or CUBEJS_API_SECRET), meta not checked",
+    "cube.meta_ok": "ok: meta lists cubes (names and source tables in evidence)",
+    "cube.no_cubes": "warn: meta lists no cube: the data model was not loaded",
+    "cube.source_tables_present": "ok: every checkable cube source table exists in the Iceberg catalog",
+    "cube.source_table_missing": "warn: a cube's source table is not in the catalog (queries on it will fail)",
+    "cube.source_unverifiable": "unknown: the catalog could not be asked (no platform/credentials, error)",
+}
 
 
 async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> Answer:
@@ -109,7 +110,14 @@ def _source_table(cube: dict[str, Any]) -> str | None:
     return str(table).replace('"', "").replace("`", "") if table else None
 
 
-@probe("cube", components=["cube"], timeout=14.0, description="Cube readiness, API secret, cubes and their tables")
+@probe(
+    "cube",
+    components=["cube"],
+    timeout=14.0,
+    description="Cube readiness, API secret, cubes and their tables",
+    codes=CODES,
+    credentials=(*CUBE_SECRET, *CATALOG_LOGIN),
+)
 async def cube(ctx: ProbeContext) -> list[Finding]:
     """/readyz and /livez, meta with a JWT signed by the API secret, each cube's source table in the catalog."""
     api = next((ep for ep in ctx.endpoints() if ep.name == "api"), None)

@@ -28,20 +28,20 @@ from floe_agents.registry import probe
 REQUEST_TIMEOUT_S = 3.0
 WEBSERVER, DAEMON, USER_CODE = "dagster-webserver", "dagster-daemon", "dagster-user-code"
 
-CODES = (
-    "dagster.webserver_ok",  # /server_info and GraphQL answer; versions in evidence
-    "dagster.webserver_unreachable",  # no HTTP answer at all (refused, timeout, unresolvable, TLS mismatch)
-    "dagster.webserver_bad_answer",  # an HTTP answer that is not Dagster's (error status, auth, non-JSON, truncated)
-    "dagster.graphql_error",  # GraphQL answered with errors that are not a storage problem
-    "dagster.storage_error",  # GraphQL fails on the instance database (missing relations, auth, unreachable)
-    "dagster.code_location_loaded",  # a code location loaded (repositories and jobs in evidence)
-    "dagster.code_location_loading",  # a code location is still loading
-    "dagster.code_location_error",  # a code location failed to load (the user code's error message)
-    "dagster.no_code_locations",  # the workspace has no code locations at all
-    "dagster.daemons_healthy",  # every required daemon heartbeats
-    "dagster.daemon_unhealthy",  # a required daemon has no recent heartbeat
-    "dagster.daemon_errors",  # a daemon heartbeats but reports errors
-)
+CODES = {
+    "dagster.webserver_ok": "/server_info and GraphQL answer; versions in evidence",
+    "dagster.webserver_unreachable": "no HTTP answer at all (refused, timeout, unresolvable, TLS mismatch)",
+    "dagster.webserver_bad_answer": "an HTTP answer that is not Dagster's (error status, auth, non-JSON, truncated)",
+    "dagster.graphql_error": "GraphQL answered with errors that are not a storage problem",
+    "dagster.storage_error": "GraphQL fails on the instance database (missing relations, auth, unreachable)",
+    "dagster.code_location_loaded": "a code location loaded (repositories and jobs in evidence)",
+    "dagster.code_location_loading": "a code location is still loading",
+    "dagster.code_location_error": "a code location failed to load (the user code's error message)",
+    "dagster.no_code_locations": "the workspace has no code locations at all",
+    "dagster.daemons_healthy": "every required daemon heartbeats",
+    "dagster.daemon_unhealthy": "a required daemon has no recent heartbeat",
+    "dagster.daemon_errors": "a daemon heartbeats but reports errors",
+}
 
 VERSION_Q = "{ version }"
 WORKSPACE_Q = """{ workspaceOrError { __typename
@@ -260,7 +260,7 @@ QUERIES = (("server_info", None), ("version", VERSION_Q), ("workspace", WORKSPAC
 DESCRIPTION = "Ask the Dagster webserver for versions, code locations, daemon heartbeats and storage health"
 
 
-@probe("dagster", components=[WEBSERVER], timeout=REQUEST_TIMEOUT_S + 3.0, description=DESCRIPTION)
+@probe("dagster", components=[WEBSERVER], timeout=REQUEST_TIMEOUT_S + 3.0, description=DESCRIPTION, codes=CODES)
 async def dagster(ctx: ProbeContext) -> list[Finding]:
     endpoints = [e for e in ctx.endpoints() if e.url.scheme in ("http", "https")]
     ep = next((e for e in endpoints if e.name == "http"), endpoints[0] if endpoints else None)

@@ -27,24 +27,24 @@ RUN_LIMIT, EVENT_LIMIT = 10, 1000
 USER_CODE, WEBSERVER = "dagster-user-code", "dagster-webserver"
 FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 
-CODES = (
-    "dagster.run_succeeded",  # the job's latest finished run succeeded
-    "dagster.run_failed",  # the job's latest finished run failed (failed steps, tables/hosts/warehouses)
-    "dagster.run_canceled",  # the job's latest finished run was canceled
-    "dagster.run_in_progress",  # the job has runs, none finished yet: cannot judge it
-    "dagster.no_runs",  # no runs recorded at all: pipelines cannot be judged
-    "dagster.runs_unavailable",  # the webserver would not list runs (transport or GraphQL error)
-    "dagster.step_failed_missing_warehouse",  # catalog: Unable to find warehouse <warehouse>
-    "dagster.step_failed_missing_namespace",  # catalog: NoSuchNamespace <namespace>
-    "dagster.step_failed_missing_table",  # catalog/dbt: NoSuchTable, Table does not exist <table>
-    "dagster.step_failed_unknown_host",  # a host does not resolve (UnknownHostException, Name or service not known)
-    "dagster.step_failed_connection_refused",  # nothing listening at <host>:<port>
-    "dagster.step_failed_endpoint_unreachable",  # could not connect to <host>:<port> (timeout, no route, unknown)
-    "dagster.step_failed_catalog_error",  # the catalog (or another REST server) answered 422/5xx
-    "dagster.step_failed_auth",  # refused credentials (401/403, invalid_client)
-    "dagster.step_failed",  # any other step error (message in evidence)
-    # also Code.PROBE_SKIPPED (unknown) when the dagster probe already says the runs cannot be read
-)
+CODES = {
+    "dagster.run_succeeded": "the job's latest finished run succeeded",
+    "dagster.run_failed": "the job's latest finished run failed (failed steps, tables/hosts/warehouses)",
+    "dagster.run_canceled": "the job's latest finished run was canceled",
+    "dagster.run_in_progress": "the job has runs, none finished yet: cannot judge it",
+    "dagster.no_runs": "no runs recorded at all: pipelines cannot be judged",
+    "dagster.runs_unavailable": "the webserver would not list runs (transport or GraphQL error)",
+    "dagster.step_failed_missing_warehouse": "catalog: Unable to find warehouse <warehouse>",
+    "dagster.step_failed_missing_namespace": "catalog: NoSuchNamespace <namespace>",
+    "dagster.step_failed_missing_table": "catalog/dbt: NoSuchTable, Table does not exist <table>",
+    "dagster.step_failed_unknown_host": "a host does not resolve (UnknownHostException, Name or service not known)",
+    "dagster.step_failed_connection_refused": "nothing listening at <host>:<port>",
+    "dagster.step_failed_endpoint_unreachable": "could not connect to <host>:<port> (timeout, no route, unknown)",
+    "dagster.step_failed_catalog_error": "the catalog (or another REST server) answered 422/5xx",
+    "dagster.step_failed_auth": "refused credentials (401/403, invalid_client)",
+    "dagster.step_failed": "any other step error (message in evidence)",
+    Code.PROBE_SKIPPED: "unknown: the dagster probe already says the runs cannot be read",
+}
 
 RUNS_Q = """{ runsOrError(limit: %d) { __typename
   ... on Runs { results { runId jobName status startTime endTime stepStats { stepKey status } } }
@@ -239,6 +239,7 @@ DESCRIPTION = "Judge each job's latest Dagster run; classify failed steps by the
     timeout=2 * REQUEST_TIMEOUT_S + 2.0,
     after=("dagster",),
     description=DESCRIPTION,
+    codes=CODES,
 )
 async def dagster_runs(ctx: ProbeContext) -> list[Finding]:
     blocked = next((f for f in ctx.prior if f.code in ("dagster.webserver_unreachable", "dagster.storage_error")), None)

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
-from floe_agents.registry import probe
+from floe_agents.registry import engine_codes, probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 
-@probe("dns", timeout=3.0, retries=1, description="Resolve every endpoint host from each vantage")
+@probe(
+    "dns",
+    timeout=3.0,
+    retries=1,
+    description="Resolve every endpoint host from each vantage",
+    codes=engine_codes(Code.DNS_RESOLVED, Code.DNS_UNRESOLVABLE),
+)
 async def dns(ctx: ProbeContext) -> list[Finding]:
     out: list[Finding] = []
     seen: set[tuple[str, str]] = set()

@@ -17,12 +17,12 @@ from floe_agents.probes._kube_api import KubeError, list_items
 from floe_agents.probes._kube_objects import Json, dicts, get, name_of
 from floe_agents.registry import probe
 
-CODES = (
-    "emitters.otlp_not_configured",  # platform wants traces; the user code has no OTEL_EXPORTER_OTLP_ENDPOINT
-    "emitters.lineage_not_configured",  # platform wants lineage; the user code has no OPENLINEAGE_URL
-    "emitters.ok",  # both configured as the platform asks
-    "emitters.not_observable",  # no Kubernetes API, the API failed, or no user deployment found
-)
+CODES = {
+    "emitters.otlp_not_configured": "platform wants traces; the user code has no OTEL_EXPORTER_OTLP_ENDPOINT",
+    "emitters.lineage_not_configured": "platform wants lineage; the user code has no OPENLINEAGE_URL",
+    "emitters.ok": "both configured as the platform asks",
+    "emitters.not_observable": "no Kubernetes API, the API failed, or no user deployment found",
+}
 USER_CODE_LABELS = ("app.kubernetes.io/component=user-deployments", "component=user-deployments")
 WANTED = {
     "otlp": ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
@@ -51,6 +51,7 @@ async def _user_deployments(ctx: ProbeContext, api: Any) -> list[Json]:
     components=["dagster-user-code"],
     timeout=5.0,
     description="User code has the OTLP/OpenLineage settings platform.yaml asks for",
+    codes=CODES,
 )
 async def emitters(ctx: ProbeContext) -> list[Finding]:
     platform = ctx.platform

@@ -24,19 +24,20 @@ from floe_agents.config.targets import CLUSTER_VANTAGE
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.probes._catalog import call, catalog_targets, classify, login
+from floe_agents.probes._credentials import CATALOG_LOGIN
 from floe_agents.probes._kube_api import KubeError, list_items
 from floe_agents.probes._kube_objects import Json, comp_of, dicts, get
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 
-CODES = (
-    "endpoints.ok",  # ok: the host is a Service serving the port (or resolves in the cluster)
-    "endpoints.host_not_a_service",  # fail: the host is no Service and does not resolve in the cluster
-    "endpoints.port_mismatch",  # fail: the Service exists but does not serve the URL's port
-    "endpoints.unverified",  # unknown: not a Service name, and cluster resolution cannot be observed from here
-    "endpoints.catalog_unreadable",  # unknown: the catalog's storage config could not be read (why in evidence)
-    "endpoints.no_cluster_view",  # unknown: Services/pod env unreadable (Kubernetes API not configured or failing)
-)
+CODES = {
+    "endpoints.ok": "ok: the host is a Service serving the port (or resolves in the cluster)",
+    "endpoints.host_not_a_service": "fail: the host is no Service and does not resolve in the cluster",
+    "endpoints.port_mismatch": "fail: the Service exists but does not serve the URL's port",
+    "endpoints.unverified": "unknown: not a Service name, and cluster resolution cannot be observed from here",
+    "endpoints.catalog_unreadable": "unknown: the catalog's storage config could not be read (why in evidence)",
+    "endpoints.no_cluster_view": "unknown: Services/pod env unreadable (Kubernetes API not configured or failing)",
+}
 
 RESOLVE_TIMEOUT_S = 2.5
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
@@ -235,7 +236,14 @@ def _judge(ctx: ProbeContext, use: Use, services: dict[str, Json] | None, seen: 
     return finding(Status.UNKNOWN, "endpoints.unverified", why, service=None)
 
 
-@probe("endpoints", components=["kubernetes"], timeout=12.0, description="Every configured URL names a live Service")
+@probe(
+    "endpoints",
+    components=["kubernetes"],
+    timeout=12.0,
+    description="Every configured URL names a live Service",
+    codes=CODES,
+    credentials=CATALOG_LOGIN,
+)
 async def endpoints(ctx: ProbeContext) -> list[Finding]:
     """Check every URL in platform.yaml, the catalog storage config and pod env against the namespace's Services."""
     uses = _platform_uses(ctx)

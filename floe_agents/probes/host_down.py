@@ -20,7 +20,7 @@ from floe_agents.findings import Code, Finding, Severity, Status
 from floe_agents.registry import follow_up
 
 CONNECT_TIMEOUT_S = 1.5
-CODES = ("tcp.host_down",)  # fail: no endpoint of any component on this host accepts a connection
+CODES = {"tcp.host_down": "fail: no endpoint of any component on this host accepts a connection"}
 
 
 async def _accepts(host: str, port: int) -> bool:
@@ -69,6 +69,7 @@ async def _host_verdict(ctx: ProbeContext, host: str) -> dict[str, Any] | None:
     statuses=[Status.FAIL],
     timeout=5.0,
     description="When a port fails: does anything on that host accept a connection?",
+    codes=CODES,
 )
 async def host_down(ctx: ProbeContext, trigger: Finding) -> list[Finding]:
     host = trigger.evidence.get("host")

@@ -15,7 +15,7 @@ import httpx
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes._http import failure_reason
-from floe_agents.registry import probe
+from floe_agents.registry import engine_codes, probe
 
 REQUEST_TIMEOUT_S = 3.0
 _DOWN_WORDS = frozenset({"down", "unhealthy", "error", "fail", "failed"})
@@ -105,6 +105,15 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
     timeout=REQUEST_TIMEOUT_S + 1.0,
     after=("tcp",),
     description="GET each endpoint's health path from our own vantage",
+    codes=engine_codes(
+        Code.HTTP_HEALTHY,
+        Code.HTTP_UNHEALTHY,
+        Code.HTTP_ERROR_STATUS,
+        Code.HTTP_TIMEOUT,
+        Code.HTTP_BAD_RESPONSE,
+        Code.HTTP_TLS_ERROR,
+        Code.HTTP_AUTH_FAILED,
+    ),
 )
 async def http_health(ctx: ProbeContext) -> list[Finding]:
     closed = {f.subject for f in ctx.prior if f.check == "tcp" and f.status is not Status.OK}

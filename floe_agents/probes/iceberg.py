@@ -37,20 +37,21 @@ from floe_agents.probes._catalog import (
     storage_profiles,
     to_our_vantage,
 )
+from floe_agents.probes._credentials import CATALOG_LOGIN, S3_KEYS
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 
-CODES = (
-    "iceberg.table_ok",  # ok: the table loads and its metadata file reads through the handed-out S3 endpoint
-    "iceberg.warehouse_missing",  # fail: the catalog has no such warehouse, so no table can exist
-    "iceberg.namespace_missing",  # fail: 404 NoSuchNamespace for the raw tables' namespace
-    "iceberg.table_missing",  # fail: 404 NoSuchTable: the seed job never ran or failed
-    "iceberg.catalog_storage_failed",  # fail: loadTable failed in the catalog's own S3/STS I/O (500 SdkClientException)
-    "iceberg.handed_out_endpoint_unresolvable",  # fail: the loadTable s3.endpoint host does not resolve in-cluster
-    "iceberg.metadata_unreadable",  # fail: GET of the metadata file through S3 failed (404, 403, no answer, garbage)
-    "iceberg.metadata_unverified",  # unknown: the metadata file could not be tried from here (say why)
-    "iceberg.catalog_unavailable",  # unknown: no usable catalog answer (login/config failed; polaris probe says why)
-)
+CODES = {
+    "iceberg.table_ok": "ok: the table loads and its metadata file reads through the handed-out S3 endpoint",
+    "iceberg.warehouse_missing": "fail: the catalog has no such warehouse, so no table can exist",
+    "iceberg.namespace_missing": "fail: 404 NoSuchNamespace for the raw tables' namespace",
+    "iceberg.table_missing": "fail: 404 NoSuchTable: the seed job never ran or failed",
+    "iceberg.catalog_storage_failed": "fail: loadTable failed in the catalog's own S3/STS I/O (500 SdkClientException)",
+    "iceberg.handed_out_endpoint_unresolvable": "fail: the loadTable s3.endpoint host does not resolve in-cluster",
+    "iceberg.metadata_unreadable": "fail: GET of the metadata file through S3 failed (404, 403, no answer, garbage)",
+    "iceberg.metadata_unverified": "unknown: the metadata file could not be tried from here (say why)",
+    "iceberg.catalog_unavailable": "unknown: no usable catalog answer (login/config failed; polaris probe says why)",
+}
 
 RAW_TABLES = ("raw_customers", "raw_products", "raw_orders", "raw_order_items")
 _STORAGE_TYPES = ("SdkClientException", "S3Exception", "StsException")
@@ -122,7 +123,7 @@ async def _read_metadata(
     evidence["read_via"] = str(target)
     key_id = config.get("s3.access-key-id") or ctx.credential("s3_access_key_id")
     secret = config.get("s3.secret-access-key") or ctx.credential("s3_secret_access_key")
-    region = config.get("client.region") or config.get("s3.region") or ctx.targets.credentials.s3_region
+    region = config.get("client.region") or config.get("s3.region") or ctx.credential("s3_region") or ""
     headers = (
         signed_get_headers(target, region, key_id, secret, config.get("s3.session-token")) if key_id and secret else {}
     )
@@ -248,6 +249,8 @@ async def _ask(
     components=["iceberg"],
     timeout=REQUEST_TIMEOUT_S * 5 + 4,  # login, config, namespace, loadTable, S3 GET
     description="Raw tables demo.raw_* load from Polaris and their metadata reads through the handed-out S3 endpoint",
+    codes=CODES,
+    credentials=(*CATALOG_LOGIN, *S3_KEYS),
 )
 async def iceberg(ctx: ProbeContext) -> list[Finding]:
     cats = [c for c in catalog_targets(ctx) if c.default][:1]

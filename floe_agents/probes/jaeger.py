@@ -30,19 +30,19 @@ RECENT_S = 3600
 SELF_SERVICE = "jaeger-all-in-one"
 _EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
-CODES = (
-    "jaeger.unreachable",  # fail: query API or OTLP port refused / timed out / unresolvable / TLS mismatch
-    "jaeger.bad_response",  # fail: query API answered 5xx, non-JSON, truncated or not Jaeger's envelope
-    "jaeger.auth_failed",  # fail: query API answered 401/403 (a proxy in front of it)
-    "jaeger.query_ok",  # ok: /api/services answered with the services it knows
-    "jaeger.otlp_reachable",  # ok: the OTLP/gRPC receiver accepts connections (and an empty Export)
-    "jaeger.otlp_rejected",  # fail: the OTLP port is open but does not answer OTLP/gRPC Export
-    "jaeger.expected_service_missing",  # fail: platform enables traces, its service.name never reached Jaeger
-    "jaeger.no_recent_traces",  # warn: the service is known but has no trace in the last hour
-    "jaeger.traces_present",  # ok: the configured service has recent traces
-    "jaeger.traces_disabled",  # ok: platform.yaml turns traces off, nothing to expect
-    "jaeger.service_unknown",  # unknown: no platform.yaml / service.name, so no expected service to look for
-)
+CODES = {
+    "jaeger.unreachable": "fail: query API or OTLP port refused / timed out / unresolvable / TLS mismatch",
+    "jaeger.bad_response": "fail: query API answered 5xx, non-JSON, truncated or not Jaeger's envelope",
+    "jaeger.auth_failed": "fail: query API answered 401/403 (a proxy in front of it)",
+    "jaeger.query_ok": "ok: /api/services answered with the services it knows",
+    "jaeger.otlp_reachable": "ok: the OTLP/gRPC receiver accepts connections (and an empty Export)",
+    "jaeger.otlp_rejected": "fail: the OTLP port is open but does not answer OTLP/gRPC Export",
+    "jaeger.expected_service_missing": "fail: platform enables traces, its service.name never reached Jaeger",
+    "jaeger.no_recent_traces": "warn: the service is known but has no trace in the last hour",
+    "jaeger.traces_present": "ok: the configured service has recent traces",
+    "jaeger.traces_disabled": "ok: platform.yaml turns traces off, nothing to expect",
+    "jaeger.service_unknown": "unknown: no platform.yaml / service.name, so no expected service to look for",
+}
 
 
 async def _get_json(ctx: ProbeContext, url: httpx.URL) -> Answer:
@@ -186,7 +186,13 @@ async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: l
     )
 
 
-@probe("jaeger", components=["jaeger"], timeout=10.0, description="Jaeger query API, OTLP receiver and traces")
+@probe(
+    "jaeger",
+    components=["jaeger"],
+    timeout=10.0,
+    description="Jaeger query API, OTLP receiver and traces",
+    codes=CODES,
+)
 async def jaeger(ctx: ProbeContext) -> list[Finding]:
     """Query API up, OTLP receiver reachable, the platform's service name present with recent traces."""
     endpoints = {ep.name: ep for ep in ctx.endpoints()}

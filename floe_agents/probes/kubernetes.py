@@ -40,29 +40,29 @@ from floe_agents.registry import probe
 
 __all__ = ["CODES", "KubeError", "component_of", "kubernetes", "list_items"]
 
-CODES = (
-    "k8s.not_configured",  # unknown: no Kubernetes API in the targets (or it could not be configured)
-    "k8s.api_unreachable",  # unknown: the API refused, timed out or failed TLS
-    "k8s.api_unauthorized",  # unknown: the API answered 401/403 (token, RBAC)
-    "k8s.api_bad_response",  # unknown: the API answered 5xx, non-JSON, truncated or not a list
-    "k8s.pod_config_error",  # fail: a container cannot be configured (CreateContainerConfigError, ...)
-    "k8s.pod_crashloop",  # fail: a container is in CrashLoopBackOff
-    "k8s.pod_image_pull",  # fail: an image cannot be pulled
-    "k8s.pod_restarting",  # warn: a running container restarted RESTART_WARN+ times
-    "k8s.pod_failed",  # fail: a pod that is not a Job's ended Failed
-    "k8s.pod_pending",  # warn: a pod has not started (unschedulable, waiting)
-    "k8s.pod_not_ready",  # warn: a pod runs but is not Ready
-    "k8s.secret_missing",  # fail: a Secret a pod references does not exist
-    "k8s.secret_key_missing",  # fail: the Secret exists but lacks the referenced key
-    "k8s.configmap_missing",  # fail: a ConfigMap a pod references does not exist
-    "k8s.configmap_key_missing",  # fail: the ConfigMap exists but lacks the referenced key
-    "k8s.service_no_ready_endpoints",  # fail: a Service has no ready backend
-    "k8s.hook_job_failed",  # fail: a (Helm hook) Job ended Failed
-    "k8s.hook_job_incomplete",  # warn: a Job has neither completed nor failed (stuck, or still running)
-    "k8s.hook_job_absent",  # warn (unknown when no hook Job is kept at all): an expected Floe init Job is missing
-    "k8s.warning_event",  # warn: a Warning event about a live object, seen in the last EVENT_WINDOW_S
-    "k8s.ok",  # ok: the API answers (subject api) / a component's pods, references, Services, Jobs are fine
-)
+CODES = {
+    "k8s.not_configured": "unknown: no Kubernetes API in the targets (or it could not be configured)",
+    "k8s.api_unreachable": "unknown: the API refused, timed out or failed TLS",
+    "k8s.api_unauthorized": "unknown: the API answered 401/403 (token, RBAC)",
+    "k8s.api_bad_response": "unknown: the API answered 5xx, non-JSON, truncated or not a list",
+    "k8s.pod_config_error": "fail: a container cannot be configured (CreateContainerConfigError, ...)",
+    "k8s.pod_crashloop": "fail: a container is in CrashLoopBackOff",
+    "k8s.pod_image_pull": "fail: an image cannot be pulled",
+    "k8s.pod_restarting": "warn: a running container restarted RESTART_WARN+ times",
+    "k8s.pod_failed": "fail: a pod that is not a Job's ended Failed",
+    "k8s.pod_pending": "warn: a pod has not started (unschedulable, waiting)",
+    "k8s.pod_not_ready": "warn: a pod runs but is not Ready",
+    "k8s.secret_missing": "fail: a Secret a pod references does not exist",
+    "k8s.secret_key_missing": "fail: the Secret exists but lacks the referenced key",
+    "k8s.configmap_missing": "fail: a ConfigMap a pod references does not exist",
+    "k8s.configmap_key_missing": "fail: the ConfigMap exists but lacks the referenced key",
+    "k8s.service_no_ready_endpoints": "fail: a Service has no ready backend",
+    "k8s.hook_job_failed": "fail: a (Helm hook) Job ended Failed",
+    "k8s.hook_job_incomplete": "warn: a Job has neither completed nor failed (stuck, or still running)",
+    "k8s.hook_job_absent": "warn (unknown when no hook Job is kept at all): an expected Floe init Job is missing",
+    "k8s.warning_event": "warn: a Warning event about a live object, seen in the last EVENT_WINDOW_S",
+    "k8s.ok": "ok: the API answers (subject api) / a component's pods, references, Services, Jobs are fine",
+}
 
 LOG_TAIL_LINES = 20
 
@@ -152,7 +152,14 @@ async def _observe(api: Any, ns: str) -> list[Obs]:
     return out + ok_obs(out, pods, jobs, counts)
 
 
-@probe("kubernetes", components=["kubernetes"], timeout=12.0, description="Pods, events, references, Services, Jobs")
+@probe(
+    "kubernetes",
+    components=["kubernetes"],
+    timeout=12.0,
+    description="Pods, events, references, Services, Jobs",
+    codes=CODES,
+    public_evidence=("missing_secrets", "secret_keys"),  # Secret names and key names, never their values
+)
 async def kubernetes(ctx: ProbeContext) -> list[Finding]:
     """Read the Floe namespace and report each workload's Kubernetes-level problems under its component."""
     api, kube_error = await ctx.services.kube.get()

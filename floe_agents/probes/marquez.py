@@ -28,19 +28,19 @@ LINEAGE_PATH = "/api/v1/lineage"
 _NAMESPACE_KEYS = ("openlineage.namespace", "lineage.namespace")
 MAX_OTHER_NAMESPACES = 20
 
-CODES = (
-    "marquez.unreachable",  # fail: API refused / timed out / TLS mismatch
-    "marquez.bad_response",  # fail: API answered 5xx, non-JSON, truncated or an unexpected shape
-    "marquez.auth_failed",  # fail: API answered 401/403
-    "marquez.api_ok",  # ok: /api/v1/namespaces answered
-    "marquez.namespace_missing",  # fail: the pipeline's namespace is absent while other namespaces have jobs
-    "marquez.no_jobs",  # fail (warn without platform.yaml): no lineage job at all for the pipeline's namespace
-    "marquez.jobs_present",  # ok: the namespace has jobs (datasets and latest runs in evidence)
-    "marquez.lineage_path_wrong",  # fail: lineage_endpoint does not end in /api/v1/lineage or its path is a 404
-    "marquez.lineage_path_ok",  # ok: the lineage path exists (an empty POST is refused as invalid, not 404)
-    "marquez.lineage_not_configured",  # warn: platform.yaml enables lineage but names no lineage_endpoint
-    "marquez.lineage_disabled",  # ok: platform.yaml turns lineage off, no jobs to expect
-)
+CODES = {
+    "marquez.unreachable": "fail: API refused / timed out / TLS mismatch",
+    "marquez.bad_response": "fail: API answered 5xx, non-JSON, truncated or an unexpected shape",
+    "marquez.auth_failed": "fail: API answered 401/403",
+    "marquez.api_ok": "ok: /api/v1/namespaces answered",
+    "marquez.namespace_missing": "fail: the pipeline's namespace is absent while other namespaces have jobs",
+    "marquez.no_jobs": "fail (warn without platform.yaml): no lineage job at all for the pipeline's namespace",
+    "marquez.jobs_present": "ok: the namespace has jobs (datasets and latest runs in evidence)",
+    "marquez.lineage_path_wrong": "fail: lineage_endpoint does not end in /api/v1/lineage or its path is a 404",
+    "marquez.lineage_path_ok": "ok: the lineage path exists (an empty POST is refused as invalid, not 404)",
+    "marquez.lineage_not_configured": "warn: platform.yaml enables lineage but names no lineage_endpoint",
+    "marquez.lineage_disabled": "ok: platform.yaml turns lineage off, no jobs to expect",
+}
 
 
 async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> Answer:
@@ -182,7 +182,13 @@ def _expected_namespace(ctx: ProbeContext) -> str:
     return next((attributes[k] for k in _NAMESPACE_KEYS if attributes.get(k)), DEFAULT_NAMESPACE)
 
 
-@probe("marquez", components=["marquez"], timeout=12.0, description="Marquez API, namespace jobs and lineage path")
+@probe(
+    "marquez",
+    components=["marquez"],
+    timeout=12.0,
+    description="Marquez API, namespace jobs and lineage path",
+    codes=CODES,
+)
 async def marquez(ctx: ProbeContext) -> list[Finding]:
     """API up, the pipeline's namespace holds jobs, the platform's lineage endpoint path exists."""
     api = next((ep for ep in ctx.endpoints() if ep.name == "api"), None)

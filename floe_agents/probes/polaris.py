@@ -37,32 +37,33 @@ from floe_agents.probes._catalog import (
     ns_path,
     storage_profiles,
 )
+from floe_agents.probes._credentials import CATALOG_LOGIN
 from floe_agents.probes._http import under
 from floe_agents.registry import probe
 
-CODES = (
-    "polaris.healthy",  # ok: /q/health/ready and /q/health/live say UP
-    "polaris.unhealthy",  # fail: a health endpoint says DOWN or answers non-200 (the failing checks in evidence)
-    "polaris.unreachable",  # fail: no usable HTTP answer (refused, timeout, TLS mismatch, dropped connection)
-    "polaris.bad_response",  # fail: a truncated or non-JSON answer where JSON is due
-    "polaris.api_error",  # fail: an unexpected HTTP status from the catalog or management API
-    "polaris.credentials_missing",  # unknown: no Polaris client id/secret to log in with
-    "polaris.auth_ok",  # ok: the client-credentials token was issued
-    "polaris.auth_failed",  # fail: token refused (401 unauthorized_client / invalid_client): wrong id or secret
-    "polaris.scope_invalid",  # fail: token refused with 400 invalid_scope: platform credentials.scope is malformed
-    "polaris.not_authorized",  # fail: 401/403 with a token: the activated principal roles lack the privilege
-    "polaris.warehouse_ok",  # ok: GET /v1/config?warehouse=W answers
-    "polaris.warehouse_missing",  # fail (critical): "Unable to find warehouse W"
-    "polaris.storage_config_unreadable",  # unknown: the management API refused or failed; storage not compared
-    "polaris.storage_ok",  # ok: storageConfigInfo agrees with platform.yaml storage
-    "polaris.storage_endpoint_mismatch",  # fail: the catalog's S3 endpoint differs from platform.yaml's
-    "polaris.virtual_host_addressing",  # fail: custom endpoint with pathStyleAccess off (<bucket>.<host> lookups)
-    "polaris.role_without_sts",  # warn: roleArn set and stsUnavailable not true on an S3-compatible endpoint
-    "polaris.location_not_allowed",  # fail: a platform bucket lies outside the catalog's allowedLocations
-    "polaris.namespace_ok",  # ok: an expected namespace exists
-    "polaris.namespace_missing",  # fail: 404 NoSuchNamespace for a layer namespace or the raw tables' namespace
-    "polaris.namespace_prefix_mistake",  # fail: namespace configured as "<warehouse>.<ns>" instead of "<ns>"
-)
+CODES = {
+    "polaris.healthy": "ok: /q/health/ready and /q/health/live say UP",
+    "polaris.unhealthy": "fail: a health endpoint says DOWN or answers non-200 (the failing checks in evidence)",
+    "polaris.unreachable": "fail: no usable HTTP answer (refused, timeout, TLS mismatch, dropped connection)",
+    "polaris.bad_response": "fail: a truncated or non-JSON answer where JSON is due",
+    "polaris.api_error": "fail: an unexpected HTTP status from the catalog or management API",
+    "polaris.credentials_missing": "unknown: no Polaris client id/secret to log in with",
+    "polaris.auth_ok": "ok: the client-credentials token was issued",
+    "polaris.auth_failed": "fail: token refused (401 unauthorized_client / invalid_client): wrong id or secret",
+    "polaris.scope_invalid": "fail: token refused with 400 invalid_scope: platform credentials.scope is malformed",
+    "polaris.not_authorized": "fail: 401/403 with a token: the activated principal roles lack the privilege",
+    "polaris.warehouse_ok": "ok: GET /v1/config?warehouse=W answers",
+    "polaris.warehouse_missing": 'fail (critical): "Unable to find warehouse W"',
+    "polaris.storage_config_unreadable": "unknown: the management API refused or failed; storage not compared",
+    "polaris.storage_ok": "ok: storageConfigInfo agrees with platform.yaml storage",
+    "polaris.storage_endpoint_mismatch": "fail: the catalog's S3 endpoint differs from platform.yaml's",
+    "polaris.virtual_host_addressing": "fail: custom endpoint with pathStyleAccess off (<bucket>.<host> lookups)",
+    "polaris.role_without_sts": "warn: roleArn set and stsUnavailable not true on an S3-compatible endpoint",
+    "polaris.location_not_allowed": "fail: a platform bucket lies outside the catalog's allowedLocations",
+    "polaris.namespace_ok": "ok: an expected namespace exists",
+    "polaris.namespace_missing": "fail: 404 NoSuchNamespace for a layer namespace or the raw tables' namespace",
+    "polaris.namespace_prefix_mistake": 'fail: namespace configured as "<warehouse>.<ns>" instead of "<ns>"',
+}
 
 HEALTH_PATHS = ("/q/health/ready", "/q/health/live")
 
@@ -278,6 +279,9 @@ async def _catalog(ctx: ProbeContext, cat: CatalogTarget) -> list[Finding]:
     components=["polaris"],
     timeout=REQUEST_TIMEOUT_S * 4 + 4,  # health || login, config || management, namespace, its prefix check
     description="Polaris health, OAuth login, warehouse, storage config and namespaces against platform.yaml",
+    codes=CODES,
+    credentials=CATALOG_LOGIN,
+    public_evidence=("token_type", "credential_mode"),  # the OAuth token's kind, how the catalog gets keys
 )
 async def polaris(ctx: ProbeContext) -> list[Finding]:
     results: list[Finding] = []

@@ -20,6 +20,7 @@ from psycopg import sql
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes._alembic import ancestors, installed_head
+from floe_agents.probes._credentials import POSTGRES_LOGIN
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 
@@ -30,29 +31,29 @@ REQUIRED_DB = "dagster"
 OPTIONAL_DBS = ("polaris", "marquez")
 Verdict = tuple[Status, str, str, dict[str, Any]]  # status, code, summary, evidence
 
-CODES = (
-    "endpoint.not_configured",  # unknown: no sql endpoint for this vantage in the targets
-    "postgres.unreachable",  # fail: unresolvable, refused or no answer in time (evidence reason)
-    "postgres.not_postgres",  # fail: something answered that does not speak the Postgres protocol
-    "postgres.tls_error",  # fail: TLS required by the URL (sslmode) but refused/failed by the server
-    "postgres.auth_failed",  # fail: wrong password, unknown role or no pg_hba.conf entry (evidence reason)
-    "postgres.credentials_missing",  # unknown: the server wants a password and none is configured
-    "postgres.not_ready",  # fail: server starting up, shutting down or in recovery
-    "postgres.connections_exhausted",  # fail: login refused, no connection slots left
-    "postgres.connect_failed",  # fail: any other login error (evidence error)
-    "postgres.login_ok",  # ok: logged in (server version, TLS in use)
-    "postgres.query_failed",  # unknown: logged in but a catalog query failed (evidence error)
-    "postgres.database_missing",  # fail for dagster, warn for polaris/marquez
-    "postgres.databases_present",  # ok: every expected database exists
-    "postgres.schema_empty",  # fail: dagster database has no tables (never migrated, autocreate off)
-    "postgres.schema_unstamped",  # warn: tables but no alembic_version row
-    "postgres.schema_behind",  # fail: alembic_version is an ancestor of the installed head
-    "postgres.schema_ahead",  # warn: alembic_version unknown to the installed scripts (newer Dagster)
-    "postgres.schema_not_at_head",  # warn: differs from the pinned head; direction unknown (no scripts)
-    "postgres.schema_at_head",  # ok
-    "postgres.connections_near_limit",  # warn: backends above 80% of max_connections
-    "postgres.connections_ok",  # ok
-)
+CODES = {
+    "endpoint.not_configured": "unknown: no sql endpoint for this vantage in the targets",
+    "postgres.unreachable": "fail: unresolvable, refused or no answer in time (evidence reason)",
+    "postgres.not_postgres": "fail: something answered that does not speak the Postgres protocol",
+    "postgres.tls_error": "fail: TLS required by the URL (sslmode) but refused/failed by the server",
+    "postgres.auth_failed": "fail: wrong password, unknown role or no pg_hba.conf entry (evidence reason)",
+    "postgres.credentials_missing": "unknown: the server wants a password and none is configured",
+    "postgres.not_ready": "fail: server starting up, shutting down or in recovery",
+    "postgres.connections_exhausted": "fail: login refused, no connection slots left",
+    "postgres.connect_failed": "fail: any other login error (evidence error)",
+    "postgres.login_ok": "ok: logged in (server version, TLS in use)",
+    "postgres.query_failed": "unknown: logged in but a catalog query failed (evidence error)",
+    "postgres.database_missing": "fail for dagster, warn for polaris/marquez",
+    "postgres.databases_present": "ok: every expected database exists",
+    "postgres.schema_empty": "fail: dagster database has no tables (never migrated, autocreate off)",
+    "postgres.schema_unstamped": "warn: tables but no alembic_version row",
+    "postgres.schema_behind": "fail: alembic_version is an ancestor of the installed head",
+    "postgres.schema_ahead": "warn: alembic_version unknown to the installed scripts (newer Dagster)",
+    "postgres.schema_not_at_head": "warn: differs from the pinned head; direction unknown (no scripts)",
+    "postgres.schema_at_head": "ok",
+    "postgres.connections_near_limit": "warn: backends above 80% of max_connections",
+    "postgres.connections_ok": "ok",
+}
 
 
 _LOGIN_ERRORS = (  # (regex over libpq's lower-cased message, code, reason); first match wins
@@ -100,7 +101,7 @@ async def _connect(ctx: ProbeContext, ep: Endpoint, address: str, dbname: str) -
         host=ep.host,
         hostaddr=address,
         port=ep.port or 5432,
-        user=ctx.targets.credentials.postgres_user,
+        user=ctx.credential("postgres_user"),
         dbname=dbname,
         connect_timeout=max(2, int(CONNECT_TIMEOUT_S)),
         options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
@@ -216,7 +217,7 @@ async def _dagster_schema(ctx: ProbeContext, ep: Endpoint, address: str) -> Verd
 async def _check(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
     subject = f"{ep.host}:{ep.port or 5432}"
     base: dict[str, Any] = {"host": ep.host, "port": ep.port or 5432, "endpoint": ep.name}
-    base.update(user=ctx.targets.credentials.postgres_user, sslmode=ep.url.params.get("sslmode"))
+    base.update(user=ctx.credential("postgres_user"), sslmode=ep.url.params.get("sslmode"))
 
     def one(status: Status, code: str, summary: str, ev: dict[str, Any]) -> list[Finding]:
         return [ctx.finding(status, code, summary, subject=subject, evidence={**base, **ev})]
@@ -281,6 +282,8 @@ def _query_failed(ctx: ProbeContext, subject: str, base: dict[str, Any], exc: Ex
     components=["postgres"],
     timeout=3 * CONNECT_TIMEOUT_S + 2,
     description="Log in to PostgreSQL, check Floe's databases, Dagster's schema head and connection headroom",
+    codes=CODES,
+    credentials=POSTGRES_LOGIN,
 )
 async def postgres(ctx: ProbeContext) -> list[Finding]:
     eps = ctx.endpoints()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Severity, Status
-from floe_agents.registry import follow_up
+from floe_agents.registry import engine_codes, follow_up
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 TRIGGERS = (Code.DNS_UNRESOLVABLE, "dagster.step_failed_unknown_host", "polaris.storage_endpoint_mismatch")
@@ -26,7 +26,13 @@ def host_of_trigger(trigger: Finding) -> str | None:
     return trigger.subject if trigger.code == Code.DNS_UNRESOLVABLE and trigger.subject else None
 
 
-@follow_up("resolve_everywhere", on=TRIGGERS, statuses=[Status.FAIL], timeout=4.0)
+@follow_up(
+    "resolve_everywhere",
+    on=TRIGGERS,
+    statuses=[Status.FAIL],
+    timeout=4.0,
+    codes=engine_codes(Code.DNS_VANTAGE_MISMATCH, Code.DNS_UNRESOLVABLE),
+)
 async def resolve_everywhere(ctx: ProbeContext, trigger: Finding) -> list[Finding]:
     """Resolve the host a finding names from each declared vantage and compare."""
     host = host_of_trigger(trigger)

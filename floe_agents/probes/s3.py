@@ -21,6 +21,7 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes._aws import aws_call, make_clients, resolves_from
+from floe_agents.probes._credentials import S3_KEYS
 from floe_agents.probes._http import UNREACHABLE, failure_reason, under
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, is_ip
@@ -31,25 +32,27 @@ OPTIONAL_BUCKETS = ("dagster-compute-logs", "cube-preaggs")
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/polaris-storage-role"
 Verdict = tuple[Status, str, str, dict[str, Any]]  # status, code, summary, evidence
 
-CODES = (
-    "endpoint.not_configured",  # unknown: no S3 api endpoint for this vantage in the targets
-    "s3.unreachable",  # fail: no connection / no answer / TLS mismatch; or endpoint host unresolvable at a vantage
-    "s3.unhealthy",  # fail: answered with 5xx or garbage, or LocalStack health says s3 is not running
-    "s3.ok",  # ok: the endpoint answers (LocalStack health evidence when present)
-    "s3.credentials_missing",  # unknown: no access key configured; signed checks skipped
-    "s3.credentials_invalid",  # fail: STS GetCallerIdentity rejected the keys
-    "s3.credentials_valid",  # ok: caller identity (account, arn)
-    "s3.bucket_missing",  # fail: HeadBucket 404
-    "s3.bucket_unreadable",  # fail: bucket answers 403/301/other error (evidence status, error code)
-    "s3.bucket_present",  # ok
-    "s3.virtual_host_unresolvable",  # <bucket>.<host> does not resolve: fail if the platform sets path_style_access
-    # false, warn when it does not say (no platform config); ok (s3.addressing_ok) when it uses path-style
-    "s3.addressing_ok",  # ok: the addressing the vantage needs resolves (evidence per bucket)
-    "s3.role_missing",  # warn: the default polaris-storage-role does not exist
-    "s3.assume_role_failed",  # fail: STS AssumeRole of the configured (or existing default) role refused
-    "s3.assume_role_ok",  # ok
-    "s3.check_failed",  # unknown: an API call failed for a reason that says nothing about S3 itself
-)
+CODES = {
+    "endpoint.not_configured": "unknown: no S3 api endpoint for this vantage in the targets",
+    "s3.unreachable": "fail: no connection / no answer / TLS mismatch; or endpoint host unresolvable at a vantage",
+    "s3.unhealthy": "fail: answered with 5xx or garbage, or LocalStack health says s3 is not running",
+    "s3.ok": "ok: the endpoint answers (LocalStack health evidence when present)",
+    "s3.credentials_missing": "unknown: no access key configured; signed checks skipped",
+    "s3.credentials_invalid": "fail: STS GetCallerIdentity rejected the keys",
+    "s3.credentials_valid": "ok: caller identity (account, arn)",
+    "s3.bucket_missing": "fail: HeadBucket 404",
+    "s3.bucket_unreadable": "fail: bucket answers 403/301/other error (evidence status, error code)",
+    "s3.bucket_present": "ok",
+    "s3.virtual_host_unresolvable": (
+        "<bucket>.<host> does not resolve: fail if the platform sets path_style_access false, warn when it "
+        "does not say (no platform config); ok (s3.addressing_ok) when it uses path-style"
+    ),
+    "s3.addressing_ok": "ok: the addressing the vantage needs resolves (evidence per bucket)",
+    "s3.role_missing": "warn: the default polaris-storage-role does not exist",
+    "s3.assume_role_failed": "fail: STS AssumeRole of the configured (or existing default) role refused",
+    "s3.assume_role_ok": "ok",
+    "s3.check_failed": "unknown: an API call failed for a reason that says nothing about S3 itself",
+}
 
 
 def _strings(value: Any, key: str = "") -> Iterable[tuple[str, str]]:
@@ -234,7 +237,7 @@ async def _signed(
 
     # The key check and the calls it vouches for go out together (one round trip, not two); if the keys are
     # refused, every signed call was refused the same way and only the key finding is kept.
-    region = ctx.targets.credentials.s3_region
+    region = ctx.credential("s3_region")
     async with anyio.create_task_group() as tg:
         tg.start_soon(keep, "credentials", _credentials(clients, {**base, "access_key_id": key, "region": region}))
         for bucket in buckets:
@@ -250,13 +253,15 @@ async def _signed(
     components=["s3"],
     timeout=20.0,
     description="S3 answers, keys valid, buckets present, addressing per vantage, AssumeRole",
+    codes=CODES,
+    credentials=S3_KEYS,
 )
 async def s3(ctx: ProbeContext) -> list[Finding]:
     ep = _api_endpoint(ctx)
     if ep is None:
         summary = f"no S3 api endpoint for vantage {ctx.vantage} in the targets"
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, summary, subject="api")]
-    key, region = ctx.credential("s3_access_key_id"), ctx.targets.credentials.s3_region
+    key, region = ctx.credential("s3_access_key_id"), ctx.credential("s3_region") or ""
     secret = ctx.credential("s3_secret_access_key")
     clients: dict[str, Any] = {}
 

@@ -13,7 +13,7 @@ import anyio
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
-from floe_agents.registry import probe
+from floe_agents.registry import engine_codes, probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 CONNECT_TIMEOUT_S = 2.0
@@ -81,7 +81,14 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
     )
 
 
-@probe("tcp", timeout=CONNECT_TIMEOUT_S + 1.0, description="Connect to every endpoint from our own vantage")
+@probe(
+    "tcp",
+    timeout=CONNECT_TIMEOUT_S + 1.0,
+    description="Connect to every endpoint from our own vantage",
+    codes=engine_codes(
+        Code.TCP_OPEN, Code.TCP_REFUSED, Code.TCP_TIMEOUT, Code.TCP_UNREACHABLE, Code.ENDPOINT_NOT_CONFIGURED
+    ),
+)
 async def tcp(ctx: ProbeContext) -> list[Finding]:
     results: list[Finding] = []
 

@@ -90,7 +90,7 @@ def test_secret_looking_pairs_in_text(text: str, masked: str | None) -> None:
         ("secret_name", False),
         ("client_id", False),
         ("token_url", False),
-        ("missing_secrets", False),
+        ("secret_names", False),  # probe-declared keys: tests/engine/test_registry.py
         ("host", False),
         ("status_code", False),
     ],
