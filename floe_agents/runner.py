@@ -9,14 +9,18 @@ Contract (what a person at 3 a.m. relies on):
 * the global deadline cancels whatever still runs; each agent then posts a ``probe.deadline_exceeded`` finding for
   every probe that did not finish (shielded, with a short grace), so the report is complete and on time;
 * follow-ups are event-driven: a reactive subscription hands each triggering finding, with its bus lease, to the
-  follow-up probes that asked for it, deduplicated by (probe, subject).
+  follow-up probes that asked for it, deduplicated by (probe, subject);
+* what happens (agent started, finished with its probe timings, hit the deadline, follow-up launched) is told as
+  typed events (:mod:`floe_agents.events`) to the observers passed in, and :meth:`Runner.run` returns the
+  immutable record they add up to: nothing mutable of the run leaves it.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 
 import anyio
 import structlog
@@ -24,10 +28,21 @@ from anyio.abc import TaskGroup
 
 from floe_agents.bus import Bus, Delivery, Publisher, Subscription
 from floe_agents.context import ProbeContext
+from floe_agents.events import (
+    AgentDeadlineHit,
+    AgentFinished,
+    AgentStarted,
+    FollowUpLaunched,
+    Observer,
+    Recorder,
+    RunEvent,
+    RunRecord,
+    RunStarted,
+)
 from floe_agents.findings import CannotObserveError, Code, Finding, Severity, Status
 from floe_agents.registry import AgentSpec, LoadError, ProbeSpec
 
-__all__ = ["AgentRun", "RunOptions", "RunRecord", "Runner"]
+__all__ = ["RunOptions", "Runner"]
 
 log = structlog.get_logger("floe_agents.runner")
 
@@ -37,31 +52,6 @@ class RunOptions:
     deadline_s: float = 20.0
     concurrency: int = 32
     grace_s: float = 1.0
-
-
-@dataclass
-class AgentRun:
-    """Timing of one agent (or follow-up) in one run; owned by that run's :class:`RunRecord`."""
-
-    component: str
-    started: float = 0.0
-    finished: float | None = None
-    probes: dict[str, float] = field(default_factory=dict)
-    deadline_hit: bool = False
-
-    @property
-    def duration_s(self) -> float:
-        return (self.finished or time.monotonic()) - self.started
-
-
-@dataclass
-class RunRecord:
-    """Per-run bookkeeping (never global): agent timings, follow-ups launched, wall time."""
-
-    agents: dict[str, AgentRun] = field(default_factory=dict)
-    follow_ups: list[str] = field(default_factory=list)
-    started: float = field(default_factory=time.monotonic)
-    finished: float | None = None
 
 
 def _validate(spec: ProbeSpec, ctx: ProbeContext, result: object) -> list[Finding]:
@@ -94,16 +84,22 @@ class Runner:
         base: ProbeContext,
         options: RunOptions | None = None,
         load_errors: Sequence[LoadError] = (),
+        *,
+        observers: Sequence[Observer] = (),
     ) -> None:
         self.agents = tuple(agents)
         self.follow_ups = tuple(follow_ups)
         self.base = base
         self.options = options or RunOptions()
         self.load_errors = tuple(load_errors)
-        self.record = RunRecord()
+        self._recorder = Recorder()
+        self._observers: tuple[Observer, ...] = (self._recorder, *observers)
         self._limiter = anyio.CapacityLimiter(max(1, self.options.concurrency))
         self._reactor: Subscription[Delivery] | None = None
-        self.on_agent_finished: list[Callable[[AgentRun], None]] = []
+
+    def _emit(self, event: RunEvent) -> None:
+        for observer in self._observers:
+            observer(event)
 
     def attach(self, bus: Bus) -> None:
         """Subscribe the follow-up reactor. Call before :meth:`run` and before any publisher is opened."""
@@ -115,6 +111,7 @@ class Runner:
 
     async def run(self, bus: Bus) -> RunRecord:
         """Run everything; returns when all agents and follow-ups are done or the deadline passed."""
+        self._emit(RunStarted(tuple(agent.component for agent in self.agents)))
         publishers = [bus.publisher() for _ in self.agents]
         errors_pub = bus.publisher()
         bus.close()
@@ -129,8 +126,7 @@ class Runner:
                     tg.start_soon(self._agent, agent, pub)
         if scope.cancelled_caught:
             log.warning("deadline reached", deadline_s=self.options.deadline_s)
-        self.record.finished = time.monotonic()
-        return self.record
+        return self._recorder.record()
 
     def _load_error_finding(self, err: LoadError) -> Finding:
         ctx = self.base.for_component("floe-agents").for_check("plugins")
@@ -143,8 +139,11 @@ class Runner:
         )
 
     async def _agent(self, agent: AgentSpec, pub: Publisher) -> None:
-        run = self.record.agents.setdefault(agent.component, AgentRun(agent.component, time.monotonic()))
+        started = time.monotonic()
+        self._emit(AgentStarted(agent.component))
         finished: dict[str, list[Finding]] = {}
+        probes: dict[str, float] = {}  # probe -> seconds, as each finishes
+        deadline_hit = False
         base = self.base.for_component(agent.component)
         # Each probe starts as soon as the probes it names in ``after`` are done, not when a whole level is: a quick
         # http_health never waits for a slow application probe. A name from the same or a later level (a cycle)
@@ -158,7 +157,7 @@ class Runner:
                     await done[name].wait()
             prior = tuple(f for name in spec.after for f in finished.get(name, ()))
             try:
-                await self._probe_task(spec, base.for_check(spec.name, prior), pub, finished, run)
+                await self._probe_task(spec, base.for_check(spec.name, prior), pub, finished, probes)
             finally:
                 done[spec.name].set()
 
@@ -169,14 +168,14 @@ class Runner:
                         for spec in level:
                             tg.start_soon(when_ready, spec)
             except anyio.get_cancelled_exc_class():
-                run.deadline_hit = True
+                deadline_hit = True
                 missing = [s for s in agent.probes if s.name not in finished]
+                self._emit(AgentDeadlineHit(agent.component, tuple(s.name for s in missing)))
                 await self._post_deadline(pub, [(base.for_check(s.name), s) for s in missing])
                 raise
             finally:
-                run.finished = time.monotonic()
-                for listener in self.on_agent_finished:
-                    listener(run)
+                duration = time.monotonic() - started
+                self._emit(AgentFinished(agent.component, duration, MappingProxyType(dict(probes)), deadline_hit))
 
     async def _post_deadline(self, pub: Publisher, items: list[tuple[ProbeContext, ProbeSpec]]) -> None:
         with anyio.CancelScope(shield=True), anyio.move_on_after(self.options.grace_s):
@@ -192,11 +191,16 @@ class Runner:
                 )
 
     async def _probe_task(
-        self, spec: ProbeSpec, ctx: ProbeContext, pub: Publisher, finished: dict[str, list[Finding]], run: AgentRun
+        self,
+        spec: ProbeSpec,
+        ctx: ProbeContext,
+        pub: Publisher,
+        finished: dict[str, list[Finding]],
+        probes: dict[str, float],
     ) -> None:
         t0 = time.monotonic()
         findings = await self.execute(spec, ctx)
-        run.probes[spec.name] = time.monotonic() - t0
+        probes[spec.name] = time.monotonic() - t0
         for f in findings:
             await pub.publish(f)
         finished[spec.name] = findings
@@ -248,7 +252,7 @@ class Runner:
                         if not spec.triggered_by(finding) or key in seen:
                             continue
                         seen.add(key)
-                        self.record.follow_ups.append(f"{spec.name} <- {finding.key} [{finding.code}]")
+                        self._emit(FollowUpLaunched(spec.name, finding.key, str(finding.code)))
                         tg.start_soon(self._follow_up, spec, finding, lease.clone())
 
     async def _follow_up(self, spec: ProbeSpec, trigger: Finding, pub: Publisher) -> None:

@@ -2,16 +2,18 @@
 
 This is the seam between the CLI (which parses and prints) and the engine (which never prints). It owns the one
 top task group: the coordinator and any observers consume the bus while the runner drives agents and follow-ups;
-everything ends when the bus completes. The HTTP client is created here and closed here; tests pass their own
-``transport`` to reach in-process servers without sockets. The Kubernetes client is opened beside the first
-probes (a kubeconfig exec plugin can take a second) and closed when the runner is done.
+everything ends when the bus completes. Observers see the run only as typed events (:mod:`floe_agents.events`);
+the investigation returned is immutable and carries the report document the engine built from it. The HTTP
+client is created here and closed here; tests pass their own ``transport`` to reach in-process servers without
+sockets. The Kubernetes client is opened beside the first probes (a kubeconfig exec plugin can take a second) and
+closed when the runner is done.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -24,19 +26,19 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import KubernetesTarget, Targets
 from floe_agents.context import KubeHandle, ProbeContext, Services
 from floe_agents.coordinator import Coordinator
+from floe_agents.events import FindingPosted, Observer, RunRecord
 from floe_agents.findings import Finding
 from floe_agents.kube import KubeUnavailableError, open_kube
 from floe_agents.redact import Redactor
 from floe_agents.registry import AgentSpec, Registry
+from floe_agents.report import Report, build_report
 from floe_agents.resolve import resolvers_for
 from floe_agents.rules import RuleSet, builtin_rules
-from floe_agents.runner import Runner, RunOptions, RunRecord
+from floe_agents.runner import Runner, RunOptions
 from floe_agents.topology import ComponentSpec, Topology, floe_topology
 from floe_agents.transport import run_client
 
 __all__ = ["Investigation", "Plan", "investigate", "plan_agents"]
-
-FindingObserver = Callable[[Finding], None]
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,11 @@ def plan_agents(plan: Plan) -> tuple[AgentSpec, ...]:
 
 @dataclass(frozen=True)
 class Investigation:
+    """One finished run: the diagnosis, what the run did, and the report document built from both."""
+
     analysis: Analysis
     record: RunRecord
+    report: Report
     agents: tuple[AgentSpec, ...]
     findings_received: int
     wall_s: float
@@ -92,11 +97,13 @@ class Investigation:
 async def investigate(
     plan: Plan,
     *,
-    observers: Sequence[FindingObserver] = (),
+    observers: Sequence[Observer] = (),
     transport: httpx.AsyncBaseTransport | None = None,
-    on_runner: Callable[[Runner], None] | None = None,
 ) -> Investigation:
-    """Run every agent of ``plan`` and return the diagnosis. Never raises because of a probe."""
+    """Run every agent of ``plan`` and return the diagnosis and its report. Never raises because of a probe.
+
+    Each observer is called with every :data:`~floe_agents.events.RunEvent` of the run, findings included.
+    """
     t0 = time.monotonic()
     agents = plan_agents(plan)
     topology = plan.effective_topology()
@@ -116,9 +123,9 @@ async def investigate(
             declarations=plan.registry.declarations(),
         )
         base = ProbeContext(component="", check="", targets=plan.targets, services=services, platform=plan.platform)
-        runner = Runner(agents, plan.registry.follow_ups, base, plan.options, plan.registry.load_errors)
-        if on_runner is not None:
-            on_runner(runner)
+        runner = Runner(
+            agents, plan.registry.follow_ups, base, plan.options, plan.registry.load_errors, observers=observers
+        )
         runner.attach(bus)
         async with anyio.create_task_group() as tg:
             tg.start_soon(coordinator.consume, coordinator_sub)
@@ -130,12 +137,23 @@ async def investigate(
             finally:
                 run_over.set()
                 kube_opening.cancel()  # only matters while the client is still being opened
+    analysis = coordinator.analyze()
+    wall_s = time.monotonic() - t0  # the diagnosis included, the report document not
+    report = build_report(
+        analysis,
+        record,
+        vantage=plan.targets.vantage,
+        namespace=plan.targets.namespace,
+        wall_s=wall_s,
+        deadline_s=plan.options.deadline_s,
+    )
     return Investigation(
-        analysis=coordinator.analyze(),
+        analysis=analysis,
         record=record,
+        report=report,
         agents=agents,
         findings_received=coordinator.received,
-        wall_s=time.monotonic() - t0,
+        wall_s=wall_s,
         plan=plan,
     )
 
@@ -172,8 +190,9 @@ async def _hold_kube(
         await run_over.wait()
 
 
-async def _observe(sub: Subscription[Finding], observers: tuple[FindingObserver, ...]) -> None:
+async def _observe(sub: Subscription[Finding], observers: tuple[Observer, ...]) -> None:
     async with sub:
         async for finding in sub:
+            event = FindingPosted(finding)
             for observer in observers:
-                observer(finding)
+                observer(event)

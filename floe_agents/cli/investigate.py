@@ -25,8 +25,8 @@ from floe_agents.cli.progress import Progress
 from floe_agents.config import ConfigError, PlatformConfig, load_targets, load_yaml_model
 from floe_agents.redact import Redactor
 from floe_agents.registry import Registry
-from floe_agents.report import build_report, render_json, render_markdown
-from floe_agents.report.model import EXIT_TOOL_ERROR, AgentTiming
+from floe_agents.report import render_json, render_markdown
+from floe_agents.report.model import EXIT_TOOL_ERROR
 from floe_agents.rules import builtin_rules, load_rules
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Investigation, Plan, investigate
@@ -94,9 +94,9 @@ async def _run(plan: Plan, redactor: Redactor, progress_live: bool) -> Investiga
             f"floe-agents: investigating from vantage '{plan.targets.vantage}' "
             f"(deadline {plan.options.deadline_s:g}s)\n"
         )
-        return await investigate(plan, observers=[progress.on_finding], on_runner=progress.attach)
+        return await investigate(plan, observers=[progress])
     with Live(progress, console=Console(stderr=True), refresh_per_second=8, transient=True):
-        return await investigate(plan, observers=[progress.on_finding], on_runner=progress.attach)
+        return await investigate(plan, observers=[progress])
 
 
 def investigate_command(
@@ -143,24 +143,7 @@ def investigate_command(
     except Exception as exc:  # the tool itself broke: one line, traceback only in debug logs
         log.debug("investigation crashed", exc_info=True)
         raise _fail(f"internal error: {type(exc).__name__}: {redactor(str(exc))}") from None
-    agents = [
-        AgentTiming(
-            component=name,
-            duration_s=round(run.duration_s, 3),
-            probes={k: round(v, 3) for k, v in run.probes.items()},
-            deadline_hit=run.deadline_hit,
-        )
-        for name, run in result.record.agents.items()
-    ]
-    doc = build_report(
-        result.analysis,
-        vantage=plan.targets.vantage,
-        namespace=plan.targets.namespace,
-        wall_s=result.wall_s,
-        deadline_s=plan.options.deadline_s,
-        agents=agents,
-        follow_ups=list(result.record.follow_ups),
-    )
+    doc = result.report
     text = render_json(doc, redactor) if json_out else render_markdown(doc, redactor)
     if report is None:
         sys.stdout.write(text)

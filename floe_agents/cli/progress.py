@@ -1,7 +1,8 @@
 """Progress while the swarm works: a live per-agent table on a terminal, plain lines otherwise.
 
-Progress reads the run's own record and the findings stream; it never touches the report. On a TTY the table is
-redrawn by rich ``Live``; in CI (no TTY) each problem finding and each finished agent is one plain line.
+Progress is one observer of the run's typed events (:mod:`floe_agents.events`): it never holds the runner and
+never touches the report. On a TTY the table is redrawn by rich ``Live``; in CI (no TTY) each problem finding and
+each finished agent is one plain line.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import TextIO
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
+from floe_agents.events import AgentDeadlineHit, AgentFinished, AgentStarted, FindingPosted, RunEvent, RunStarted
 from floe_agents.findings import Finding, Status, worst_status
 from floe_agents.redact import Redactor
-from floe_agents.runner import AgentRun, Runner
 
 __all__ = ["Progress"]
 
@@ -23,25 +24,37 @@ _STYLE = {Status.OK: "green", Status.WARN: "yellow", Status.FAIL: "red", Status.
 
 @dataclass
 class Progress:
-    """Observer of one run (attach with ``on_runner`` and pass :meth:`on_finding` as a bus observer)."""
+    """Observer of one run: pass it to ``investigate(plan, observers=[progress])``."""
 
     stream: TextIO
     redactor: Redactor
     live: bool
-    runner: Runner | None = None
+    states: dict[str, str] = field(default_factory=dict)  # agent -> waiting, running, done or deadline
     statuses: dict[str, list[Status]] = field(default_factory=dict)
     said: dict[str, tuple[Status, str, str]] = field(default_factory=dict)  # finding key -> what was shown
 
-    def attach(self, runner: Runner) -> None:
-        self.runner = runner
-        runner.on_agent_finished.append(self.agent_finished)
+    def __call__(self, event: RunEvent) -> None:
+        match event:
+            case RunStarted(agents=agents):
+                self.states = dict.fromkeys(agents, "waiting")
+            case AgentStarted(component=component):
+                self.states[component] = "running"
+            case AgentDeadlineHit(component=component):
+                self.states[component] = "deadline"
+            case AgentFinished():
+                self._agent_finished(event)
+            case FindingPosted(finding=finding):
+                self._finding(finding)
+            case _:
+                pass
 
-    def agent_finished(self, run: AgentRun) -> None:
+    def _agent_finished(self, event: AgentFinished) -> None:
+        self.states[event.component] = "deadline" if event.deadline_hit else "done"
         if not self.live:
-            state = "hit the deadline" if run.deadline_hit else "done"
-            self.stream.write(f"  agent {run.component} {state} in {run.duration_s:.2f}s\n")
+            state = "hit the deadline" if event.deadline_hit else "done"
+            self.stream.write(f"  agent {event.component} {state} in {event.duration_s:.2f}s\n")
 
-    def on_finding(self, finding: Finding) -> None:
+    def _finding(self, finding: Finding) -> None:
         said = (finding.status, str(finding.code), finding.summary)
         if self.said.get(finding.key) == said:
             return  # the same finding again (several follow-ups reaching one verdict): the report keeps one too
@@ -55,15 +68,8 @@ class Progress:
         table = Table(title="floe-agents: investigating", expand=False)
         for column in ("agent", "state", "findings", "worst"):
             table.add_column(column)
-        if self.runner is not None:
-            for agent in self.runner.agents:
-                run = self.runner.record.agents.get(agent.component)
-                state = "waiting" if run is None else ("done" if run.finished else "running")
-                if run is not None and run.deadline_hit:
-                    state = "deadline"
-                seen = self.statuses.get(agent.component, [])
-                worst = worst_status(seen)
-                table.add_row(
-                    agent.component, state, str(len(seen)), f"[{_STYLE[worst]}]{worst.value}[/]" if seen else "—"
-                )
+        for component, state in self.states.items():
+            seen = self.statuses.get(component, [])
+            worst = worst_status(seen)
+            table.add_row(component, state, str(len(seen)), f"[{_STYLE[worst]}]{worst.value}[/]" if seen else "—")
         yield table

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from floe_agents import __version__
 from floe_agents.analysis import Analysis, RootCause
+from floe_agents.events import RunRecord
 from floe_agents.findings import Finding, Status, worst_status
 from floe_agents.redact import Redactor
 from floe_agents.rules import fill
@@ -140,16 +141,29 @@ def _next_steps(analysis: Analysis, causes: list[RootCause]) -> list[str]:
 
 def build_report(
     analysis: Analysis,
+    run: RunRecord,
     *,
     vantage: str,
     namespace: str,
     wall_s: float,
     deadline_s: float,
-    agents: list[AgentTiming],
-    follow_ups: list[str],
     planned: list[str] | None = None,
 ) -> Report:
+    """The report of one run: its diagnosis, with each agent's timings (ms precision) and the follow-ups launched.
+
+    ``planned`` lists the components the health table shows even when nothing was observed (default: those
+    whose agent ran).
+    """
     causes = [_with_steps(rc, namespace) for rc in analysis.root_causes]
+    agents = [
+        AgentTiming(
+            component=name,
+            duration_s=round(timing.duration_s, 3),
+            probes={k: round(v, 3) for k, v in timing.probes.items()},
+            deadline_hit=timing.deadline_hit,
+        )
+        for name, timing in run.agents.items()
+    ]
     return Report(
         generated_at=datetime.now(UTC),
         vantage=vantage,
@@ -163,7 +177,7 @@ def build_report(
         other_findings=list(analysis.unexplained),
         findings=list(analysis.findings),
         agents=agents,
-        follow_ups=follow_ups,
+        follow_ups=[str(f) for f in run.follow_ups],
         next_steps=_next_steps(analysis, causes),
     )
 

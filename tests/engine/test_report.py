@@ -8,6 +8,7 @@ from pathlib import Path
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext
+from floe_agents.events import RunRecord
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.redact import Redactor
 from floe_agents.registry import Registry, probe
@@ -54,18 +55,8 @@ def plan() -> Plan:
 
 
 async def run() -> tuple[Investigation, Report]:
-    p = plan()
-    result = await investigate(p)
-    report = build_report(
-        result.analysis,
-        vantage="local",
-        namespace="floe",
-        wall_s=result.wall_s,
-        deadline_s=p.options.deadline_s,
-        agents=[],
-        follow_ups=[],
-    )
-    return result, report
+    result = await investigate(plan())
+    return result, result.report
 
 
 async def test_canary_secret_never_reaches_any_report() -> None:
@@ -126,9 +117,7 @@ def test_fix_steps_are_filled_from_the_cause_and_the_namespace() -> None:
     coordinator = Coordinator()
     coordinator.observe(secret)
     analysis = coordinator.analyze()
-    report = build_report(
-        analysis, vantage="local", namespace="floe-prod", wall_s=0, deadline_s=1, agents=[], follow_ups=[]
-    )
+    report = build_report(analysis, RunRecord(), vantage="local", namespace="floe-prod", wall_s=0, deadline_s=1)
     [cause] = report.root_causes
     assert any(
         "kubectl -n floe-prod create secret generic floe-dagster-postgresql-secret "

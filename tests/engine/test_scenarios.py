@@ -12,6 +12,7 @@ import yaml
 
 from floe_agents.bus import Bus
 from floe_agents.coordinator import Coordinator
+from floe_agents.events import RunRecord
 from floe_agents.findings import Finding
 from floe_agents.report.model import build_report
 
@@ -73,9 +74,7 @@ async def test_scenario(scenario: Path) -> None:
     )
     assert accounted == problems
     if "components" in expected:  # the health table agrees with the verdict (a capped symptom shows capped)
-        report = build_report(
-            analysis, vantage="local", namespace="", wall_s=0, deadline_s=1, agents=[], follow_ups=[], planned=[]
-        )
+        report = build_report(analysis, RunRecord(), vantage="local", namespace="", wall_s=0, deadline_s=1, planned=[])
         health = {c.component: c.status.value for c in report.components}
         assert {name: health.get(name) for name in expected["components"]} == expected["components"]
 

@@ -50,7 +50,7 @@ async def test_unknown_host_in_a_step_is_resolved_from_every_vantage() -> None:
     [mismatch] = [f for f in result.analysis.findings if f.code == "dns.vantage_mismatch"]
     assert mismatch.follow_up_of == trigger.key
     assert (mismatch.evidence["resolves_in"], mismatch.evidence["fails_in"]) == (["local"], ["cluster"])
-    assert result.record.follow_ups == [f"resolve_everywhere <- {trigger.key} [dagster.step_failed_unknown_host]"]
+    assert result.report.follow_ups == [f"resolve_everywhere <- {trigger.key} [dagster.step_failed_unknown_host]"]
     # The step failure is a symptom of the name that only the laptop knows.
     [cause] = result.analysis.root_causes
     assert cause.rule == "endpoint-host-vantage-mismatch"
