@@ -1,9 +1,9 @@
 """A report with what changes from one lab to the next taken out, so two runs of one scenario compare byte for byte.
 
 What varies between two labs of the same scenario and says nothing about the diagnosis: timings and timestamps,
-the loopback ports the lab picked, the lab's state folder, generated pod names, Kubernetes event counts and the
-number of open PostgreSQL connections. Everything else (codes, statuses, summaries, evidence, root causes, fix
-steps) is kept as the tool wrote it.
+the loopback ports the lab picked, the lab's state folder, generated pod names and run ids, Kubernetes event
+counts and the number of open PostgreSQL connections. Everything else (codes, statuses, summaries, evidence, root
+causes, fix steps) is kept as the tool wrote it.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ _DROP = frozenset(
 )
 _VOLATILE_NUMBERS = frozenset({"in_use", "ratio", "restarts", "restart_count", "age_s"})
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _CONNECTIONS = re.compile(r"\b\d+ of (\d+) connections in use")
 
 
@@ -49,6 +50,7 @@ class Lab:
     def text(self, value: str) -> str:
         value = value.replace(str(self.state_dir), "<state>")
         value = _TIME.sub("<time>", value)
+        value = _UUID.sub("<uuid>", value)
         value = _CONNECTIONS.sub(r"<n> of \1 connections in use", value)
         value = self._pod.sub(lambda m: self.pods[m[0]], value)
         return self._port.sub(lambda m: self.ports[m[0]], value)

@@ -8,12 +8,17 @@ new one. The test suite makes the same comparison for each scenario's lab (tests
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+import httpx
 
 from tests.golden.normalize import Lab
 
@@ -28,6 +33,30 @@ def scenarios() -> list[str]:
 
 def golden_path(scenario: str) -> Path:
     return HERE / f"{scenario}.json"
+
+
+_RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
+
+
+def wait_for_first_run(state: Path, patience_s: float = 240) -> None:
+    """Let the pipeline run ``lab up`` launched finish (its steps, traces and lineage land), as the lab tests do:
+    what the report says about runs depends on it. Asked through Dagster's GraphQL API, like any client."""
+    info = json.loads((state / "lab.json").read_text())
+    if not info.get("run_id"):
+        return
+    port = json.loads((state / "ports.json").read_text())["floe-dagster-dagster-webserver"]["http"]
+    deadline = time.monotonic() + patience_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError):
+            answer = httpx.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": _RUN_STATUS, "variables": {"id": info["run_id"]}},
+                timeout=10,
+            ).json()
+            if answer["data"]["runOrError"].get("status") in ("SUCCESS", "FAILURE", "CANCELED"):
+                return
+        time.sleep(1)
+    raise SystemExit(f"the lab's pipeline run {info['run_id']} did not finish within {patience_s:g}s")
 
 
 def report_of(state: Path) -> str:
@@ -60,6 +89,7 @@ def main() -> int:
             )
             if up.returncode:
                 raise SystemExit(f"lab up {name} failed: {up.stderr[-2000:]}")
+            wait_for_first_run(state)
             got = report_of(state)
         finally:
             subprocess.run([EXE, "lab", "down", "--state", str(state)], capture_output=True, check=False)
