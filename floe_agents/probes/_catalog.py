@@ -1,94 +1,65 @@
-"""The small Polaris catalog client the catalog-facing probes share: login, calls, answers, URL translation.
+"""The Polaris catalog knowledge the catalog-facing probes share: login, reading its errors, URL translation.
 
 Polaris, Iceberg and the storage follow-ups all talk to the same catalog with the same client credentials, from
-the tool's vantage: they need the same answer classes (timeout, refused, TLS, 401 vs 400 invalid_scope, 404
-``Unable to find warehouse``), the same translation of the in-cluster catalog URI to a URL reachable from here,
-and the same reading of platform.yaml (warehouse, namespaces, storage profiles). One module keeps those answers
-identical everywhere they are reported.
+the tool's vantage: they need the same reading of its answers (timeout, refused, TLS, 401 vs 400 invalid_scope,
+404 ``Unable to find warehouse``), the same translation of the in-cluster catalog URI to a URL reachable from
+here, and the same reading of platform.yaml (warehouse, namespaces, storage profiles). One module keeps those
+answers identical everywhere they are reported. Requests go through :func:`probes._http.call_json`; the bodies
+are read into :mod:`probes._models.iceberg` and :mod:`probes._models.polaris`.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
-import anyio
 import httpx
 from pydantic import SecretStr
 
 from floe_agents.config.platform import StorageProfile
 from floe_agents.context import ProbeContext
-from floe_agents.findings import Code
-from floe_agents.probes._http import UNREACHABLE, failure_reason
+from floe_agents.findings import Code, Status
+from floe_agents.probes._http import Answer, call_json, read
+from floe_agents.probes._models.iceberg import CatalogConfig, ErrorBody, Token
+from floe_agents.probes._verdict import Verdict
 
 REQUEST_TIMEOUT_S = 3.0
 DEFAULT_WAREHOUSE = "demo_catalog"
 RAW_NAMESPACE = "demo"  # where the raw source tables demo.raw_* live (dbt sources, bronze assets)
 DEFAULT_LAYERS = ("bronze", "silver", "gold")
 
-Failure = tuple[str, str, dict[str, Any]]  # (code, summary, evidence) of an answer that is not the one expected
 
-
-@dataclass(frozen=True)
-class Answer:
-    """One HTTP exchange: the answer, or why there was none (``trouble``: timeout, refused, tls, protocol ...)."""
-
-    url: httpx.URL
-    status: int = 0
-    json: Any = None
-    text: str = ""
-    trouble: str | None = None
-    error: str | None = None
-
-
-async def call(ctx: ProbeContext, method: str, url: httpx.URL, *, token: str | None = None, **kw: Any) -> Answer:
-    """One request under the per-request timeout; every failure becomes an :class:`Answer` with a reason."""
-    headers = dict(kw.pop("headers", {}))
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    response = None
-    with anyio.move_on_after(REQUEST_TIMEOUT_S + 0.5):  # httpx's timeout is per phase; this bounds the whole call
-        try:
-            response = await ctx.http.request(method, url, headers=headers, timeout=REQUEST_TIMEOUT_S, **kw)
-        except httpx.HTTPError as exc:
-            return Answer(url, trouble=failure_reason(exc), error=f"{type(exc).__name__}: {exc}"[:300])
-    if response is None:
-        return Answer(url, trouble="timeout", error=f"no complete answer within {REQUEST_TIMEOUT_S + 0.5:g}s")
-    try:
-        body: Any = json.loads(response.content) if response.content else None
-    except ValueError:
-        body = None
-    return Answer(url, response.status_code, body, response.text[:500])
-
-
-def error_of(ans: Answer) -> dict[str, Any]:
+def error_of(ans: Answer) -> dict[str, object]:
     """Polaris's ErrorModel (``{"error": {"type", "message"}}``) or RFC 6749 error, flattened for evidence."""
-    err = ans.json.get("error") if isinstance(ans.json, dict) else None
-    if isinstance(err, dict):
-        return {"error_type": err.get("type"), "message": err.get("message"), "stack": err.get("stack")}
-    if isinstance(err, str):
-        return {"error_type": err, "message": ans.json.get("error_description")}
+    body = read(ans, ErrorBody, errors=True)
+    found = body.evidence() if body is not None else None
+    if found is not None:
+        return found
     return {"body": ans.text[:300]} if ans.text else {}
 
 
-def classify(ans: Answer, what: str) -> Failure:
-    """The code and reason for an answer that is not the expected one."""
-    evidence: dict[str, Any] = {"url": str(ans.url.copy_with(query=None)), "status_code": ans.status or None}
-    if ans.trouble and ans.trouble not in UNREACHABLE:
-        evidence.update(reason=ans.trouble, error=ans.error)
-        return "polaris.bad_response", f"{what}: the answer broke off ({ans.error})", evidence
-    if ans.trouble:
-        evidence.update(reason=ans.trouble, error=ans.error)
-        return "polaris.unreachable", f"{what}: no answer from {ans.url.host}:{ans.url.port} ({ans.trouble})", evidence
-    evidence.update(error_of(ans))
+def catalog_problem(ans: Answer, what: str, evidence: Mapping[str, object] | None = None) -> Verdict:
+    """The catalog's failure for an answer that is not the expected one (``evidence`` first in its evidence):
+    ``polaris.unreachable``, ``polaris.bad_response``, ``polaris.not_authorized`` (401/403 with a token: the
+    principal's roles lack a privilege) or ``polaris.api_error``, with the catalog's own error message."""
+    ev: dict[str, object] = {**(evidence or {}), "url": ans.url, "status_code": ans.status}
+    url = httpx.URL(ans.url)
+    if ans.transport_error:
+        ev.update(reason=ans.transport_error, error=ans.error)
+        if not ans.unreachable:
+            return Verdict(Status.FAIL, "polaris.bad_response", f"{what}: the answer broke off ({ans.error})", ev)
+        summary = f"{what}: no answer from {url.host}:{url.port} ({ans.reason})"
+        return Verdict(Status.FAIL, "polaris.unreachable", summary, ev)
+    ev.update(error_of(ans))
     if ans.status in (401, 403):
-        return "polaris.not_authorized", f"{what}: refused with HTTP {ans.status}", evidence
-    if 200 <= ans.status < 300:
-        evidence["reason"] = "not_json"
-        return "polaris.bad_response", f"{what}: HTTP {ans.status} with a truncated or non-JSON body", evidence
-    return "polaris.api_error", f"{what}: HTTP {ans.status} {evidence.get('message') or ''}".rstrip(), evidence
+        return Verdict(Status.FAIL, "polaris.not_authorized", f"{what}: refused with HTTP {ans.status}", ev)
+    if ans.success:
+        ev["reason"] = "not_json"
+        summary = f"{what}: HTTP {ans.status} with a truncated or non-JSON body"
+        return Verdict(Status.FAIL, "polaris.bad_response", summary, ev)
+    summary = f"{what}: HTTP {ans.status} {ev.get('message') or ''}".rstrip()
+    return Verdict(Status.FAIL, "polaris.api_error", summary, ev)
 
 
 @dataclass(frozen=True)
@@ -109,7 +80,7 @@ class CatalogTarget:
     def subject(self) -> str:
         return str(self.url) if self.url else self.warehouse
 
-    def evidence(self) -> dict[str, Any]:
+    def evidence(self) -> dict[str, object]:
         return {
             "catalog": self.name,
             "catalog_url": str(self.url) if self.url else None,
@@ -139,10 +110,10 @@ def ns_path(ns: str) -> str:
 
 def config_prefix(config: Answer, warehouse: str) -> str | None:
     """The ``prefix`` the catalog's ``/v1/config`` hands out (Polaris: the warehouse name), or None if unusable."""
-    if config.status != 200 or not isinstance(config.json, dict):
+    parsed = read(config, CatalogConfig) if config.status == 200 else None
+    if parsed is None:
         return None
-    overrides = config.json.get("overrides")
-    return str(overrides.get("prefix") or warehouse) if isinstance(overrides, dict) else warehouse
+    return (parsed.overrides or {}).get("prefix") or warehouse
 
 
 def normal_url(raw: str) -> str:
@@ -230,40 +201,42 @@ def expected_namespaces(ctx: ProbeContext, cat: CatalogTarget) -> dict[str, str]
     return out
 
 
-async def login(ctx: ProbeContext, cat: CatalogTarget) -> str | Failure:
-    """A bearer token from ``POST {catalog}/v1/oauth/tokens`` (client credentials), or why there is none. Asked
-    once per run for each catalog URL and client: every probe that logs in shares the answer."""
+async def login(ctx: ProbeContext, cat: CatalogTarget) -> str | Verdict:
+    """A bearer token from ``POST {catalog}/v1/oauth/tokens`` (client credentials), or the verdict saying why
+    there is none (``unknown`` when we lack what to ask with). Asked once per run for each catalog URL and client:
+    every probe that logs in shares the answer."""
     evidence = cat.evidence()
     if cat.url is None:
-        return Code.ENDPOINT_NOT_CONFIGURED, f"no URL for catalog {cat.platform_uri} from {ctx.vantage}", evidence
+        why = f"no URL for catalog {cat.platform_uri} from {ctx.vantage}"
+        return Verdict(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, why, evidence)
     if not cat.client_id or not cat.client_secret:
         why = "no Polaris client id/secret (targets credentials or POLARIS_CLIENT_ID/POLARIS_CLIENT_SECRET)"
-        return "polaris.credentials_missing", why, evidence
+        return Verdict(Status.UNKNOWN, "polaris.credentials_missing", why, evidence)
     key = ("polaris-token", str(cat.url), cat.client_id, cat.client_secret, cat.scope)
     answer = await ctx.services.once.get(key, lambda: _request_token(ctx, cat))
     if isinstance(answer, str):
         return answer
-    code, summary, extra = answer
-    return code, summary, {**evidence, **extra}
+    return replace(answer, evidence={**evidence, **answer.evidence})
 
 
-async def _request_token(ctx: ProbeContext, cat: CatalogTarget) -> str | Failure:
-    """The token, or the code, summary and evidence of the refusal (shared: nothing of the asking probe's own)."""
+async def _request_token(ctx: ProbeContext, cat: CatalogTarget) -> str | Verdict:
+    """The token, or the verdict on the refusal (shared: nothing of the asking probe's own in it)."""
     form = {
         "grant_type": "client_credentials",
-        "client_id": cat.client_id,
-        "client_secret": cat.client_secret,
+        "client_id": cat.client_id or "",
+        "client_secret": cat.client_secret or "",
         "scope": cat.scope,
     }
-    ans = await call(ctx, "POST", cat.rest("oauth", "tokens"), data=form)
-    token = ans.json.get("access_token") if isinstance(ans.json, dict) else None
-    if ans.status == 200 and isinstance(token, str) and token:
-        return token
-    code, summary, extra = classify(ans, "OAuth token request")
-    error = extra.get("error_type")
+    ans = await call_json(ctx, "POST", cat.rest("oauth", "tokens"), timeout_s=REQUEST_TIMEOUT_S, data=form)
+    token = read(ans, Token) if ans.status == 200 else None
+    if token is not None and token.access_token:
+        return token.access_token
+    refused = catalog_problem(ans, "OAuth token request")
+    error = refused.evidence.get("error_type")
     if error == "invalid_scope":
-        code, summary = "polaris.scope_invalid", f"Polaris rejects the scope {cat.scope!r} (400 invalid_scope)"
-    elif ans.status in (401, 403) or error in ("unauthorized_client", "invalid_client"):
-        code = "polaris.auth_failed"
+        summary = f"Polaris rejects the scope {cat.scope!r} (400 invalid_scope)"
+        return replace(refused, code="polaris.scope_invalid", summary=summary)
+    if ans.status in (401, 403) or error in ("unauthorized_client", "invalid_client"):
         summary = f"Polaris refuses client {cat.client_id!r}: HTTP {ans.status} {error or ''} (wrong id or secret?)"
-    return code, summary, extra
+        return replace(refused, code="polaris.auth_failed", summary=summary)
+    return refused

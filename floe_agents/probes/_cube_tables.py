@@ -9,26 +9,26 @@ built by the pipeline (dbt), so a missing one is a warning, not a failure.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
 from urllib.parse import quote
 
-import anyio
 import httpx
 
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
+from floe_agents.gather import gather
 from floe_agents.probes._catalog import (
-    Answer,
+    REQUEST_TIMEOUT_S,
     CatalogTarget,
-    call,
+    catalog_problem,
     catalog_targets,
-    classify,
     config_prefix,
     error_of,
     login,
     ns_path,
 )
+from floe_agents.probes._http import Answer, call_json
 
 __all__ = ["OpenCatalog", "open_catalogs", "source_findings", "split_table"]
 
@@ -57,41 +57,40 @@ class OpenCatalog:
     warehouse_missing: bool = False
 
 
+Lookup = dict[str, bool | str | None]  # what a table lookup found, as evidence: exists (None: unknown) and why
+
+
 async def _open(ctx: ProbeContext, cat: CatalogTarget) -> OpenCatalog:
     """OAuth token, then ``/v1/config?warehouse=`` for the prefix, as pyiceberg's RestCatalog does."""
     token = await login(ctx, cat)
     if not isinstance(token, str):
-        return OpenCatalog(cat, error=f"catalog login refused ({token[0]}): {token[1]}")
-    config = await call(ctx, "GET", cat.config_url(), token=token)
+        return OpenCatalog(cat, error=f"catalog login refused ({token.code}): {token.summary}")
+    config = await call_json(ctx, "GET", cat.config_url(), timeout_s=REQUEST_TIMEOUT_S, token=token)
     if config.status == 404:  # "Unable to find warehouse ...": nothing can be in it
         return OpenCatalog(cat, token, warehouse_missing=True, error=str(error_of(config).get("message") or ""))
     prefix = config_prefix(config, cat.warehouse)
     if prefix is None:
-        return OpenCatalog(cat, token, error=classify(config, "catalog config")[1])
+        return OpenCatalog(cat, token, error=catalog_problem(config, "catalog config").summary)
     return OpenCatalog(cat, token, prefix)
 
 
-async def _exists(ctx: ProbeContext, cat: OpenCatalog, parts: list[str]) -> dict[str, Any]:
+async def _head(ctx: ProbeContext, cat: OpenCatalog, url: httpx.URL) -> Answer:
+    return await call_json(ctx, "HEAD", url, timeout_s=REQUEST_TIMEOUT_S, token=cat.token)
+
+
+async def _exists(ctx: ProbeContext, cat: OpenCatalog, parts: list[str]) -> Lookup:
     if cat.warehouse_missing:
         return {"exists": False, "warehouse_missing": True, "error": cat.error}
     if cat.error:
         return {"exists": None, "error": cat.error}
     ns = (quote(cat.prefix, safe=""), "namespaces", ns_path(".".join(parts[:-1])))
     table_url, ns_url = cat.target.rest(*ns, "tables", quote(parts[-1], safe="")), cat.target.rest(*ns)
-    answers: dict[str, Answer] = {}
-
-    async def head(key: str, url: httpx.URL) -> None:
-        answers[key] = await call(ctx, "HEAD", url, token=cat.token)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(head, "table", table_url)
-        tg.start_soon(head, "namespace", ns_url)
-    table, namespace = answers["table"], answers["namespace"]
-    if 200 <= table.status < 300:
+    table, namespace = await gather(partial(_head, ctx, cat, url) for url in (table_url, ns_url))
+    if table.success:
         return {"exists": True}
     if table.status == 404:
-        return {"exists": False, "namespace_exists": 200 <= namespace.status < 300}
-    return {"exists": None, "error": classify(table, "HEAD table")[1]}
+        return {"exists": False, "namespace_exists": namespace.success}
+    return {"exists": None, "error": catalog_problem(table, "HEAD table").summary}
 
 
 def _catalog_access(ctx: ProbeContext) -> tuple[list[CatalogTarget], str]:
@@ -111,17 +110,10 @@ def _catalog_access(ctx: ProbeContext) -> tuple[list[CatalogTarget], str]:
 async def open_catalogs(ctx: ProbeContext) -> dict[str, OpenCatalog]:
     """Log in to every platform catalog (started before meta answers: the logins do not depend on it)."""
     targets, why = _catalog_access(ctx)
-    catalogs: dict[str, OpenCatalog] = {}
     if why:
-        return catalogs
-
-    async def open_catalog(target: CatalogTarget) -> None:
-        catalogs[target.name] = await _open(ctx, target)
-
-    async with anyio.create_task_group() as tg:
-        for target in targets:
-            tg.start_soon(open_catalog, target)
-    return catalogs
+        return {}
+    opened = await gather(partial(_open, ctx, target) for target in targets)
+    return {c.target.name: c for c in opened}
 
 
 async def source_findings(ctx: ProbeContext, tables: list[str], catalogs: dict[str, OpenCatalog]) -> list[Finding]:
@@ -134,36 +126,43 @@ async def source_findings(ctx: ProbeContext, tables: list[str], catalogs: dict[s
             ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, evidence={"tables": tables, "reason": why})
         ]
     split = {t: split_table(t, platform) for t in tables}
-    results: list[Finding] = []
-
-    async def check(table: str, name: str, parts: list[str]) -> None:
-        cat = catalogs.get(name)
-        found = await _exists(ctx, cat, parts) if cat else {"exists": None, "error": f"catalog {name} is not REST"}
-        warehouse = cat.target.warehouse if cat else name
-        evidence = {"table": table, "catalog": name, "warehouse": warehouse, "catalog_url": cat and cat.target.subject}
-        evidence.update(found)
-        if found["exists"] is False:
-            summary = f"cube source table {table} is not in catalog {warehouse}: queries on it will fail"
-            results.append(
-                ctx.finding(Status.WARN, "cube.source_table_missing", summary, subject=table, evidence=evidence)
-            )
-        elif found["exists"] is None:
-            summary = f"could not look up cube source table {table}: {found['error']}"
-            results.append(
-                ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=table, evidence=evidence)
-            )
-
-    async with anyio.create_task_group() as tg:
-        for table, where in split.items():
-            if where is None:
-                summary = f"{table}: no namespace or catalog to look it up in"
-                evidence = {"table": table, "reason": "unqualified table name"}
-                results.append(
-                    ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=table, evidence=evidence)
-                )
-            else:
-                tg.start_soon(check, table, *where)
+    results = [
+        ctx.finding(
+            Status.UNKNOWN,
+            "cube.source_unverifiable",
+            f"{table}: no namespace or catalog to look it up in",
+            subject=table,
+            evidence={"table": table, "reason": "unqualified table name"},
+        )
+        for table, where in split.items()
+        if where is None
+    ]
+    checked = await gather(partial(_check, ctx, table, *where, catalogs) for table, where in split.items() if where)
+    results += [f for f in checked if f is not None]
     if not results:
         summary = f"all {len(tables)} cube source tables exist"
         results.append(ctx.finding(Status.OK, "cube.source_tables_present", summary, evidence={"tables": tables}))
     return results
+
+
+async def _check(
+    ctx: ProbeContext, table: str, name: str, parts: list[str], catalogs: dict[str, OpenCatalog]
+) -> Finding | None:
+    """A finding when ``table`` is missing from its catalog or cannot be looked up; None when it exists."""
+    cat = catalogs.get(name)
+    found: Lookup = await _exists(ctx, cat, parts) if cat else {"exists": None, "error": f"catalog {name} is not REST"}
+    warehouse = cat.target.warehouse if cat else name
+    evidence: dict[str, object] = {
+        "table": table,
+        "catalog": name,
+        "warehouse": warehouse,
+        "catalog_url": cat.target.subject if cat else None,
+    }
+    evidence.update(found)
+    if found["exists"] is False:
+        summary = f"cube source table {table} is not in catalog {warehouse}: queries on it will fail"
+        return ctx.finding(Status.WARN, "cube.source_table_missing", summary, subject=table, evidence=evidence)
+    if found["exists"] is None:
+        summary = f"could not look up cube source table {table}: {found['error']}"
+        return ctx.finding(Status.UNKNOWN, "cube.source_unverifiable", summary, subject=table, evidence=evidence)
+    return None

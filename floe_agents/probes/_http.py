@@ -1,28 +1,42 @@
-"""HTTP for the probes: one call under a timeout, and one vocabulary for what went wrong.
+"""HTTP for the probes: one call under a timeout, one answer, one vocabulary for what went wrong.
 
 Every probe that speaks HTTP needs the same things: a request bounded by its own timeout, a reason when no usable
 answer came back, and the JSON body when one did. Written once, so a refused port reads ``refused`` in every
 probe's evidence, a TLS mismatch is ``tls`` and never ``protocol``, and a probe decides only what an answer
 *means* for its component. Reasons: ``timeout``, ``tls``, ``refused``, ``unresolvable``, ``connect`` (nothing
-answered: :data:`UNREACHABLE`); ``truncated``, ``protocol`` (a broken answer); ``auth`` (401/403),
-``http_status`` (any other non-2xx), ``not_json`` (a 2xx body that is not JSON).
+answered: :data:`UNREACHABLE`); ``truncated``, ``protocol`` (a broken answer: :data:`BROKEN`); ``auth``
+(401/403), ``http_status`` (any other non-2xx), ``not_json`` (a 2xx body that is not JSON).
+
+A body is read into a typed model once, at the edge (:func:`read`), and an answer that is not the expected one
+becomes the standard failure verdict in one place (:func:`problem`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
+import anyio
 import httpx
+from pydantic import BaseModel, JsonValue, ValidationError
 
 from floe_agents.context import ProbeContext
+from floe_agents.findings import Status
+from floe_agents.probes._verdict import Verdict
 
-__all__ = ["UNREACHABLE", "Answer", "call_json", "failure_reason", "under"]
+__all__ = ["BROKEN", "UNREACHABLE", "Answer", "call_json", "failure_reason", "problem", "read", "under"]
 
 UNREACHABLE = frozenset({"timeout", "tls", "refused", "unresolvable", "connect"})
+BROKEN = frozenset({"truncated", "protocol"})  # an answer began, then broke off or made no sense as HTTP
+BOUND_SLACK_S = 0.5  # httpx's timeout is per phase; the whole call gets this much more, and no more
+TEXT_CHARS = 500  # how much of a body is kept as text, for error evidence
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def under(base: httpx.URL, path: str) -> httpx.URL:
@@ -63,38 +77,105 @@ def failure_reason(exc: BaseException) -> str:
 @dataclass(frozen=True, slots=True)
 class Answer:
     """What came back. ``reason`` is empty for a 2xx whose body (if any) is JSON, held in ``body``; otherwise
-    ``body`` is the parsed JSON error body when there is one, and ``detail`` says what went wrong."""
+    ``body`` is the parsed JSON error body when there is one, and ``detail`` says what went wrong. ``text`` is the
+    start of the body as text; ``error`` the exception as raised (``Type: message``) when no answer came."""
 
-    url: str
+    url: str  # without its query, which may carry credentials
     status: int | None = None
-    body: Any = None
+    body: JsonValue = None
     reason: str = ""
     detail: str = ""
+    text: str = ""
+    error: str = ""
 
     @property
     def unreachable(self) -> bool:
         return self.reason in UNREACHABLE
 
+    @property
+    def transport_error(self) -> str:
+        """The reason when the exchange itself failed (nothing came back, or it broke off), else ``""``."""
+        return self.reason if self.reason in UNREACHABLE | BROKEN else ""
 
-async def call_json(ctx: ProbeContext, method: str, url: httpx.URL, *, timeout_s: float, **kwargs: Any) -> Answer:
-    """One request under ``timeout_s``; every failure becomes an :class:`Answer` with its reason, never an error."""
+    @property
+    def success(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def evidence(self) -> dict[str, object]:
+        """The exchange as evidence: where, why, what status, what went wrong."""
+        return {"url": self.url, "reason": self.reason or None, "status_code": self.status, "error": self.detail}
+
+
+async def call_json(
+    ctx: ProbeContext,
+    method: str,
+    url: httpx.URL,
+    *,
+    timeout_s: float,
+    token: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    data: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    json: object = None,
+) -> Answer:
+    """One request under ``timeout_s`` per phase and ``timeout_s`` + :data:`BOUND_SLACK_S` in all (a server that
+    trickles its answer is not waited for); ``token`` is sent as a bearer token. Every failure becomes an
+    :class:`Answer` with its reason, never an error."""
     shown = str(url.copy_with(query=None))
-    try:
-        response = await ctx.http.request(method, url, timeout=timeout_s, **kwargs)
-    except httpx.TimeoutException as exc:
-        return Answer(shown, reason="timeout", detail=f"no answer within {timeout_s:g}s ({type(exc).__name__})")
-    except httpx.HTTPError as exc:
-        return Answer(shown, reason=failure_reason(exc), detail=f"{type(exc).__name__}: {exc}"[:300])
-    code = response.status_code
-    body: Any = None
+    sent = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
+    bound_s = timeout_s + BOUND_SLACK_S
+    response: httpx.Response | None = None
+    with anyio.move_on_after(bound_s):
+        try:
+            response = await ctx.http.request(
+                method, url, headers=sent, data=data, content=content, json=json, timeout=timeout_s
+            )
+        except httpx.HTTPError as exc:
+            raised = f"{type(exc).__name__}: {exc}"[:300]
+            if isinstance(exc, httpx.TimeoutException):
+                detail = f"no answer within {timeout_s:g}s ({type(exc).__name__})"
+                return Answer(shown, reason="timeout", detail=detail, error=raised)
+            return Answer(shown, reason=failure_reason(exc), detail=raised, error=raised)
+    if response is None:
+        late = f"no complete answer within {bound_s:g}s"
+        return Answer(shown, reason="timeout", detail=late, error=late)
+    return _answer(shown, response)
+
+
+def _answer(shown: str, response: httpx.Response) -> Answer:
+    code, text = response.status_code, response.text[:TEXT_CHARS]
+    body: JsonValue = None
     if response.content:
         try:
             body = json.loads(response.content)
         except ValueError:
             if response.is_success:
-                return Answer(shown, code, reason="not_json", detail=response.text[:200])
+                return Answer(shown, code, reason="not_json", detail=response.text[:200], text=text)
     if code in (401, 403):
-        return Answer(shown, code, body, reason="auth", detail=response.text[:200])
+        return Answer(shown, code, body, reason="auth", detail=response.text[:200], text=text)
     if not response.is_success:
-        return Answer(shown, code, body, reason="http_status", detail=response.text[:200])
-    return Answer(shown, code, body)
+        return Answer(shown, code, body, reason="http_status", detail=response.text[:200], text=text)
+    return Answer(shown, code, body, text=text)
+
+
+def read(answer: Answer, model: type[M], *, errors: bool = False) -> M | None:
+    """The answer's body as ``model``, or None when it has no usable body or the body is not of that shape.
+    Only a 2xx JSON answer is read, unless ``errors``: then an error status's JSON body too (a 503 health report,
+    a server's error model)."""
+    if (answer.reason and not errors) or answer.body is None:
+        return None
+    try:
+        return model.model_validate(answer.body)
+    except ValidationError:
+        return None
+
+
+def problem(answer: Answer, *, area: str, what: str, expected: str) -> Verdict:
+    """The standard failure for an answer that is not the expected one, filed under its URL: ``<area>.auth_failed``
+    (401/403), ``<area>.unreachable`` (nothing answered) or ``<area>.bad_response`` (anything else). ``expected``
+    is the reason given when a 2xx JSON answer simply lacked the expected shape."""
+    if not answer.reason:
+        answer = dataclasses.replace(answer, reason=expected, detail=str(answer.body)[:200])
+    kind = "auth_failed" if answer.reason == "auth" else "unreachable" if answer.unreachable else "bad_response"
+    summary = f"{area.capitalize()} {what} {answer.url}: {answer.reason} {answer.detail}".strip()
+    return Verdict(Status.FAIL, f"{area}.{kind}", summary, answer.evidence(), subject=answer.url)

@@ -12,17 +12,27 @@ or a clean bill that lets the analysis look elsewhere.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
 from floe_agents.config.targets import CLUSTER_VANTAGE
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Severity, Status
-from floe_agents.probes._aws import aws_call, make_clients, resolves_from
-from floe_agents.probes._catalog import call, catalog_targets, classify, host_of, login, to_our_vantage
+from floe_agents.probes._aws import aws_call, make_clients
+from floe_agents.probes._catalog import (
+    REQUEST_TIMEOUT_S,
+    catalog_problem,
+    catalog_targets,
+    host_of,
+    login,
+    to_our_vantage,
+)
 from floe_agents.probes._credentials import CATALOG_LOGIN, S3_KEYS
+from floe_agents.probes._http import call_json, read
+from floe_agents.probes._models.aws import AssumeRoleResult
+from floe_agents.probes._models.polaris import ManagementCatalog, StorageConfigInfo
+from floe_agents.probes._vantages import resolve_from
+from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import follow_up
-from floe_agents.resolve import CannotResolveHereError
 
 CODES = {
     "sts.not_used": "ok: the catalog vends no STS credentials (no roleArn, or stsUnavailable: true)",
@@ -34,50 +44,48 @@ TRIGGERS = ("polaris.role_without_sts", "iceberg.catalog_storage_failed", "dagst
 SESSION = "floe-agents-probe"
 
 
-def sts_endpoint(storage: dict[str, Any]) -> str:
-    """Where the catalog sends AssumeRole: ``stsEndpoint``, else its own S3 endpoint (``endpointInternal``, else
-    ``endpoint``), else AWS's regional STS endpoint."""
-    for key in ("stsEndpoint", "endpointInternal", "endpoint"):
-        value = storage.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return f"https://sts.{storage.get('region') or 'us-east-1'}.amazonaws.com"
+RESOLVE_TIMEOUT_S = 2.0
 
 
-async def _assume(ctx: ProbeContext, storage: dict[str, Any], ev: dict[str, Any]) -> tuple[Status, str, str]:
-    role, url = str(storage["roleArn"]), sts_endpoint(storage)
+async def _assume(ctx: ProbeContext, storage: StorageConfigInfo, ev: dict[str, object]) -> Verdict:
+    """Resolve the STS host in the cluster, then AssumeRole there as the catalog would (``ev`` grows the facts)."""
+    role, url = str(storage.role_arn), storage.sts_url()
     host = host_of(url) or url
     ev.update(role_arn=role, sts_endpoint=url, sts_host=host)
-    try:
-        why = await resolves_from(ctx, CLUSTER_VANTAGE, host)
-    except CannotResolveHereError:
-        why, ev["cluster_resolution"] = None, "not observable from here"
-    if why is not None:
-        ev.update(reason="sts host unresolvable in the cluster", error=why)
-        return (
-            Status.FAIL,
-            "sts.assume_role_failed",
-            f"the catalog's STS endpoint {host} does not resolve in the cluster",
+    found = await resolve_from(ctx, CLUSTER_VANTAGE, host, timeout_s=RESOLVE_TIMEOUT_S)
+    if found.outcome == "unobservable":
+        ev["cluster_resolution"] = "not observable from here"
+    elif found.outcome == "fail":
+        ev.update(
+            reason="sts host unresolvable in the cluster",
+            error="resolution timed out" if found.timed_out else found.reason,
         )
+        return _failed(f"the catalog's STS endpoint {host} does not resolve in the cluster", ev)
     ours = to_our_vantage(ctx, url)
     target = str(ours) if ours is not None else url
     key, secret = ctx.credential("s3_access_key_id"), ctx.credential("s3_secret_access_key")
-    region = str(storage.get("region") or ctx.credential("s3_region"))
+    region = str(storage.region or ctx.credential("s3_region"))
     clients = make_clients(target, region, key, secret)
     got, err = await aws_call(
         clients, lambda: clients["sts"].assume_role(RoleArn=role, RoleSessionName=SESSION, DurationSeconds=900)
     )
     ev["called"] = target
     if err is None:
-        ev["assumed_arn"] = got["AssumedRoleUser"]["Arn"]
-        return Status.OK, "sts.assume_role_ok", f"AssumeRole {role} works at {url}"
+        ev["assumed_arn"] = AssumeRoleResult.model_validate(got).assumed_role_user.arn
+        return Verdict(Status.OK, "sts.assume_role_ok", f"AssumeRole {role} works at {url}", ev)
     ev.update(err)
     if err["kind"] in ("auth", "client"):
-        return Status.FAIL, "sts.assume_role_failed", f"STS at {url} refuses AssumeRole {role}: {err['code']}"
+        return _failed(f"STS at {url} refuses AssumeRole {role}: {err['code']}", ev)
     if ours is None and err["kind"] in ("transport", "timeout"):
         ev["reason"] = "sts endpoint not reachable from here, and no targets URL maps it"
-        return Status.UNKNOWN, "sts.unverified", f"could not reach the catalog's STS endpoint {url} from here"
-    return Status.FAIL, "sts.assume_role_failed", f"AssumeRole {role} at {url} failed: {err['message']}"
+        return Verdict(
+            Status.UNKNOWN, "sts.unverified", f"could not reach the catalog's STS endpoint {url} from here", ev
+        )
+    return _failed(f"AssumeRole {role} at {url} failed: {err['message']}", ev)
+
+
+def _failed(summary: str, ev: dict[str, object]) -> Verdict:
+    return Verdict(Status.FAIL, "sts.assume_role_failed", summary, ev, severity=Severity.CRITICAL)
 
 
 @follow_up(
@@ -94,25 +102,27 @@ async def catalog_sts(ctx: ProbeContext, trigger: Finding) -> list[Finding]:
     out: list[Finding] = []
     for cat in catalog_targets(ctx):
         token = await login(ctx, cat)
-        ev: dict[str, Any] = {"warehouse": cat.warehouse, "trigger": trigger.code}
+        ev: dict[str, object] = {"warehouse": cat.warehouse, "trigger": trigger.code}
         if not isinstance(token, str):
-            ev.update(token[2])
-            out.append(ctx.finding(Status.UNKNOWN, "sts.unverified", f"cannot read the catalog: {token[1]}",
-                                   subject=cat.warehouse, evidence=ev))  # fmt: skip
+            summary = f"cannot read the catalog: {token.summary}"
+            evidence = {**ev, **token.evidence}
+            out.append(ctx.finding(Status.UNKNOWN, "sts.unverified", summary, subject=cat.warehouse, evidence=evidence))
             continue
-        ans = await call(ctx, "GET", cat.management(f"catalogs/{quote(cat.warehouse, safe='')}"), token=token)
-        storage = ans.json.get("storageConfigInfo") if isinstance(ans.json, dict) else None
-        if ans.status != 200 or not isinstance(storage, dict):
-            _, why, extra = classify(ans, f"management API catalog {cat.warehouse}")
-            out.append(ctx.finding(Status.UNKNOWN, "sts.unverified", f"storage config unreadable: {why}",
-                                   subject=cat.warehouse, evidence={**ev, **extra}))  # fmt: skip
+        url = cat.management(f"catalogs/{quote(cat.warehouse, safe='')}")
+        ans = await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, token=token)
+        catalog = read(ans, ManagementCatalog) if ans.status == 200 else None
+        if catalog is None:
+            unread = catalog_problem(ans, f"management API catalog {cat.warehouse}", ev)
+            summary = f"storage config unreadable: {unread.summary}"
+            out.append(
+                ctx.finding(Status.UNKNOWN, "sts.unverified", summary, subject=cat.warehouse, evidence=unread.evidence)
+            )
             continue
-        if not storage.get("roleArn") or storage.get("stsUnavailable") is True:
-            ev.update(role_arn=storage.get("roleArn"), sts_unavailable=storage.get("stsUnavailable"))
+        storage = catalog.storage_config_info
+        if not storage.role_arn or storage.sts_unavailable is True:
+            ev.update(role_arn=storage.role_arn, sts_unavailable=storage.sts_unavailable)
             summary = f"catalog {cat.warehouse} vends no STS credentials: AssumeRole is not in its path"
             out.append(ctx.finding(Status.OK, "sts.not_used", summary, subject=cat.warehouse, evidence=ev))
             continue
-        status, code, summary = await _assume(ctx, storage, ev)
-        severity = Severity.CRITICAL if status is Status.FAIL else None
-        out.append(ctx.finding(status, code, summary, subject=cat.warehouse, evidence=ev, severity=severity))
+        out.append((await _assume(ctx, storage, ev)).finding(ctx, subject=cat.warehouse))
     return out

@@ -13,22 +13,23 @@ from __future__ import annotations
 import re
 import time
 import warnings
-from typing import Any
+from collections.abc import Awaitable, Callable
+from functools import partial
 
-import anyio
 import httpx
 import jwt
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
+from floe_agents.gather import gather
 from floe_agents.probes._credentials import CATALOG_LOGIN, CUBE_SECRET
 from floe_agents.probes._cube_tables import OpenCatalog, open_catalogs, source_findings
-from floe_agents.probes._http import UNREACHABLE, Answer, call_json, under
+from floe_agents.probes._http import BROKEN, UNREACHABLE, Answer, call_json, read, under
+from floe_agents.probes._models.cube import CubeHealth, CubeMeta, MetaCube
 from floe_agents.registry import probe
 
 REQUEST_TIMEOUT_S = 2.5
 META = "/cubejs-api/v1/meta"
-_BROKEN = frozenset({"truncated", "protocol"})  # an answer came, garbled or cut short: a bad response
 _SELECT_STAR = re.compile(r"^\s*select\s+\*\s+from\s+([\w.\"`]+)\s*;?\s*$", re.IGNORECASE)
 
 CODES = {
@@ -48,12 +49,12 @@ CODES = {
 }
 
 
-async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> Answer:
-    return await call_json(ctx, method, url, timeout_s=REQUEST_TIMEOUT_S, **kwargs)
-
-
-def _evidence(answer: Answer) -> dict[str, Any]:
-    return {"url": answer.url, "reason": answer.reason or None, "status_code": answer.status, "error": answer.detail}
+async def _get(ctx: ProbeContext, root: httpx.URL, path: str, secret: str | None) -> Answer:
+    """GET ``path``; meta (when there is a secret) extended, with a JWT signed by it, as a Cube client asks."""
+    url, headers = under(root, path), {}
+    if path == META and secret:
+        url, headers = url.copy_merge_params({"extended": "true"}), {"Authorization": _jwt(secret)}
+    return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, headers=headers)
 
 
 def _jwt(secret: str, ttl_s: int = 300) -> str:
@@ -66,9 +67,10 @@ def _jwt(secret: str, ttl_s: int = 300) -> str:
 
 def _health(ctx: ProbeContext, answer: Answer, path: str) -> Finding:
     good, bad = ("cube.ready", "cube.not_ready") if path == "/readyz" else ("cube.live", "cube.not_live")
-    says = answer.body.get("health") if isinstance(answer.body, dict) else None
-    evidence = {**_evidence(answer), "body": answer.body}
-    if answer.unreachable or answer.reason in _BROKEN:
+    health = read(answer, CubeHealth, errors=True)
+    says = health.health if health else None
+    evidence = {**answer.evidence(), "body": answer.body}
+    if answer.unreachable or answer.reason in BROKEN:
         code = "cube.unreachable" if answer.unreachable else "cube.bad_response"
         status, summary = Status.FAIL, f"Cube {path}: {answer.detail}"
     elif answer.reason or str(says).upper() == "DOWN":
@@ -81,33 +83,33 @@ def _health(ctx: ProbeContext, answer: Answer, path: str) -> Finding:
 
 def _meta(ctx: ProbeContext, meta: Answer) -> tuple[Finding, list[str]]:
     """Judge the meta answer; also return the cubes' source tables to look up."""
-    cubes = meta.body.get("cubes") if isinstance(meta.body, dict) and not meta.reason else None
-    evidence: dict[str, Any] = _evidence(meta)
+    parsed = read(meta, CubeMeta)
+    evidence = meta.evidence()
     tables: list[str] = []
     if meta.reason == "auth":
         status, code = Status.FAIL, "cube.auth_failed"
         summary = f"Cube refused a token signed with cube_api_secret ({meta.status}): the deployed secret differs"
         evidence["body"] = meta.body
-    elif not isinstance(cubes, list):
+    elif parsed is None:
         status, code = Status.FAIL, "cube.unreachable" if meta.unreachable else "cube.bad_response"
         evidence["reason"] = meta.reason or "no_cubes_field"
         summary = f"Cube meta: {evidence['reason']} {meta.detail}".strip()
-    elif not cubes:
+    elif not parsed.cubes:
         status, code, summary = Status.WARN, "cube.no_cubes", "Cube meta lists no cubes: the data model is not loaded"
     else:
-        sources = {str(c.get("name")): _source_table(c) for c in cubes if isinstance(c, dict)}
+        sources = {str(c.name): _source_table(c) for c in parsed.cubes}
         status, code, summary = Status.OK, "cube.meta_ok", f"Cube meta lists {len(sources)} cube(s)"
         evidence.update(cubes=sorted(sources), source_tables=sources)
         tables = sorted({t for t in sources.values() if t})
     return ctx.finding(status, code, summary, subject=META, evidence=evidence), tables
 
 
-def _source_table(cube: dict[str, Any]) -> str | None:
-    table = cube.get("sqlTable") or cube.get("sql_table")
-    if not table and isinstance(cube.get("sql"), str):
-        match = _SELECT_STAR.match(cube["sql"])
+def _source_table(cube: MetaCube) -> str | None:
+    table = cube.sqlTable or cube.sql_table
+    if not table and cube.sql:
+        match = _SELECT_STAR.match(cube.sql)
         table = match.group(1) if match else None
-    return str(table).replace('"', "").replace("`", "") if table else None
+    return table.replace('"', "").replace("`", "") if table else None
 
 
 @probe(
@@ -125,29 +127,19 @@ async def cube(ctx: ProbeContext) -> list[Finding]:
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, "no Cube api endpoint for this vantage")]
     secret = ctx.credential("cube_api_secret")
     root = api.url.copy_with(query=None)
-    answers: dict[str, Answer] = {}
-    catalogs: dict[str, OpenCatalog] = {}
-
-    async def log_in() -> None:
-        catalogs.update(await open_catalogs(ctx))
-
-    async def get(path: str) -> None:
-        url = under(root, path)
-        if path == META and secret:
-            url = url.copy_merge_params({"extended": "true"})
-        headers = {"Authorization": _jwt(secret)} if path == META and secret else {}
-        answers[path] = await _call(ctx, "GET", url, headers=headers)
-
-    async with anyio.create_task_group() as tg:
-        if secret:
-            tg.start_soon(log_in)
-        for path in ["/readyz", "/livez"] + ([META] if secret else []):
-            tg.start_soon(get, path)
+    paths = ["/readyz", "/livez"] + ([META] if secret else [])
+    calls: list[Callable[[], Awaitable[Answer | dict[str, OpenCatalog]]]] = [
+        *(partial(_get, ctx, root, path, secret) for path in paths),
+        *([partial(open_catalogs, ctx)] if secret else []),  # the logins do not wait for meta
+    ]
+    got = await gather(calls)
+    answers = dict(zip(paths, [a for a in got if isinstance(a, Answer)], strict=True))
+    catalogs = next((c for c in got if isinstance(c, dict)), {})
     reasons = {a.reason for a in answers.values()}
-    if len(reasons) == 1 and reasons <= UNREACHABLE | _BROKEN:  # one cause, one finding
+    if len(reasons) == 1 and reasons <= UNREACHABLE | BROKEN:  # one cause, one finding
         first = answers["/readyz"]
         code = "cube.unreachable" if first.unreachable else "cube.bad_response"
-        evidence = {**_evidence(first), "url": str(root)}
+        evidence = {**first.evidence(), "url": str(root)}
         return [ctx.finding(Status.FAIL, code, f"Cube {root}: {first.detail}", subject=str(root), evidence=evidence)]
     results = [_health(ctx, answers["/readyz"], "/readyz"), _health(ctx, answers["/livez"], "/livez")]
     if not secret:

@@ -9,13 +9,16 @@ that the OTLP and OpenLineage settings platform.yaml asks for are there.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Severity, Status
 from floe_agents.probes._kube_api import KubeError, list_items
 from floe_agents.probes._kube_objects import Json, dicts, get, name_of
 from floe_agents.registry import probe
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio.client import ApiClient
 
 CODES = {
     "emitters.otlp_not_configured": "platform wants traces; the user code has no OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -34,7 +37,7 @@ def _env_names(container: Json) -> set[str]:
     return {str(e["name"]) for e in dicts(container.get("env")) if "name" in e}
 
 
-async def _user_deployments(ctx: ProbeContext, api: Any) -> list[Json]:
+async def _user_deployments(ctx: ProbeContext, api: ApiClient) -> list[Json]:
     """The user code Deployments, by the labels upstream's chart puts on them; KubeError if the API fails."""
     from kubernetes_asyncio import client  # noqa: PLC0415 - only when a cluster is configured
 

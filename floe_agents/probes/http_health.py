@@ -8,12 +8,13 @@ JSON body that itself says DOWN — because each points at a different fix.
 from __future__ import annotations
 
 import json
+from functools import partial
 
-import anyio
 import httpx
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
+from floe_agents.gather import gather
 from floe_agents.probes._http import failure_reason
 from floe_agents.registry import engine_codes, probe
 
@@ -117,16 +118,12 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
 )
 async def http_health(ctx: ProbeContext) -> list[Finding]:
     closed = {f.subject for f in ctx.prior if f.check == "tcp" and f.status is not Status.OK}
-    results: list[Finding] = []
-
-    async def one(ep: Endpoint) -> None:
-        results.append(await _check(ctx, ep))
-
-    async with anyio.create_task_group() as tg:
-        for ep in ctx.endpoints():
-            if ep.target.health_path is None or ep.url.scheme not in ("http", "https"):
-                continue
-            if f"{ep.host}:{ep.port}" in closed:
-                continue
-            tg.start_soon(one, ep)
+    wanted = [
+        ep
+        for ep in ctx.endpoints()
+        if ep.target.health_path is not None
+        and ep.url.scheme in ("http", "https")
+        and f"{ep.host}:{ep.port}" not in closed
+    ]
+    results = await gather(partial(_check, ctx, ep) for ep in wanted)
     return sorted(results, key=lambda f: f.subject)

@@ -13,24 +13,23 @@ targets file when it is a cluster-only name. A 500 ``SdkClientException`` from l
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from urllib.parse import quote, urlsplit
 
-import anyio
 import httpx
 
 from floe_agents.config.targets import CLUSTER_VANTAGE
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
+from floe_agents.gather import gather
 from floe_agents.probes._aws import signed_get_headers
 from floe_agents.probes._catalog import (
     RAW_NAMESPACE,
     REQUEST_TIMEOUT_S,
-    Answer,
     CatalogTarget,
-    call,
+    catalog_problem,
     catalog_targets,
-    classify,
     config_prefix,
     error_of,
     login,
@@ -38,8 +37,10 @@ from floe_agents.probes._catalog import (
     to_our_vantage,
 )
 from floe_agents.probes._credentials import CATALOG_LOGIN, S3_KEYS
+from floe_agents.probes._http import Answer, call_json, read
+from floe_agents.probes._models.iceberg import LoadTable, TableMetadata
+from floe_agents.probes._vantages import resolve_everywhere
 from floe_agents.registry import probe
-from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 CODES = {
     "iceberg.table_ok": "ok: the table loads and its metadata file reads through the handed-out S3 endpoint",
@@ -58,25 +59,20 @@ _STORAGE_TYPES = ("SdkClientException", "S3Exception", "StsException")
 _UNKNOWN_HOST = re.compile(r"UnknownHostException: ([^\s:]+)")
 
 
-async def _resolve_everywhere(ctx: ProbeContext, host: str) -> tuple[dict[str, list[str]], dict[str, str], list[str]]:
-    resolves: dict[str, list[str]] = {}
-    fails: dict[str, str] = {}
-    unobservable: list[str] = []
-    for vantage in dict.fromkeys([ctx.vantage, CLUSTER_VANTAGE]):
-        resolver = ctx.resolver(vantage)
-        if resolver is None:
-            continue
-        try:
-            resolves[vantage] = await resolver.resolve(host)
-        except CannotResolveHereError:
-            unobservable.append(vantage)
-        except ResolveError as exc:
-            fails[vantage] = str(exc)
-    return resolves, fails, unobservable
+async def _resolutions(ctx: ProbeContext, host: str) -> tuple[dict[str, list[str]], dict[str, str], list[str]]:
+    """Where ``host`` resolves from our vantage and the cluster's: (addresses, failures, not observable here)."""
+    found = [r for r in await resolve_everywhere(ctx, host, [ctx.vantage, CLUSTER_VANTAGE]) if r.has_resolver]
+    resolves = {r.vantage: list(r.addresses) for r in found if r.outcome == "ok"}
+    fails = {r.vantage: r.reason for r in found if r.outcome == "fail"}
+    return resolves, fails, [r.vantage for r in found if r.outcome == "unobservable"]
+
+
+async def _get(ctx: ProbeContext, url: httpx.URL, token: str | None, headers: dict[str, str] | None = None) -> Answer:
+    return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, token=token, headers=headers)
 
 
 async def _read_metadata(
-    ctx: ProbeContext, cat: CatalogTarget, config: dict[str, str], location: str, evidence: dict[str, Any]
+    ctx: ProbeContext, cat: CatalogTarget, config: dict[str, str], location: str, evidence: dict[str, object]
 ) -> Finding:
     """Resolve the handed-out S3 endpoint from each vantage, then GET the metadata file through it."""
     subject = str(evidence["table"])
@@ -96,7 +92,7 @@ async def _read_metadata(
             evidence=evidence,
         )
     url = httpx.URL(endpoint if "://" in endpoint else f"https://{endpoint}")
-    resolves, fails, unobservable = await _resolve_everywhere(ctx, url.host)
+    resolves, fails, unobservable = await _resolutions(ctx, url.host)
     evidence.update(
         storage_host=url.host, resolves_from=resolves, unresolvable_from=fails, not_observable_from=unobservable
     )
@@ -128,10 +124,10 @@ async def _read_metadata(
         signed_get_headers(target, region, key_id, secret, config.get("s3.session-token")) if key_id and secret else {}
     )
     evidence.update(signed=bool(headers), credentials="vended" if config.get("s3.access-key-id") else "static")
-    ans = await call(ctx, "GET", target, headers=headers)
-    meta = ans.json if isinstance(ans.json, dict) else {}
-    if ans.status == 200 and "format-version" in meta:
-        evidence.update(format_version=meta.get("format-version"), snapshots=len(meta.get("snapshots") or []))
+    ans = await _get(ctx, target, None, headers)
+    meta = read(ans, TableMetadata) if ans.status == 200 else None
+    if meta is not None:
+        evidence.update(format_version=meta.format_version, snapshots=len(meta.snapshots or []))
         return ctx.finding(
             Status.OK,
             "iceberg.table_ok",
@@ -139,10 +135,10 @@ async def _read_metadata(
             subject=subject,
             evidence=evidence,
         )
-    s3_error = re.search(r"<Code>([^<]+)</Code>", ans.text or "")
+    s3_error = re.search(r"<Code>([^<]+)</Code>", ans.text)
     evidence.update(
-        status_code=ans.status or None,
-        reason=ans.trouble or (s3_error.group(1) if s3_error else None),
+        status_code=ans.status,
+        reason=ans.transport_error or (s3_error.group(1) if s3_error else None),
         error=ans.error or ans.text[:300] or None,
     )
     if ans.status in (401, 403) and not headers:
@@ -153,7 +149,7 @@ async def _read_metadata(
             subject=subject,
             evidence=evidence,
         )
-    why = ans.trouble or (
+    why = ans.transport_error or (
         f"HTTP {ans.status} {evidence['reason'] or ''}".strip() if ans.status != 200 else "not Iceberg JSON"
     )
     return ctx.finding(
@@ -165,9 +161,9 @@ async def _read_metadata(
     )
 
 
-def _load_failure(ctx: ProbeContext, ans: Answer, subject: str, evidence: dict[str, Any]) -> Finding:
+def _load_failure(ctx: ProbeContext, ans: Answer, subject: str, evidence: Mapping[str, object]) -> Finding:
     err = error_of(ans)
-    evidence = {**evidence, "status_code": ans.status or None, **err}
+    evidence = {**evidence, "status_code": ans.status, **err}
     kind, message = str(err.get("error_type") or ""), str(err.get("message") or "")
     if ans.status == 404 and "NoSuchNamespace" in kind:
         return ctx.finding(
@@ -190,7 +186,8 @@ def _load_failure(ctx: ProbeContext, ans: Answer, subject: str, evidence: dict[s
             Status.FAIL, "iceberg.warehouse_missing", f"{subject}: {message}", subject=subject, evidence=evidence
         )
     if kind in _STORAGE_TYPES or "subscoped credentials" in message or "Location does not exist" in message:
-        host = _UNKNOWN_HOST.search(" ".join(str(s) for s in err.get("stack") or []) + message)
+        stack = err.get("stack")
+        host = _UNKNOWN_HOST.search((" ".join(map(str, stack)) if isinstance(stack, list) else "") + message)
         evidence.update(io_by="catalog", storage_host=host.group(1) if host else None)
         return ctx.finding(
             Status.FAIL,
@@ -199,49 +196,39 @@ def _load_failure(ctx: ProbeContext, ans: Answer, subject: str, evidence: dict[s
             subject=subject,
             evidence=evidence,
         )
-    code, summary, extra = classify(ans, f"loadTable {subject}")
+    failed = catalog_problem(ans, f"loadTable {subject}", evidence)
     return ctx.finding(
         Status.UNKNOWN,
         "iceberg.catalog_unavailable",
-        summary,
+        failed.summary,
         subject=subject,
-        evidence={**evidence, **extra, "cause": code},
+        evidence={**failed.evidence, "cause": failed.code},
     )
 
 
 async def _table(ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, table: str) -> Finding:
     subject = f"{RAW_NAMESPACE}.{table}"
-    base: dict[str, Any] = {"table": subject, "warehouse": cat.warehouse, "catalog_url": str(cat.url)}
+    base: dict[str, object] = {"table": subject, "warehouse": cat.warehouse, "catalog_url": str(cat.url)}
     headers = {"X-Iceberg-Access-Delegation": cat.access_delegation} if cat.access_delegation != "none" else {}
-    ans = await call(
-        ctx, "GET", cat.rest(prefix, "namespaces", RAW_NAMESPACE, "tables", table), token=token, headers=headers
-    )
-    body = ans.json if isinstance(ans.json, dict) else {}
-    location, config = body.get("metadata-location"), body.get("config")
-    if ans.status != 200 or not isinstance(location, str):
+    ans = await _get(ctx, cat.rest(prefix, "namespaces", RAW_NAMESPACE, "tables", table), token, headers)
+    loaded = read(ans, LoadTable) if ans.status == 200 else None
+    if loaded is None:
         return _load_failure(ctx, ans, subject, base)
-    return await _read_metadata(ctx, cat, {str(k): str(v) for k, v in (config or {}).items()}, location, base)
+    return await _read_metadata(ctx, cat, loaded.config, loaded.metadata_location, base)
 
 
 async def _ask(
-    ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, answers: dict[str, Answer]
-) -> list[Finding]:
-    """Config and namespace answers into ``answers``; the raw tables' findings under ``prefix`` returned."""
-    results: list[Finding] = []
-
-    async def ask(key: str, url: httpx.URL) -> None:
-        answers[key] = await call(ctx, "GET", url, token=token)
-
-    async def one(table: str) -> None:
-        results.append(await _table(ctx, cat, token, prefix, table))
-
-    async with anyio.create_task_group() as tg:
-        if "config" not in answers:
-            tg.start_soon(ask, "config", cat.config_url())
-        tg.start_soon(ask, "namespace", cat.rest(prefix, "namespaces", RAW_NAMESPACE))
-        for table in RAW_TABLES:
-            tg.start_soon(one, table)
-    return results
+    ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, config: Answer | None
+) -> tuple[Answer, Answer, list[Finding]]:
+    """The config (unless already asked), the raw namespace and the raw tables' findings under ``prefix``, at once."""
+    urls = ([] if config else [cat.config_url()]) + [cat.rest(prefix, "namespaces", RAW_NAMESPACE)]
+    calls: list[Callable[[], Awaitable[Answer | Finding]]] = [
+        *(partial(_get, ctx, url, token) for url in urls),
+        *(partial(_table, ctx, cat, token, prefix, table) for table in RAW_TABLES),
+    ]
+    got = await gather(calls)
+    answers = [a for a in got if isinstance(a, Answer)]
+    return config or answers[0], answers[-1], [f for f in got if isinstance(f, Finding)]
 
 
 @probe(
@@ -266,14 +253,13 @@ async def iceberg(ctx: ProbeContext) -> list[Finding]:
     cat = cats[0]
     token = await login(ctx, cat)
     if not isinstance(token, str):
-        code, summary, evidence = token
         return [
             ctx.finding(
                 Status.UNKNOWN,
                 "iceberg.catalog_unavailable",
-                f"raw tables not checked: {summary}",
+                f"raw tables not checked: {token.summary}",
                 subject=cat.warehouse,
-                evidence={**evidence, "cause": code},
+                evidence={**token.evidence, "cause": token.code},
             )
         ]
     tables = {f"{RAW_NAMESPACE}.{t}": {"table": f"{RAW_NAMESPACE}.{t}", "warehouse": cat.warehouse} for t in RAW_TABLES}
@@ -281,13 +267,12 @@ async def iceberg(ctx: ProbeContext) -> list[Finding]:
     # prefix (the warehouse name): one round trip, not three. Should the config hand out another prefix, the
     # tables are asked again under it. Polaris answers NoSuchTable for a table in a missing namespace, so a
     # missing namespace then speaks for every table.
-    answers: dict[str, Answer] = {}
-    results = await _ask(ctx, cat, token, cat.warehouse, answers)
-    prefix = config_prefix(answers["config"], cat.warehouse)
+    config, namespace, results = await _ask(ctx, cat, token, cat.warehouse, None)
+    prefix = config_prefix(config, cat.warehouse)
     if prefix is None:
-        return [_load_failure(ctx, answers["config"], t, base) for t, base in tables.items()]
+        return [_load_failure(ctx, config, t, base) for t, base in tables.items()]
     if prefix != cat.warehouse:
-        results = await _ask(ctx, cat, token, prefix, answers)
-    if answers["namespace"].status == 404:
-        return [_load_failure(ctx, answers["namespace"], t, base) for t, base in tables.items()]
+        _, namespace, results = await _ask(ctx, cat, token, prefix, config)
+    if namespace.status == 404:
+        return [_load_failure(ctx, namespace, t, base) for t, base in tables.items()]
     return sorted(results, key=lambda f: f.subject)

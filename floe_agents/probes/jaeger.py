@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import errno
 import time
-from typing import Any
+from functools import partial
 
 import anyio
 import httpx
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
-from floe_agents.probes._http import Answer, call_json, under
+from floe_agents.gather import gather
+from floe_agents.probes._http import Answer, call_json, problem, read, under
+from floe_agents.probes._models.jaeger import Envelope, Trace
+from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, ResolveError
 from floe_agents.topology import PIPELINE_COMPONENTS
@@ -49,25 +52,8 @@ async def _get_json(ctx: ProbeContext, url: httpx.URL) -> Answer:
     return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S)
 
 
-def _problem(ctx: ProbeContext, answer: Answer, what: str) -> Finding:
-    if not answer.reason:  # a 2xx JSON body, but not Jaeger's {"data": [...]} envelope
-        answer = Answer(answer.url, answer.status, reason="not_jaeger_envelope", detail=str(answer.body)[:200])
-    code = "jaeger.auth_failed" if answer.reason == "auth" else "jaeger.unreachable" if answer.unreachable else ""
-    evidence = {"url": answer.url, "reason": answer.reason, "status_code": answer.status, "error": answer.detail}
-    return ctx.finding(
-        Status.FAIL,
-        code or "jaeger.bad_response",
-        f"Jaeger {what} {answer.url}: {answer.reason} {answer.detail}".strip(),
-        subject=answer.url,
-        evidence=evidence,
-    )
-
-
-def _data_list(answer: Answer) -> list[Any] | None:
-    if isinstance(answer.body, dict) and "data" in answer.body:
-        data = answer.body["data"]
-        return [] if data is None else data if isinstance(data, list) else None
-    return None
+def _problem(answer: Answer, what: str) -> Verdict:
+    return problem(answer, area="jaeger", what=what, expected="not_jaeger_envelope")
 
 
 def _export_empty(target: str, secure: bool) -> str:
@@ -76,7 +62,7 @@ def _export_empty(target: str, secure: bool) -> str:
 
     creds = grpc.ssl_channel_credentials() if secure else None
     with grpc.secure_channel(target, creds) if creds else grpc.insecure_channel(target) as channel:
-        call: Any = channel.unary_unary(_EXPORT, request_serializer=None, response_deserializer=None)
+        call: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(_EXPORT)
         try:
             call(b"", timeout=REQUEST_TIMEOUT_S)
         except grpc.RpcError as exc:
@@ -97,9 +83,9 @@ def _tcp_reason(exc: BaseException) -> str:
     return errno.errorcode.get(getattr(cause, "errno", None) or 0, type(cause).__name__)
 
 
-async def _otlp(ctx: ProbeContext, ep: Endpoint) -> Finding:
+async def _otlp(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
     subject = f"{ep.host}:{ep.port}"
-    evidence: dict[str, Any] = {"url": str(ep.url), "endpoint": ep.name}
+    evidence: dict[str, object] = {"url": str(ep.url), "endpoint": ep.name}
     if ctx.platform is not None:
         evidence["configured_otlp_endpoint"] = ctx.platform.observability.otlp_endpoint
     address, resolver = ep.host, ctx.resolver(ep.vantage)
@@ -111,13 +97,15 @@ async def _otlp(ctx: ProbeContext, ep: Endpoint) -> Finding:
         await stream.aclose()
     except (ResolveError, CannotResolveHereError, OSError, TimeoutError) as exc:
         reason = _tcp_reason(exc)
-        return ctx.finding(
-            Status.FAIL,
-            "jaeger.unreachable",
-            f"OTLP receiver {subject} not reachable: {reason} {exc}".strip(),
-            subject=subject,
-            evidence={**evidence, "reason": reason, "error": str(exc)},
-        )
+        return [
+            ctx.finding(
+                Status.FAIL,
+                "jaeger.unreachable",
+                f"OTLP receiver {subject} not reachable: {reason} {exc}".strip(),
+                subject=subject,
+                evidence={**evidence, "reason": reason, "error": str(exc)},
+            )
+        ]
     try:
         grpc_status = await anyio.to_thread.run_sync(
             _export_empty, f"{address}:{ep.port}", ep.url.scheme in ("https", "grpcs"), abandon_on_cancel=True
@@ -126,24 +114,28 @@ async def _otlp(ctx: ProbeContext, ep: Endpoint) -> Finding:
         grpc_status = "not checked (grpcio not installed)"
     evidence["grpc_export"] = grpc_status
     if grpc_status.startswith(("OK", "not checked")):
-        return ctx.finding(
-            Status.OK,
-            "jaeger.otlp_reachable",
-            f"OTLP receiver {subject} accepts connections ({grpc_status})",
+        return [
+            ctx.finding(
+                Status.OK,
+                "jaeger.otlp_reachable",
+                f"OTLP receiver {subject} accepts connections ({grpc_status})",
+                subject=subject,
+                evidence=evidence,
+            )
+        ]
+    return [
+        ctx.finding(
+            Status.FAIL,
+            "jaeger.otlp_rejected",
+            f"{subject} is open but an empty OTLP Export failed: {grpc_status}",
             subject=subject,
             evidence=evidence,
         )
-    return ctx.finding(
-        Status.FAIL,
-        "jaeger.otlp_rejected",
-        f"{subject} is open but an empty OTLP Export failed: {grpc_status}",
-        subject=subject,
-        evidence=evidence,
-    )
+    ]
 
 
 async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: list[str]) -> Finding:
-    evidence: dict[str, Any] = {"services_seen": services, "configured_service": service}
+    evidence: dict[str, object] = {"services_seen": services, "configured_service": service}
     evidence[PRODUCED_BY] = list(PIPELINE_COMPONENTS)
     if ctx.platform is not None:
         evidence["configured_otlp_endpoint"] = ctx.platform.observability.otlp_endpoint
@@ -160,16 +152,14 @@ async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: l
     now_us = int(time.time() * 1_000_000)
     params = {"service": service, "limit": "1", "lookback": "1h", "start": str(now_us - RECENT_S * 1_000_000)}
     answer = await _get_json(ctx, under(query.url, "/api/traces").copy_merge_params({**params, "end": str(now_us)}))
-    traces = _data_list(answer)
-    if answer.reason or traces is None:
-        return _problem(ctx, answer, "trace search")
-    if traces:
-        spans = traces[0].get("spans") or [] if isinstance(traces[0], dict) else []
-        starts: list[int] = [
-            s["startTime"] for s in spans if isinstance(s, dict) and isinstance(s.get("startTime"), int)
-        ]
+    found = read(answer, Envelope[Trace])
+    if found is None:
+        return _problem(answer, "trace search").finding(ctx)
+    if found.data:
+        first = found.data[0]
+        starts = [s.start_time for s in first.spans or [] if s.start_time is not None]
         evidence["last_trace_age_s"] = round((now_us - max(starts)) / 1e6, 1) if starts else None
-        evidence["trace_id"] = traces[0].get("traceID") if isinstance(traces[0], dict) else None
+        evidence["trace_id"] = first.trace_id
         return ctx.finding(
             Status.OK,
             "jaeger.traces_present",
@@ -186,6 +176,34 @@ async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: l
     )
 
 
+async def _query(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
+    """The query API's services, and whether the platform's own service is among them with recent traces."""
+    answer = await _get_json(ctx, under(ep.url, "/api/services"))
+    services = read(answer, Envelope[str])
+    if services is None:
+        return [_problem(answer, "query API").finding(ctx)]
+    seen = sorted(services.data)
+    results = [
+        ctx.finding(
+            Status.OK,
+            "jaeger.query_ok",
+            f"Jaeger knows {len(seen)} service(s)",
+            subject=answer.url,
+            evidence={"url": answer.url, "services_seen": seen},
+        )
+    ]
+    obs = ctx.platform.observability if ctx.platform is not None else None
+    if obs is not None and not obs.traces:
+        summary = "platform.yaml turns traces off"
+        return [*results, ctx.finding(Status.OK, "jaeger.traces_disabled", summary, evidence={"services_seen": seen})]
+    if obs is None or not obs.service_name:
+        why = "no platform.yaml" if obs is None else "platform.yaml sets no observability.attributes.service.name"
+        summary = f"cannot tell which service should be tracing: {why}"
+        evidence = {"services_seen": seen, "reason": why}
+        return [*results, ctx.finding(Status.UNKNOWN, "jaeger.service_unknown", summary, evidence=evidence)]
+    return [*results, await _service(ctx, ep, obs.service_name, seen)]
+
+
 @probe(
     "jaeger",
     components=["jaeger"],
@@ -196,55 +214,10 @@ async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: l
 async def jaeger(ctx: ProbeContext) -> list[Finding]:
     """Query API up, OTLP receiver reachable, the platform's service name present with recent traces."""
     endpoints = {ep.name: ep for ep in ctx.endpoints()}
-    results: list[Finding] = []
-
-    async def otlp(ep: Endpoint) -> None:
-        results.append(await _otlp(ctx, ep))
-
-    async def query(ep: Endpoint) -> None:
-        answer = await _get_json(ctx, under(ep.url, "/api/services"))
-        services = _data_list(answer)
-        if answer.reason or services is None:
-            results.append(_problem(ctx, answer, "query API"))
-            return
-        seen = sorted(str(s) for s in services)
-        results.append(
-            ctx.finding(
-                Status.OK,
-                "jaeger.query_ok",
-                f"Jaeger knows {len(seen)} service(s)",
-                subject=answer.url,
-                evidence={"url": answer.url, "services_seen": seen},
-            )
-        )
-        obs = ctx.platform.observability if ctx.platform is not None else None
-        if obs is not None and not obs.traces:
-            results.append(
-                ctx.finding(
-                    Status.OK,
-                    "jaeger.traces_disabled",
-                    "platform.yaml turns traces off",
-                    evidence={"services_seen": seen},
-                )
-            )
-        elif obs is None or not obs.service_name:
-            why = "no platform.yaml" if obs is None else "platform.yaml sets no observability.attributes.service.name"
-            results.append(
-                ctx.finding(
-                    Status.UNKNOWN,
-                    "jaeger.service_unknown",
-                    f"cannot tell which service should be tracing: {why}",
-                    evidence={"services_seen": seen, "reason": why},
-                )
-            )
-        else:
-            results.append(await _service(ctx, ep, obs.service_name, seen))
-
     if not endpoints:
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, "no Jaeger endpoint for this vantage")]
-    async with anyio.create_task_group() as tg:
-        if "query" in endpoints:
-            tg.start_soon(query, endpoints["query"])
-        if "otlp-grpc" in endpoints:
-            tg.start_soon(otlp, endpoints["otlp-grpc"])
+    calls = [partial(_query, ctx, endpoints["query"])] if "query" in endpoints else []
+    if "otlp-grpc" in endpoints:
+        calls.append(partial(_otlp, ctx, endpoints["otlp-grpc"]))
+    results = [finding for group in await gather(calls) for finding in group]
     return sorted(results, key=lambda f: (f.code, f.subject))

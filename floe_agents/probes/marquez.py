@@ -10,15 +10,17 @@ answers 400/422 for it, 404 for a wrong path) — a real event is never written.
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 from urllib.parse import quote
 
-import anyio
 import httpx
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
-from floe_agents.probes._http import Answer, call_json, under
+from floe_agents.gather import gather
+from floe_agents.probes._http import Answer, call_json, problem, read, under
+from floe_agents.probes._models.marquez import Datasets, Jobs, Namespaces
+from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
 from floe_agents.topology import PIPELINE_COMPONENTS
 
@@ -43,52 +45,45 @@ CODES = {
 }
 
 
-async def _call(ctx: ProbeContext, method: str, url: httpx.URL, **kwargs: Any) -> Answer:
-    return await call_json(ctx, method, url, timeout_s=REQUEST_TIMEOUT_S, **kwargs)
+async def _call(
+    ctx: ProbeContext,
+    method: str,
+    url: httpx.URL,
+    *,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+) -> Answer:
+    return await call_json(ctx, method, url, timeout_s=REQUEST_TIMEOUT_S, headers=headers, content=content)
 
 
-def _problem(ctx: ProbeContext, answer: Answer, what: str, expected: str = "") -> Finding:
-    if not answer.reason:  # a 2xx JSON body without the field Marquez always sends
-        answer = Answer(answer.url, answer.status, reason=f"no_{expected}_field", detail=str(answer.body)[:200])
-    code = "marquez.auth_failed" if answer.reason == "auth" else "marquez.unreachable" if answer.unreachable else ""
-    evidence = {"url": answer.url, "reason": answer.reason, "status_code": answer.status, "error": answer.detail}
-    return ctx.finding(
-        Status.FAIL,
-        code or "marquez.bad_response",
-        f"Marquez {what} {answer.url}: {answer.reason} {answer.detail}".strip(),
-        subject=answer.url,
-        evidence=evidence,
-    )
+def _problem(answer: Answer, what: str, expected: str = "") -> Verdict:
+    """The standard failure; a 2xx JSON answer without the field Marquez always sends is ``no_<field>_field``."""
+    return problem(answer, area="marquez", what=what, expected=f"no_{expected}_field")
 
 
-def _items(answer: Answer, key: str) -> list[dict[str, Any]] | None:
-    if not answer.reason and isinstance(answer.body, dict) and isinstance(answer.body.get(key), list):
-        return [i for i in answer.body[key] if isinstance(i, dict)]
-    return None
+async def _jobs(ctx: ProbeContext, api: Endpoint, ns: str, limit: int = 100) -> tuple[Answer, Jobs | None]:
+    path = f"/api/v1/namespaces/{quote(ns, safe='')}/jobs"
+    answer = await _call(ctx, "GET", under(api.url, path).copy_merge_params({"limit": limit}))
+    return answer, read(answer, Jobs)
 
 
-def _total(answer: Answer, items: list[dict[str, Any]]) -> int:
-    total = answer.body.get("totalCount") if isinstance(answer.body, dict) else None
-    return total if isinstance(total, int) else len(items)
-
-
-async def _jobs(ctx: ProbeContext, api: Endpoint, ns: str, limit: int = 100) -> tuple[Answer, list[dict[str, Any]]]:
-    answer = await _call(
-        ctx, "GET", under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/jobs").copy_merge_params({"limit": limit})
-    )
-    return answer, _items(answer, "jobs") or []
+async def _job_count(ctx: ProbeContext, api: Endpoint, ns: str) -> int | None:
+    """How many jobs ``ns`` holds, or None when it lists none (or they cannot be listed)."""
+    _, listed = await _jobs(ctx, api, ns, limit=1)
+    return listed.total(listed.jobs) if listed and listed.jobs else None
 
 
 async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str], strict: bool) -> Finding:
-    evidence: dict[str, Any] = {"namespace": ns, "namespaces_seen": names, PRODUCED_BY: list(PIPELINE_COMPONENTS)}
+    evidence: dict[str, object] = {"namespace": ns, "namespaces_seen": names, PRODUCED_BY: list(PIPELINE_COMPONENTS)}
     if ns in names:
-        answer, jobs = await _jobs(ctx, api, ns)
-        if _items(answer, "jobs") is None:
-            return _problem(ctx, answer, "jobs of", "jobs")
-        listed = await _call(ctx, "GET", under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/datasets"))
-        datasets = _items(listed, "datasets")
-        evidence["datasets_in_namespace"] = None if datasets is None else _total(listed, datasets)
-        evidence["job_count"] = _total(answer, jobs)
+        answer, listed = await _jobs(ctx, api, ns)
+        if listed is None:
+            return _problem(answer, "jobs of", "jobs").finding(ctx)
+        jobs = listed.jobs
+        counted = await _call(ctx, "GET", under(api.url, f"/api/v1/namespaces/{quote(ns, safe='')}/datasets"))
+        datasets = read(counted, Datasets)
+        evidence["datasets_in_namespace"] = None if datasets is None else datasets.total(datasets.datasets)
+        evidence["job_count"] = listed.total(jobs)
         if not jobs:
             status = Status.FAIL if strict else Status.WARN
             return ctx.finding(
@@ -98,14 +93,10 @@ async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str]
                 subject=ns,
                 evidence={**evidence, "namespace_exists": True},
             )
-        runs = {j.get("name"): (j.get("latestRun") or {}).get("state") for j in jobs[:20]}
+        runs = {j.name: j.latest_run.state if j.latest_run else None for j in jobs[:20]}
         evidence.update(jobs=sorted(str(n) for n in runs)[:20], latest_run_states=runs)
         evidence["job_datasets"] = sorted(
-            {
-                f"{d.get('namespace')}:{d.get('name')}"
-                for j in jobs
-                for d in (j.get("inputs") or []) + (j.get("outputs") or [])
-            }
+            {f"{d.namespace}:{d.name}" for j in jobs for d in (j.inputs or []) + (j.outputs or [])}
         )[:20]
         return ctx.finding(
             Status.OK,
@@ -114,16 +105,9 @@ async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str]
             subject=ns,
             evidence=evidence,
         )
-    with_jobs: dict[str, int] = {}
-
-    async def count(other: str) -> None:
-        answer, jobs = await _jobs(ctx, api, other, limit=1)
-        if jobs:
-            with_jobs[other] = _total(answer, jobs)
-
-    async with anyio.create_task_group() as tg:
-        for other in names[:MAX_OTHER_NAMESPACES]:
-            tg.start_soon(count, other)
+    others = names[:MAX_OTHER_NAMESPACES]
+    counts = await gather(partial(_job_count, ctx, api, other) for other in others)
+    with_jobs = {other: count for other, count in zip(others, counts, strict=True) if count is not None}
     evidence.update(namespace_exists=False, namespaces_with_jobs=dict(sorted(with_jobs.items())))
     if with_jobs:
         return ctx.finding(
@@ -146,7 +130,7 @@ async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str]
 async def _lineage_path(ctx: ProbeContext, api: Endpoint, configured: str) -> Finding:
     path = httpx.URL(configured).path or "/"
     target = api.url.copy_with(path=path, query=None)
-    evidence: dict[str, Any] = {
+    evidence: dict[str, object] = {
         "lineage_endpoint": configured,
         "path": path,
         "expected_suffix": LINEAGE_PATH,
@@ -155,8 +139,8 @@ async def _lineage_path(ctx: ProbeContext, api: Endpoint, configured: str) -> Fi
     suffix_ok = path.rstrip("/").endswith(LINEAGE_PATH)
     answer = await _call(ctx, "POST", target, content=b"", headers={"Content-Type": "application/json"})
     evidence.update(status_code=answer.status, answer=answer.detail or None)
-    if answer.unreachable or answer.reason in ("truncated", "protocol"):
-        return _problem(ctx, answer, "lineage endpoint")
+    if answer.transport_error:
+        return _problem(answer, "lineage endpoint").finding(ctx)
     if answer.status in (404, 405) or not suffix_ok:
         why = f"{answer.status} for POST {path}" if answer.status in (404, 405) else f"does not end in {LINEAGE_PATH}"
         return ctx.finding(
@@ -174,7 +158,7 @@ async def _lineage_path(ctx: ProbeContext, api: Endpoint, configured: str) -> Fi
             subject=path,
             evidence=evidence,
         )
-    return _problem(ctx, answer, "lineage endpoint")
+    return _problem(answer, "lineage endpoint").finding(ctx)
 
 
 def _expected_namespace(ctx: ProbeContext) -> str:
@@ -195,10 +179,10 @@ async def marquez(ctx: ProbeContext) -> list[Finding]:
     if api is None:
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, "no Marquez api endpoint for this vantage")]
     answer = await _call(ctx, "GET", under(api.url, "/api/v1/namespaces").copy_merge_params({"limit": 1000}))
-    namespaces = _items(answer, "namespaces")
-    if namespaces is None:
-        return [_problem(ctx, answer, "namespaces", "namespaces")]
-    names = sorted(str(n.get("name")) for n in namespaces)
+    listed = read(answer, Namespaces)
+    if listed is None:
+        return [_problem(answer, "namespaces", "namespaces").finding(ctx)]
+    names = sorted(str(n.name) for n in listed.namespaces)
     results = [
         ctx.finding(
             Status.OK,
@@ -209,34 +193,17 @@ async def marquez(ctx: ProbeContext) -> list[Finding]:
         )
     ]
     obs = ctx.platform.observability if ctx.platform is not None else None
-    ns = _expected_namespace(ctx)
-
-    async def jobs() -> None:
-        results.append(await _namespace(ctx, api, ns, names, strict=obs is not None))
-
-    async def lineage(configured: str) -> None:
-        results.append(await _lineage_path(ctx, api, configured))
-
     if obs is not None and not obs.lineage:
-        results.append(
-            ctx.finding(
-                Status.OK,
-                "marquez.lineage_disabled",
-                "platform.yaml turns lineage off",
-                evidence={"namespaces_seen": names},
-            )
-        )
-        return results
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(jobs)
-        if obs is not None and obs.lineage_endpoint:
-            tg.start_soon(lineage, obs.lineage_endpoint)
-        elif obs is not None:
-            results.append(
-                ctx.finding(
-                    Status.WARN,
-                    "marquez.lineage_not_configured",
-                    "platform.yaml enables lineage but sets no observability.lineage_endpoint",
-                )
-            )
+        summary = "platform.yaml turns lineage off"
+        return [
+            *results,
+            ctx.finding(Status.OK, "marquez.lineage_disabled", summary, evidence={"namespaces_seen": names}),
+        ]
+    calls = [partial(_namespace, ctx, api, _expected_namespace(ctx), names, strict=obs is not None)]
+    if obs is not None and obs.lineage_endpoint:
+        calls.append(partial(_lineage_path, ctx, api, obs.lineage_endpoint))
+    elif obs is not None:
+        summary = "platform.yaml enables lineage but sets no observability.lineage_endpoint"
+        results.append(ctx.finding(Status.WARN, "marquez.lineage_not_configured", summary))
+    results += await gather(calls)
     return sorted(results, key=lambda f: (f.code, f.subject))

@@ -12,21 +12,19 @@ translation) lives in ``_catalog`` and is shared with the ``iceberg`` probe.
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 from urllib.parse import quote
 
-import anyio
 import httpx
 
 from floe_agents.context import Endpoint, ProbeContext
-from floe_agents.findings import Code, Finding, Severity, Status
+from floe_agents.findings import Finding, Severity, Status
+from floe_agents.gather import gather
 from floe_agents.probes._catalog import (
     REQUEST_TIMEOUT_S,
-    Answer,
     CatalogTarget,
-    call,
+    catalog_problem,
     catalog_targets,
-    classify,
     config_prefix,
     error_of,
     expected_namespaces,
@@ -38,7 +36,9 @@ from floe_agents.probes._catalog import (
     storage_profiles,
 )
 from floe_agents.probes._credentials import CATALOG_LOGIN
-from floe_agents.probes._http import under
+from floe_agents.probes._http import Answer, call_json, read, under
+from floe_agents.probes._models.iceberg import NamespaceAnswer
+from floe_agents.probes._models.polaris import Health, ManagementCatalog, StorageConfigInfo
 from floe_agents.registry import probe
 
 CODES = {
@@ -68,54 +68,52 @@ CODES = {
 HEALTH_PATHS = ("/q/health/ready", "/q/health/live")
 
 
-async def _health(ctx: ProbeContext, ep: Endpoint) -> Finding:
-    answers: dict[str, Answer] = {}
+async def _get(ctx: ProbeContext, url: httpx.URL, token: str | None = None) -> Answer:
+    return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, token=token)
 
-    async def get(path: str) -> None:
-        answers[path] = await call(ctx, "GET", under(ep.url, path))
 
-    async with anyio.create_task_group() as tg:
-        for path in HEALTH_PATHS:
-            tg.start_soon(get, path)
+async def _health(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
+    """One finding for the management endpoint: both health paths UP, or what each says instead."""
+    answers = await gather(partial(_get, ctx, under(ep.url, path)) for path in HEALTH_PATHS)
     subject = str(under(ep.url, "/q/health"))
-    evidence: dict[str, Any] = {"endpoint": ep.name, "url": subject}
+    evidence: dict[str, object] = {"endpoint": ep.name, "url": subject}
     bad: list[str] = []
-    for path in HEALTH_PATHS:
-        ans = answers[path]
-        body = ans.json if isinstance(ans.json, dict) else None
-        if ans.trouble or (body is None and ans.status in (200, 503)):
-            code, summary, extra = classify(ans, f"Polaris health {path}")
-            return ctx.finding(Status.FAIL, code, summary, subject=subject, evidence={**evidence, **extra})
-        checks = [c for c in (body or {}).get("checks") or [] if isinstance(c, dict)]
-        state = (body or {}).get("status")
-        evidence[path.rsplit("/", 1)[-1]] = {"status_code": ans.status, "status": state, "checks": checks}
+    for path, ans in zip(HEALTH_PATHS, answers, strict=True):
+        body = read(ans, Health, errors=True)
+        if ans.transport_error or (body is None and ans.status in (200, 503)):
+            return [catalog_problem(ans, f"Polaris health {path}", evidence).finding(ctx, subject=subject)]
+        state = body.status if body else None
+        evidence[path.rsplit("/", 1)[-1]] = {
+            "status_code": ans.status,
+            "status": state,
+            "checks": body.checks if body else [],
+        }
         if ans.status != 200 or str(state).upper() != "UP":
             bad.append(f"{path} -> HTTP {ans.status} {state or ans.text[:80]!r}")
     if bad:
         summary = f"Polaris reports itself unhealthy: {'; '.join(bad)}"
-        return ctx.finding(Status.FAIL, "polaris.unhealthy", summary, subject=subject, evidence=evidence)
-    return ctx.finding(Status.OK, "polaris.healthy", "Polaris is ready and live", subject=subject, evidence=evidence)
+        return [ctx.finding(Status.FAIL, "polaris.unhealthy", summary, subject=subject, evidence=evidence)]
+    return [ctx.finding(Status.OK, "polaris.healthy", "Polaris is ready and live", subject=subject, evidence=evidence)]
 
 
-def _storage_findings(ctx: ProbeContext, cat: CatalogTarget, storage: dict[str, Any]) -> list[Finding]:
+def _storage_findings(ctx: ProbeContext, cat: CatalogTarget, storage: StorageConfigInfo) -> list[Finding]:
     """Compare the catalog's ``storageConfigInfo`` with platform.yaml ``storage.*``."""
-    endpoint = str(storage["endpoint"]) if storage.get("endpoint") else None
-    internal = str(storage["endpointInternal"]) if storage.get("endpointInternal") else None
-    allowed = [str(a) for a in storage.get("allowedLocations") or []]
+    endpoint, internal = storage.endpoint or None, storage.endpoint_internal or None
+    allowed = storage.allowed_locations or []
     profiles = storage_profiles(ctx, cat)
     platform_endpoints = sorted({p.endpoint for p in profiles if p.endpoint})
     buckets = sorted({p.bucket for p in profiles})
-    evidence: dict[str, Any] = {
+    evidence: dict[str, object] = {
         "warehouse": cat.warehouse,
-        "storage_type": storage.get("storageType"),
+        "storage_type": storage.storage_type,
         "storage_endpoint": endpoint,
         "storage_host": host_of(endpoint),
         "endpoint_internal": internal,
-        "path_style_access": storage.get("pathStyleAccess"),
-        "role_arn": storage.get("roleArn"),
-        "sts_unavailable": storage.get("stsUnavailable"),
-        "sts_endpoint": storage.get("stsEndpoint"),
-        "region": storage.get("region"),
+        "path_style_access": storage.path_style_access,
+        "role_arn": storage.role_arn,
+        "sts_unavailable": storage.sts_unavailable,
+        "sts_endpoint": storage.sts_endpoint,
+        "region": storage.region,
         "allowed_locations": allowed,
         "platform_storage_endpoints": platform_endpoints,
         "platform_buckets": buckets,
@@ -123,7 +121,7 @@ def _storage_findings(ctx: ProbeContext, cat: CatalogTarget, storage: dict[str, 
     subject = f"{cat.warehouse}.storageConfigInfo"
     out: list[Finding] = []
 
-    def add(status: Status, code: str, summary: str, part: str = "", **extra: Any) -> None:
+    def add(status: Status, code: str, summary: str, part: str = "", **extra: object) -> None:
         where = f"{subject}.{part}" if part else subject  # one subject per condition: findings are keyed by it
         out.append(ctx.finding(status, code, summary, subject=where, evidence={**evidence, **extra}))
 
@@ -137,7 +135,7 @@ def _storage_findings(ctx: ProbeContext, cat: CatalogTarget, storage: dict[str, 
             part="endpoint",
         )
     own = internal or endpoint
-    if own and storage.get("pathStyleAccess") is not True:
+    if own and storage.path_style_access is not True:
         vhosts = [f"{b}.{host_of(own)}" for b in buckets]
         add(
             Status.FAIL,
@@ -147,12 +145,12 @@ def _storage_findings(ctx: ProbeContext, cat: CatalogTarget, storage: dict[str, 
             virtual_hosts=vhosts,
             part="pathStyleAccess",
         )
-    if storage.get("roleArn") and storage.get("stsUnavailable") is not True and own:
+    if storage.role_arn and storage.sts_unavailable is not True and own:
         add(
             Status.WARN,
             "polaris.role_without_sts",
             f"catalog {cat.warehouse} sets roleArn without stsUnavailable: every table access first calls STS "
-            f"AssumeRole at {storage.get('stsEndpoint') or own}",
+            f"AssumeRole at {storage.sts_endpoint or own}",
             part="roleArn",
         )
     outside = [b for b in buckets if not any(location_overlaps(f"s3://{b}/", a) for a in allowed)]
@@ -172,19 +170,18 @@ def _storage_findings(ctx: ProbeContext, cat: CatalogTarget, storage: dict[str, 
 async def _namespace(
     ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, *, ns: str, origin: str
 ) -> Finding:
-    evidence: dict[str, Any] = {"namespace": ns, "warehouse": cat.warehouse, "expected_by": origin}
-    ans = await call(ctx, "GET", cat.rest(prefix, "namespaces", ns_path(ns)), token=token)
-    if ans.status == 200 and isinstance(ans.json, dict):
-        props = ans.json.get("properties")
-        evidence["location"] = props.get("location") if isinstance(props, dict) else None
+    evidence: dict[str, object] = {"namespace": ns, "warehouse": cat.warehouse, "expected_by": origin}
+    ans = await _get(ctx, cat.rest(prefix, "namespaces", ns_path(ns)), token)
+    found = read(ans, NamespaceAnswer) if ans.status == 200 else None
+    if found is not None:
+        evidence["location"] = (found.properties or {}).get("location")
         return ctx.finding(Status.OK, "polaris.namespace_ok", f"namespace {ns} exists", subject=ns, evidence=evidence)
     if ans.status != 404:
-        code, summary, extra = classify(ans, f"namespace {ns}")
-        return ctx.finding(Status.FAIL, code, summary, subject=ns, evidence={**evidence, **extra})
+        return catalog_problem(ans, f"namespace {ns}", evidence).finding(ctx, subject=ns)
     evidence.update(error_of(ans))
     head, _, rest = ns.partition(".")
     if rest and head == cat.warehouse:
-        intended = await call(ctx, "GET", cat.rest(prefix, "namespaces", ns_path(rest)), token=token)
+        intended = await _get(ctx, cat.rest(prefix, "namespaces", ns_path(rest)), token)
         exists = intended.status == 200
         return ctx.finding(
             Status.FAIL,
@@ -201,26 +198,15 @@ async def _namespace(
 async def _catalog(ctx: ProbeContext, cat: CatalogTarget) -> list[Finding]:
     token = await login(ctx, cat)
     if not isinstance(token, str):
-        code, summary, evidence = token
-        status = (
-            Status.UNKNOWN if code in ("polaris.credentials_missing", Code.ENDPOINT_NOT_CONFIGURED) else Status.FAIL
-        )
-        return [ctx.finding(status, code, summary, subject=cat.subject, evidence=evidence)]
+        return [token.finding(ctx, subject=cat.subject)]
     base = cat.evidence()
     out = [
         ctx.finding(
             Status.OK, "polaris.auth_ok", f"Polaris issued a token ({cat.scope})", subject=cat.subject, evidence=base
         )
     ]
-    answers: dict[str, Answer] = {}
-
-    async def fetch(key: str, url: httpx.URL) -> None:
-        answers[key] = await call(ctx, "GET", url, token=token)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(fetch, "config", cat.config_url())
-        tg.start_soon(fetch, "mgmt", cat.management(f"catalogs/{quote(cat.warehouse, safe='')}"))
-    config, mgmt = answers["config"], answers["mgmt"]
+    mgmt_url = cat.management(f"catalogs/{quote(cat.warehouse, safe='')}")
+    config, mgmt = await gather(partial(_get, ctx, url, token) for url in (cat.config_url(), mgmt_url))
     if config.status == 404:
         summary = f"Polaris has no warehouse {cat.warehouse}"
         evidence = {**base, **error_of(config)}
@@ -238,8 +224,10 @@ async def _catalog(ctx: ProbeContext, cat: CatalogTarget) -> list[Finding]:
         ]
     prefix = config_prefix(config, cat.warehouse)
     if prefix is None:
-        code, summary, extra = classify(config, f"catalog config for {cat.warehouse}")
-        return [*out, ctx.finding(Status.FAIL, code, summary, subject=cat.warehouse, evidence={**base, **extra})]
+        return [
+            *out,
+            catalog_problem(config, f"catalog config for {cat.warehouse}", base).finding(ctx, subject=cat.warehouse),
+        ]
     out.append(
         ctx.finding(
             Status.OK,
@@ -249,28 +237,22 @@ async def _catalog(ctx: ProbeContext, cat: CatalogTarget) -> list[Finding]:
             evidence={**base, "prefix": prefix},
         )
     )
-    storage = mgmt.json.get("storageConfigInfo") if isinstance(mgmt.json, dict) else None
-    if mgmt.status == 200 and isinstance(storage, dict):
-        out.extend(_storage_findings(ctx, cat, storage))
+    catalog = read(mgmt, ManagementCatalog) if mgmt.status == 200 else None
+    if catalog is not None:
+        out.extend(_storage_findings(ctx, cat, catalog.storage_config_info))
     else:
-        _, why, extra = classify(mgmt, f"management API catalog {cat.warehouse}")
+        unread = catalog_problem(mgmt, f"management API catalog {cat.warehouse}", base)
         out.append(
             ctx.finding(
                 Status.UNKNOWN,
                 "polaris.storage_config_unreadable",
-                f"storage config not compared: {why}",
+                f"storage config not compared: {unread.summary}",
                 subject=f"{cat.warehouse}.storageConfigInfo",
-                evidence={**base, **extra},
+                evidence=unread.evidence,
             )
         )
-    results: list[Finding] = []
-
-    async def one(ns: str, origin: str) -> None:
-        results.append(await _namespace(ctx, cat, token, prefix, ns=ns, origin=origin))
-
-    async with anyio.create_task_group() as tg:
-        for ns, origin in expected_namespaces(ctx, cat).items():
-            tg.start_soon(one, ns, origin)
+    expected = expected_namespaces(ctx, cat).items()
+    results = await gather(partial(_namespace, ctx, cat, token, prefix, ns=ns, origin=why) for ns, why in expected)
     return out + sorted(results, key=lambda f: f.subject)
 
 
@@ -284,18 +266,8 @@ async def _catalog(ctx: ProbeContext, cat: CatalogTarget) -> list[Finding]:
     public_evidence=("token_type", "credential_mode"),  # the OAuth token's kind, how the catalog gets keys
 )
 async def polaris(ctx: ProbeContext) -> list[Finding]:
-    results: list[Finding] = []
-
-    async def health(ep: Endpoint) -> None:
-        results.append(await _health(ctx, ep))
-
-    async def catalog(cat: CatalogTarget) -> None:
-        results.extend(await _catalog(ctx, cat))
-
-    async with anyio.create_task_group() as tg:
-        for ep in ctx.endpoints():
-            if ep.name == "management" and ep.url.scheme in ("http", "https"):
-                tg.start_soon(health, ep)
-        for cat in catalog_targets(ctx):
-            tg.start_soon(catalog, cat)
-    return results
+    management = [ep for ep in ctx.endpoints() if ep.name == "management" and ep.url.scheme in ("http", "https")]
+    groups = await gather(
+        [*(partial(_health, ctx, ep) for ep in management), *(partial(_catalog, ctx, c) for c in catalog_targets(ctx))]
+    )
+    return [finding for group in groups for finding in group]

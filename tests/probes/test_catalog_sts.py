@@ -10,7 +10,8 @@ import pytest
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
-from floe_agents.probes.catalog_sts import catalog_sts, sts_endpoint
+from floe_agents.probes._models.polaris import StorageConfigInfo
+from floe_agents.probes.catalog_sts import catalog_sts
 from floe_lab.polaris import RunningPolaris
 from tests.probes.test_polaris_probe import ctx_for, standin_components
 from tests.support.net import closed_port
@@ -91,8 +92,12 @@ async def test_missing_catalog_and_unreachable_catalog_are_unverified(
     assert down.evidence["reason"] == "refused"
 
 
+def sts_url(**storage: str) -> str:
+    return StorageConfigInfo.model_validate(storage).sts_url()
+
+
 def test_sts_endpoint_order() -> None:
-    assert sts_endpoint({"stsEndpoint": "http://sts:1", "endpoint": "http://s3:2"}) == "http://sts:1"
-    assert sts_endpoint({"endpointInternal": "http://in:3", "endpoint": "http://s3:2"}) == "http://in:3"
-    assert sts_endpoint({"endpoint": "http://s3:2"}) == "http://s3:2"
-    assert sts_endpoint({"region": "eu-west-1"}) == "https://sts.eu-west-1.amazonaws.com"
+    assert sts_url(stsEndpoint="http://sts:1", endpoint="http://s3:2") == "http://sts:1"
+    assert sts_url(endpointInternal="http://in:3", endpoint="http://s3:2") == "http://in:3"
+    assert sts_url(endpoint="http://s3:2") == "http://s3:2"
+    assert sts_url(region="eu-west-1") == "https://sts.eu-west-1.amazonaws.com"

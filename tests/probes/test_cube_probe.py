@@ -18,6 +18,7 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.probes import cube as cube_module
 from floe_agents.probes._cube_tables import split_table
+from floe_agents.probes._models.cube import MetaCube
 from floe_agents.probes.cube import CODES, _jwt, _source_table, cube
 from floe_lab.observability.cube import CubeURLs, run_cube
 from tests.support.lab import LabHandle, findings_of, probe_findings
@@ -202,10 +203,13 @@ async def test_not_ready_and_no_cubes(make_ctx: CtxFactory) -> None:
 def test_token_and_table_names() -> None:
     secret = "a-secret-long-enough-for-hs256-keys!"
     assert jwt.decode(_jwt(secret), secret, algorithms=["HS256"])["sub"] == "floe-agents"
-    assert _source_table({"sqlTable": '"gold"."orders"'}) == "gold.orders"
-    assert _source_table({"sql_table": "gold.orders"}) == "gold.orders"
-    assert _source_table({"sql": "SELECT * FROM gold.orders"}) == "gold.orders"
-    assert _source_table({"sql": "SELECT id FROM gold.orders WHERE x"}) is None
+    def source(**meta: str) -> str | None:
+        return _source_table(MetaCube.model_validate(meta))
+
+    assert source(sqlTable='"gold"."orders"') == "gold.orders"
+    assert source(sql_table="gold.orders") == "gold.orders"
+    assert source(sql="SELECT * FROM gold.orders") == "gold.orders"
+    assert source(sql="SELECT id FROM gold.orders WHERE x") is None
     assert split_table("demo_catalog.gold.orders", PLATFORM) == ("default", ["gold", "orders"])
     assert split_table("orders", PLATFORM) is None
 
