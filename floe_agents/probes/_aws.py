@@ -18,9 +18,12 @@ import anyio
 import httpx
 
 from floe_agents.context import ProbeContext
-from floe_agents.resolve import CannotResolveHereError, ResolveError
+from floe_agents.probes._vantages import resolve_from
+from floe_agents.resolve import CannotResolveHereError
 
 REQUEST_TIMEOUT_S = 3.0
+RESOLVE_TIMEOUT_S = 2.0
+Clients = dict[str, Any]  # "s3", "sts", "iam": boto3 clients (untyped); "seen": the thread's last HTTP status
 CALL_TIMEOUT_S = 4.0  # one boto3 call: botocore's connect (2 s) / read (3 s) timeouts, plus slack
 _AUTH_ERRORS = frozenset(("InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"))
 _AUTH_ERRORS |= {"UnrecognizedClientException", "AuthFailure", "InvalidToken", "IncompleteSignature", "AccessDenied"}
@@ -39,7 +42,7 @@ def _model_loader() -> Any:
     return create_loader()
 
 
-def make_clients(endpoint: str, region: str, key: str | None, secret: str | None) -> dict[str, Any]:
+def make_clients(endpoint: str, region: str, key: str | None, secret: str | None) -> Clients:
     import boto3  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy; only when probing
     import botocore.session  # type: ignore[import-untyped]  # noqa: PLC0415
     from botocore.config import Config  # type: ignore[import-untyped]  # noqa: PLC0415
@@ -57,7 +60,7 @@ def make_clients(endpoint: str, region: str, key: str | None, secret: str | None
     )
     aws = httpx.URL(endpoint).host.endswith("amazonaws.com")
     other = None if aws else endpoint  # LocalStack/MinIO serve STS and IAM on the S3 endpoint
-    clients: dict[str, Any] = {
+    clients: Clients = {
         "s3": session.client("s3", endpoint_url=endpoint, config=cfg),
         "sts": session.client("sts", endpoint_url=other, config=cfg),
         "iam": session.client("iam", endpoint_url=other, config=cfg),
@@ -94,7 +97,7 @@ def _attempt(fn: Callable[[], Any], seen: threading.local) -> tuple[Any, dict[st
         return None, {"kind": "transport", "code": type(exc).__name__, "message": str(exc)[:300]}
 
 
-async def aws_call(clients: dict[str, Any], fn: Callable[[], Any]) -> tuple[Any, dict[str, Any] | None]:
+async def aws_call(clients: Clients, fn: Callable[[], Any]) -> tuple[Any, dict[str, Any] | None]:
     """(result, None) or (None, error facts) for one blocking boto3 call, abandoned after CALL_TIMEOUT_S."""
     try:
         with anyio.fail_after(CALL_TIMEOUT_S):
@@ -104,18 +107,15 @@ async def aws_call(clients: dict[str, Any], fn: Callable[[], Any]) -> tuple[Any,
 
 
 async def resolves_from(ctx: ProbeContext, vantage: str, host: str) -> str | None:
-    """None if ``host`` resolves from ``vantage``, else why not (CannotResolveHereError if unobservable)."""
-    resolver = ctx.resolver(vantage)
-    if resolver is None:
-        raise CannotResolveHereError(vantage)
-    try:
-        with anyio.fail_after(2.0):
-            await resolver.resolve(host)
-    except ResolveError as exc:
-        return str(exc)
-    except TimeoutError:
-        return "resolution timed out"
-    return None
+    """None if ``host`` resolves from ``vantage``, else why not (CannotResolveHereError if unobservable).
+
+    The catalog_sts probe's view of :func:`floe_agents.probes._vantages.resolve_from`, kept until it calls that."""
+    resolution = await resolve_from(ctx, vantage, host, timeout_s=RESOLVE_TIMEOUT_S)
+    if resolution.outcome == "unobservable":
+        raise CannotResolveHereError(resolution.reason)
+    if resolution.outcome == "ok":
+        return None
+    return "resolution timed out" if resolution.timed_out else resolution.reason
 
 
 def signed_get_headers(url: httpx.URL, region: str, key_id: str, secret: str, token: str | None) -> dict[str, str]:

@@ -1,40 +1,50 @@
 """Kubernetes API calls as plain JSON, with every failure named: the reader the cluster-facing probes share.
 
-The kubernetes and endpoints probes both list namespaced objects. kubernetes-asyncio's models would raise on a
-garbage answer and hide the difference between "refused", "timed out", "401" and "not a list", which is exactly
-what a 3 a.m. report needs to say; so calls are made raw (``_preload_content=False``) under a hard timeout, and
-anything but a 2xx list becomes a :class:`KubeError` carrying a finding code and the reason.
+The kubernetes, endpoints and emitters probes list namespaced objects. kubernetes-asyncio's models would raise on
+a garbage answer and hide the difference between "refused", "timed out", "401" and "not a list", which is
+exactly what a 3 a.m. report needs to say; so calls are made raw (``_preload_content=False``) under a hard
+timeout, and anything but a 2xx list becomes a :class:`KubeError` carrying a finding code and the reason. The
+items are then read as typed models (:func:`list_objects`), each one that does not fit left out.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypeVar, cast
 
 import aiohttp
 import anyio
 
-from floe_agents.probes._kube_objects import Json, dicts
+from floe_agents.gather import gather
+from floe_agents.probes._models import Model
+from floe_agents.probes._models.lenient import JsonObject, parse_each
 
 REQUEST_TIMEOUT_S = 3.0
+M = TypeVar("M", bound=Model)
+
+
+ApiCall = Callable[..., Awaitable[object]]  # a kubernetes-asyncio API method
 
 
 class KubeError(Exception):
     """A Kubernetes API call that gave no usable answer; ``code`` and ``evidence`` say why."""
 
-    def __init__(self, code: str, reason: str, **evidence: Any) -> None:
+    def __init__(self, code: str, reason: str, **evidence: str | int) -> None:
         super().__init__(reason)
-        self.code, self.evidence = code, {"reason": reason, **evidence}
+        self.code = code
+        self.evidence: dict[str, str | int] = {"reason": reason, **evidence}
 
 
-async def call(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> bytes:
+async def call(fn: ApiCall, *args: str, **kwargs: str | int) -> bytes:
     """One API call, raw: the body of a 2xx answer, else KubeError naming the failure class."""
     try:
         with anyio.fail_after(REQUEST_TIMEOUT_S + 0.5):
-            resp = await fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S, **kwargs)
+            raw = await fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S, **kwargs)
+            resp = cast(aiohttp.ClientResponse, raw)  # what _preload_content=False returns
             try:
-                body: bytes = await resp.read()
+                body = await resp.read()
             finally:
                 resp.release()
     except TimeoutError:
@@ -55,7 +65,7 @@ async def call(fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> 
     raise KubeError(code, f"HTTP {resp.status} {message}".strip(), status=resp.status)
 
 
-async def list_items(fn: Callable[..., Awaitable[Any]], namespace: str, **kwargs: Any) -> list[Json]:
+async def list_items(fn: ApiCall, namespace: str, **kwargs: str) -> list[JsonObject]:
     """The ``items`` of a namespaced list call (``kwargs``: e.g. ``label_selector``), as plain JSON; KubeError for
     anything that is not a list."""
     body = await call(fn, namespace, **kwargs)
@@ -67,4 +77,32 @@ async def list_items(fn: Callable[..., Awaitable[Any]], namespace: str, **kwargs
         ) from None
     if not isinstance(data, dict) or "items" not in data or not isinstance(data["items"] or [], list):
         raise KubeError("k8s.api_bad_response", "answer is not a Kubernetes list", body=str(data)[:200])
-    return dicts(data.get("items"))
+    items = data.get("items") or []
+    return [x for x in items if isinstance(x, dict)]
+
+
+def parse_items(model: type[M], items: list[JsonObject]) -> list[M]:
+    """``items`` as ``model`` (see :func:`~floe_agents.probes._models.lenient.parse_each`)."""
+    return parse_each(model, items)
+
+
+async def list_objects(model: type[M], fn: ApiCall, namespace: str, **kwargs: str) -> list[M]:
+    """The items of a namespaced list call as ``model``; KubeError as for :func:`list_items`."""
+    return parse_items(model, await list_items(fn, namespace, **kwargs))
+
+
+async def list_all(
+    calls: Mapping[str, ApiCall], namespace: str
+) -> tuple[dict[str, list[JsonObject]], dict[str, KubeError]]:
+    """Every resource of ``calls`` (resource -> list method) listed at once: the items of those the API listed,
+    and the error of each it would not."""
+
+    async def one(fn: ApiCall) -> tuple[list[JsonObject], KubeError | None]:
+        try:
+            return await list_items(fn, namespace), None
+        except KubeError as exc:
+            return [], exc
+
+    listed = dict(zip(calls, await gather(functools.partial(one, fn) for fn in calls.values()), strict=True))
+    got = {resource: items for resource, (items, error) in listed.items() if error is None}
+    return got, {resource: error for resource, (_, error) in listed.items() if error is not None}

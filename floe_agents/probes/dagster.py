@@ -12,20 +12,24 @@ concurrently, each under its own short timeout. Recent runs are the ``dagster_ru
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-import anyio
 import httpx
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Severity, Status
+from floe_agents.gather import gather
 from floe_agents.probes._http import Answer, call_json
+from floe_agents.probes._models.dagster import DaemonStatus, GraphQLError, Instance, PythonError, Workspace
+from floe_agents.probes._models.lenient import JsonObject, parse_each
 from floe_agents.registry import probe
 
 REQUEST_TIMEOUT_S = 3.0
+Evidence = dict[str, object]
 WEBSERVER, DAEMON, USER_CODE = "dagster-webserver", "dagster-daemon", "dagster-user-code"
 
 CODES = {
@@ -62,11 +66,11 @@ _STORAGE = (
 )
 
 
-async def request_json(ctx: ProbeContext, url: str, body: dict[str, Any] | None = None) -> dict[str, Any] | Answer:
+async def request_json(ctx: ProbeContext, url: str, body: JsonObject | None = None) -> JsonObject | Answer:
     """GET (or POST ``body``) and return the JSON object, or the :class:`Answer` that says why there is none.
     GraphQL error answers (4xx/5xx with a JSON ``errors`` body) are answers, not failures."""
-    method, extra = ("GET", {}) if body is None else ("POST", {"json": body})
-    answer = await call_json(ctx, method, httpx.URL(url), timeout_s=REQUEST_TIMEOUT_S, **extra)
+    method = "GET" if body is None else "POST"
+    answer = await call_json(ctx, method, httpx.URL(url), timeout_s=REQUEST_TIMEOUT_S, json=body)
     parsed, code = answer.body, answer.status
     if answer.reason == "http_status" and isinstance(parsed, dict) and parsed.get("errors"):
         return parsed
@@ -80,20 +84,14 @@ async def request_json(ctx: ProbeContext, url: str, body: dict[str, Any] | None 
     return parsed
 
 
-def graphql_errors(answer: dict[str, Any]) -> list[str]:
+def graphql_errors(answer: JsonObject) -> list[str]:
     """The server's own error messages (the Python exception text when Dagster attaches it)."""
-    out = []
-    for err in answer.get("errors") or []:
-        info = (err.get("extensions") or {}).get("errorInfo") or {} if isinstance(err, dict) else {}
-        out.append(str(info.get("message") or (err.get("message") if isinstance(err, dict) else err)).strip())
-    return out
+    errors = answer.get("errors")
+    items = errors if isinstance(errors, list) else []  # GraphQL's errors are a list
+    return [GraphQLError.model_validate(e).text if isinstance(e, dict) else str(e).strip() for e in items]
 
 
 _UNREACHABLE_USER_CODE = re.compile(r"UserCodeUnreachable|UNAVAILABLE|failed to connect to all addresses")
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _storage_reason(message: str) -> str | None:
@@ -105,7 +103,7 @@ class _Run:
     """One probe run: the answers of the concurrent queries, the storage errors noticed, the findings so far."""
 
     ctx: ProbeContext
-    answers: dict[str, Any] = field(default_factory=dict)
+    answers: dict[str, JsonObject | Answer] = field(default_factory=dict)
     storage: dict[str, list[str]] = field(default_factory=dict)  # where -> storage error messages
     out: list[Finding] = field(default_factory=list)
 
@@ -115,7 +113,7 @@ class _Run:
         code: str,
         subject: str,
         summary: str,
-        evidence: dict[str, Any],
+        evidence: Mapping[str, object],
         component: str,
         *,
         severity: Severity | None = None,
@@ -135,9 +133,9 @@ class _Run:
 
     def webserver(self, ep: Endpoint) -> Finding:
         info, version = self.answers["server_info"], self.answers["version"]
-        evidence: dict[str, Any] = {"url": str(ep.url), "endpoint": ep.name}
-        failures = [(p, a) for p, a in (("/server_info", info), ("/graphql", version)) if isinstance(a, Answer)]
-        if failures:
+        evidence: Evidence = {"url": str(ep.url), "endpoint": ep.name}
+        if isinstance(info, Answer) or isinstance(version, Answer):
+            failures = [(p, a) for p, a in (("/server_info", info), ("/graphql", version)) if isinstance(a, Answer)]
             path, failed = next(((p, f) for p, f in failures if not f.unreachable), failures[0])
             code = "dagster.webserver_unreachable" if failed.unreachable else "dagster.webserver_bad_answer"
             what = "did not answer" if failed.unreachable else "answered, but not like Dagster"
@@ -153,14 +151,14 @@ class _Run:
             evidence |= {k: v for k, v in info.items() if k.endswith("version")}
         data = version.get("data")
         if version.get("errors") or not isinstance(data, dict) or "version" not in data:
-            evidence["errors"] = graphql_errors(version) or [f"no data in answer: {str(version)[:200]}"]
-            summary = f"Dagster GraphQL at {ep.url} fails: {evidence['errors'][0][:160]}"
+            evidence["errors"] = errors = graphql_errors(version) or [f"no data in answer: {str(version)[:200]}"]
+            summary = f"Dagster GraphQL at {ep.url} fails: {errors[0][:160]}"
             return self.emit(Status.FAIL, "dagster.graphql_error", str(ep.url), summary, evidence, WEBSERVER)
         evidence["graphql_version"] = data["version"]
         summary = f"Dagster webserver {data['version']} answers at {ep.url}"
         return self.emit(Status.OK, "dagster.webserver_ok", str(ep.url), summary, evidence, WEBSERVER)
 
-    def data(self, name: str, key: str) -> Any:
+    def data(self, name: str, key: str) -> JsonObject | None:
         """``data[key]`` of query ``name``; storage errors are noted, other errors become a graphql_error finding."""
         answer = self.answers[name]
         if isinstance(answer, Answer):
@@ -169,68 +167,61 @@ class _Run:
         data = answer.get("data")
         value = data.get(key) if isinstance(data, dict) else None
         if isinstance(value, dict) and value.get("__typename") == "PythonError":
-            errors += self.note_storage(name, [str(value.get("message", "")).strip()])
+            errors += self.note_storage(name, [str(PythonError.model_validate(value).message).strip()])
             value = None
         if errors:
             summary = f"Dagster GraphQL {key} fails: {errors[0][:160]}"
             self.emit(Status.FAIL, "dagster.graphql_error", key, summary, {"query": key, "errors": errors}, WEBSERVER)
-        return value
+        return value if isinstance(value, dict) else None
 
-    def locations(self, workspace: Any) -> None:
+    def locations(self, answer: JsonObject | None) -> None:
         """Location load errors belong to the user code, unless they are the instance storage failing (the
         webserver reads location state from it) while other queries fail on the storage too."""
-        if not isinstance(workspace, dict):
+        if answer is None:
             return
-        entries, fold = _dicts(workspace.get("locationEntries")), bool(self.storage)
+        entries, fold = Workspace.model_validate(answer).location_entries, bool(self.storage)
         if not entries:
             summary = "the Dagster workspace has no code locations: no jobs can run"
             self.emit(Status.WARN, "dagster.no_code_locations", "workspace", summary, {}, USER_CODE)
         for entry in entries:
-            name, status = str(entry.get("name", "?")), entry.get("loadStatus")
-            loc = entry.get("locationOrLoadError") or {}
-            evidence: dict[str, Any] = {"location": name, "load_status": status}
-            if loc.get("__typename") == "RepositoryLocation":
-                repos = _dicts(loc.get("repositories"))
-                evidence["repositories"] = {
-                    r.get("name"): [j.get("name") for j in _dicts(r.get("jobs"))] for r in repos
-                }
+            name, status, loc = str(entry.name), entry.load_status, entry.location
+            evidence: Evidence = {"location": name, "load_status": status}
+            if loc.typename == "RepositoryLocation":
+                evidence["repositories"] = {r.name: [j.name for j in r.jobs] for r in loc.repositories}
                 self.emit(
                     Status.OK, "dagster.code_location_loaded", name, f"code location {name} loaded", evidence, USER_CODE
                 )
-            elif loc.get("__typename") != "PythonError":
+            elif loc.typename != "PythonError":
                 summary = f"code location {name} is {status or 'not loaded'}"
                 self.emit(Status.WARN, "dagster.code_location_loading", name, summary, evidence, USER_CODE)
             else:
-                chain = [loc.get("message")] + [
-                    (c.get("error") or {}).get("message") for c in _dicts(loc.get("errorChain"))
-                ]
-                messages = [str(m).strip() for m in chain if m] or ["(no message)"]
+                messages = [str(m).strip() for m in (loc.message, *loc.causes) if m] or ["(no message)"]
                 if fold and not self.note_storage(f"code location {name}", messages[:1]):
                     continue  # it failed on the instance storage: reported with the storage finding
-                evidence |= {"error_class": loc.get("className"), "error": messages[0][:800], "causes": messages[1:4]}
+                evidence |= {"error_class": loc.class_name, "error": messages[0][:800], "causes": messages[1:4]}
                 if _UNREACHABLE_USER_CODE.search(" ".join(messages)):
                     evidence["reason"] = "user_code_unreachable"
                 summary = f"code location {name} failed to load: {messages[0][:160]}"
                 self.emit(Status.FAIL, "dagster.code_location_error", name, summary, evidence, USER_CODE)
 
-    def daemons(self, instance: Any) -> None:
-        statuses = ((instance if isinstance(instance, dict) else {}).get("daemonHealth") or {}).get("allDaemonStatuses")
+    def daemons(self, answer: JsonObject | None) -> None:
+        statuses = Instance.model_validate(answer or {}).daemon_health.all_daemon_statuses
         if not isinstance(statuses, list):
             return
         now, healthy, unhealthy = time.time(), [], False
-        for d in _dicts(statuses):
-            kind, beat = str(d.get("daemonType")), d.get("lastHeartbeatTime")
-            errors = [str(e.get("message", "")).strip()[:500] for e in _dicts(d.get("lastHeartbeatErrors"))]
+        for d in parse_each(DaemonStatus, statuses):
+            kind, beat = str(d.daemon_type), d.last_heartbeat_time
+            errors = [str(e.message).strip()[:500] for e in d.last_heartbeat_errors]
             age = round(now - beat, 1) if isinstance(beat, int | float) else None
             evidence = {
                 "daemon_type": kind,
-                "required": d.get("required"),
-                "healthy": d.get("healthy"),
+                "required": d.required,
+                "healthy": d.healthy,
                 "last_heartbeat": beat,
                 "heartbeat_age_s": age,
                 "errors": errors,
             }
-            if d.get("required") and not d.get("healthy"):
+            if d.required and not d.healthy:
                 unhealthy = True
                 why = "never sent a heartbeat" if age is None else f"last heartbeat {age}s ago"
                 summary = f"Dagster daemon {kind} is unhealthy ({why})"
@@ -238,7 +229,7 @@ class _Run:
             elif errors:
                 summary = f"Dagster daemon {kind} reports errors: {errors[0][:160]}"
                 self.emit(Status.WARN, "dagster.daemon_errors", kind, summary, evidence, DAEMON)
-            elif d.get("healthy"):
+            elif d.healthy:
                 healthy.append(kind)
         if healthy and not unhealthy:
             summary = f"{len(healthy)} Dagster daemons heartbeat"
@@ -269,13 +260,9 @@ async def dagster(ctx: ProbeContext) -> list[Finding]:
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, summary, subject=WEBSERVER)]
     base, run = str(ep.url).rstrip("/"), _Run(ctx)  # keep a --path-prefix
 
-    async def fetch(name: str, query: str | None) -> None:
-        body = None if query is None else {"query": query}
-        run.answers[name] = await request_json(ctx, base + ("/server_info" if query is None else "/graphql"), body)
-
-    async with anyio.create_task_group() as tg:
-        for name, query in QUERIES:
-            tg.start_soon(fetch, name, query)
+    calls = [functools.partial(request_json, ctx, f"{base}/server_info" if query is None else f"{base}/graphql",
+                               None if query is None else {"query": query}) for _, query in QUERIES]  # fmt: skip
+    run.answers.update(zip((name for name, _ in QUERIES), await gather(calls), strict=True))
     if run.webserver(ep).code == "dagster.webserver_unreachable":
         return run.out  # nothing else to ask
     run.daemons(run.data("daemons", "instance"))

@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
+from pydantic import JsonValue
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
+from floe_agents.probes._models.dagster import EventConnection, GraphQLError, PythonError, Run, RunsOrError
+from floe_agents.probes._models.lenient import JsonObject, dicts_only
 from floe_agents.registry import probe
 
 REQUEST_TIMEOUT_S = 3.0
@@ -115,39 +117,36 @@ _FACTS = (  # evidence key, pattern (first group that matched wins); order matte
 )
 
 
-def classify(messages: list[str]) -> tuple[str, dict[str, Any]]:
+def classify(messages: list[str]) -> tuple[str, dict[str, str | int]]:
     """The error class of a step's error chain and the names it mentions (table, host, warehouse ...)."""
     text = "\n".join(messages)
     kind = next((k for k, rx in _CLASSES if rx.search(text)), "")
-    facts: dict[str, Any] = {}
+    facts: dict[str, str | int] = {}
     for key, rx in _FACTS:
         match = rx.search(text)
         if match and key not in facts:
             value = next(g for g in match.groups() if g)
             facts[key] = int(value) if key in ("port", "http_status") else value.strip("`'")
-    if "table" in facts and "." in facts["table"] and "namespace" not in facts:
-        facts["namespace"] = facts["table"].rsplit(".", 1)[0]
+    table = facts.get("table")
+    if isinstance(table, str) and "." in table and "namespace" not in facts:
+        facts["namespace"] = table.rsplit(".", 1)[0]
     kind_rx = dict(_CLASSES).get(kind)
     hit = next((m for m in messages if kind_rx and kind_rx.search(m)), messages[-1] if messages else "")
     facts["error"] = hit[:800]
     return kind, facts
 
 
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _chain(error: Any) -> list[str]:
+def _chain(error: PythonError | None) -> list[str]:
     """Messages of a PythonError, innermost causes last; Dagster's 'Error occurred while executing op' wrapper
     is dropped when it has causes, since it says nothing."""
-    if not isinstance(error, dict):
+    if error is None:
         return []
-    causes = [str((c.get("error") or {}).get("message", "")).strip() for c in _dicts(error.get("errorChain"))]
-    top = str(error.get("message", "")).strip()
+    causes = [str(m).strip() for m in error.causes]
+    top = str(error.message).strip()
     return causes if causes and "DagsterExecutionStepExecutionError" in top else [top, *causes]
 
 
-async def _graphql(ctx: ProbeContext, base: str, query: str, variables: dict[str, Any] | None = None) -> Any:
+async def _graphql(ctx: ProbeContext, base: str, query: str, variables: dict[str, str] | None = None) -> JsonObject:
     """``data`` of a GraphQL answer; raises ``ValueError`` with the reason for anything else."""
     try:
         response = await ctx.http.post(
@@ -159,10 +158,17 @@ async def _graphql(ctx: ProbeContext, base: str, query: str, variables: dict[str
     except ValueError as exc:
         raise ValueError(f"HTTP {response.status_code}, not JSON: {response.text[:200]}") from exc
     errors = body.get("errors") if isinstance(body, dict) else None
-    if errors or not isinstance(body, dict) or not isinstance(body.get("data"), dict):
-        info = [((e.get("extensions") or {}).get("errorInfo") or e).get("message") for e in _dicts(errors)]
+    data = body.get("data") if isinstance(body, dict) else None
+    if errors or not isinstance(data, dict):
+        info = [_error_message(GraphQLError.model_validate(e)) for e in dicts_only(errors)]
         raise ValueError(f"HTTP {response.status_code}: {info or str(body)[:200]}")
-    return body["data"]
+    return data
+
+
+def _error_message(error: GraphQLError) -> JsonValue:
+    """``errorInfo.message`` when Dagster attached the exception, else the error's own message."""
+    info = error.extensions.error_info
+    return info.message if info.model_fields_set else error.message
 
 
 @dataclass
@@ -189,34 +195,35 @@ async def _logs(ctx: ProbeContext, base: str, run_ids: list[str]) -> dict[str, _
         return {rid: _Log(error=str(exc)[:800]) for rid in run_ids}
     out: dict[str, _Log] = {}
     for i, rid in enumerate(run_ids):
-        conn = data.get(f"r{i}") if isinstance(data.get(f"r{i}"), dict) else {}
-        log = out[rid] = _Log(truncated=bool(conn.get("hasMore")))
-        if conn.get("__typename") != "EventConnection":
-            log.error = f"{conn.get('__typename')}: {conn.get('message', '')}"[:800]
-        for ev in _dicts(conn.get("events")):
-            if ev.get("__typename") == "ExecutionStepFailureEvent":
-                log.steps[str(ev.get("stepKey"))] = _chain(ev.get("error"))
-            elif ev.get("__typename") == "RunFailureEvent":
-                log.run_error = [str(ev.get("message", "")), *_chain(ev.get("error"))]
+        raw = data.get(f"r{i}")
+        conn = EventConnection.model_validate(raw if isinstance(raw, dict) else {})
+        log = out[rid] = _Log(truncated=bool(conn.has_more))
+        if conn.typename != "EventConnection":
+            log.error = f"{conn.typename}: {conn.message}"[:800]
+        for ev in conn.events:
+            if ev.typename == "ExecutionStepFailureEvent":
+                log.steps[str(ev.step_key)] = _chain(ev.error)
+            elif ev.typename == "RunFailureEvent":
+                log.run_error = [str(ev.message), *_chain(ev.error)]
     return out
 
 
-def _emit(ctx: ProbeContext, status: Status, code: str, subject: str, summary: str, /, **evidence: Any) -> Finding:
+def _emit(ctx: ProbeContext, status: Status, code: str, subject: str, summary: str, /, **evidence: object) -> Finding:
     component = USER_CODE if code.startswith("dagster.") and code != "dagster.runs_unavailable" else WEBSERVER
     return ctx.finding(status, code, summary, subject=subject, evidence=evidence, component=component)
 
 
-def _failed_run(ctx: ProbeContext, job: str, run: dict[str, Any], log: _Log, evidence: dict[str, Any]) -> list[Finding]:
-    rid = run.get("runId")
-    failed = [str(s.get("stepKey")) for s in _dicts(run.get("stepStats")) if s.get("status") == "FAILURE"]
+def _failed_run(ctx: ProbeContext, job: str, run: Run, log: _Log, evidence: dict[str, object]) -> list[Finding]:
+    rid = run.run_id
+    failed = [str(s.step_key) for s in run.step_stats if s.status == "FAILURE"]
     evidence |= {"failed_steps": failed, "events_truncated": log.truncated, "events_error": log.error}
     steps: list[Finding] = []
     for step, chain in sorted(log.steps.items()):
         kind, facts = classify(chain)
         code = f"dagster.step_failed_{kind}" if kind else "dagster.step_failed"
         summary = f"step {step} of {job} run {rid} failed on {kind.replace('_', ' ') or 'an error'}: {facts['error']}"
-        facts |= {"job": job, "run_id": rid, "step_key": step, "error_kind": kind or None}
-        steps.append(_emit(ctx, Status.FAIL, code, f"{job}/{step}", summary[:300], **facts))
+        about = {"job": job, "run_id": rid, "step_key": step, "error_kind": kind or None}
+        steps.append(_emit(ctx, Status.FAIL, code, f"{job}/{step}", summary[:300], **facts, **about))
     if log.run_error:
         evidence["error"] = log.run_error[0][:800]
         if not log.steps:  # the run failed outside any step: its own error names the cause
@@ -252,31 +259,32 @@ async def dagster_runs(ctx: ProbeContext) -> list[Finding]:
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, summary, subject="runs")]
     base = str(ep.url).rstrip("/")
     try:
-        runs = (await _graphql(ctx, base, RUNS_Q % RUN_LIMIT)).get("runsOrError")
-        if not isinstance(runs, dict) or runs.get("__typename") != "Runs":
-            what = f"{runs.get('__typename')}: {runs.get('message')}" if isinstance(runs, dict) else f"not runs: {runs}"
+        answer = (await _graphql(ctx, base, RUNS_Q % RUN_LIMIT)).get("runsOrError")
+        runs = RunsOrError.model_validate(answer) if isinstance(answer, dict) else None
+        if runs is None or runs.typename != "Runs":
+            what = f"{runs.typename}: {runs.message}" if runs is not None else f"not runs: {answer}"
             raise ValueError(what[:800])  # noqa: TRY301
     except ValueError as exc:
         summary = f"Dagster would not list runs: {exc}"[:300]
         return [_emit(ctx, Status.UNKNOWN, "dagster.runs_unavailable", "runs", summary, url=base, error=str(exc))]
-    by_job: dict[str, list[dict[str, Any]]] = {}
-    for record in _dicts(runs.get("results")):  # newest first
-        by_job.setdefault(str(record.get("jobName") or "?"), []).append(record)
+    by_job: dict[str, list[Run]] = {}
+    for record in runs.results:  # newest first
+        by_job.setdefault(str(record.job_name or "?"), []).append(record)
     if not by_job:
         summary = "Dagster has no runs recorded: pipeline health cannot be judged"
         return [_emit(ctx, Status.UNKNOWN, "dagster.no_runs", "runs", summary, url=base)]
-    latest = {job: next((r for r in rs if r.get("status") in FINISHED), None) for job, rs in by_job.items()}
-    logs = await _logs(ctx, base, [str(r.get("runId")) for r in latest.values() if r and r["status"] == "FAILURE"])
+    latest = {job: next((r for r in rs if r.status in FINISHED), None) for job, rs in by_job.items()}
+    logs = await _logs(ctx, base, [str(r.run_id) for r in latest.values() if r and r.status == "FAILURE"])
     out: list[Finding] = []
     for job, run in sorted(latest.items()):
-        history = Counter(str(r.get("status")) for r in by_job[job])
-        evidence: dict[str, Any] = {"job": job, "recent_runs": dict(history)}
+        history = Counter(str(r.status) for r in by_job[job])
+        evidence: dict[str, object] = {"job": job, "recent_runs": dict(history)}
         if run is None:
             out.append(
                 _emit(ctx, Status.UNKNOWN, "dagster.run_in_progress", job, f"no {job} run has finished yet", **evidence)
             )
             continue
-        rid, status = run.get("runId"), run.get("status")
+        rid, status = run.run_id, run.status
         earlier = history["FAILURE"] - (status == "FAILURE")
         evidence |= {"run_id": rid, "run_status": status, "earlier_failures": earlier}
         if status == "SUCCESS":

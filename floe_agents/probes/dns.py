@@ -6,10 +6,13 @@ TCP/HTTP failure behind it, so it gets its own finding (and triggers ``resolve_e
 
 from __future__ import annotations
 
-from floe_agents.context import ProbeContext
+import functools
+
+from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
+from floe_agents.gather import gather
+from floe_agents.probes._vantages import resolve_from
 from floe_agents.registry import engine_codes, probe
-from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 
 @probe(
@@ -21,20 +24,16 @@ from floe_agents.resolve import CannotResolveHereError, ResolveError
 )
 async def dns(ctx: ProbeContext) -> list[Finding]:
     out: list[Finding] = []
-    seen: set[tuple[str, str]] = set()
+    firsts: dict[tuple[str, str], Endpoint] = {}  # each host once per vantage, as its first endpoint names it
     for ep in ctx.all_endpoints():
-        if (ep.vantage, ep.host) in seen:
-            continue
-        seen.add((ep.vantage, ep.host))
-        resolver = ctx.resolver(ep.vantage)
+        firsts.setdefault((ep.vantage, ep.host), ep)
+    eps = list(firsts.values())
+    seen = await gather(functools.partial(resolve_from, ctx, ep.vantage, ep.host) for ep in eps)
+    for ep, resolution in zip(eps, seen, strict=True):
         evidence = {"host": ep.host, "endpoint": ep.name, "url": str(ep.url)}
-        if resolver is None:
-            continue
-        try:
-            addresses = await resolver.resolve(ep.host)
-        except CannotResolveHereError:
+        if resolution.outcome == "unobservable":
             continue  # that vantage's DNS cannot be observed from here: no finding rather than a false alarm
-        except ResolveError as exc:
+        if resolution.outcome == "fail":
             out.append(
                 ctx.finding(
                     Status.FAIL,
@@ -42,7 +41,7 @@ async def dns(ctx: ProbeContext) -> list[Finding]:
                     f"{ep.host} does not resolve from vantage {ep.vantage}",
                     subject=ep.host,
                     vantage=ep.vantage,
-                    evidence={**evidence, "error": str(exc)},
+                    evidence={**evidence, "error": resolution.reason},
                 )
             )
         else:
@@ -53,7 +52,7 @@ async def dns(ctx: ProbeContext) -> list[Finding]:
                     f"{ep.host} resolves from {ep.vantage}",
                     subject=ep.host,
                     vantage=ep.vantage,
-                    evidence={**evidence, "addresses": addresses},
+                    evidence={**evidence, "addresses": list(resolution.addresses)},
                 )
             )
     return out

@@ -12,23 +12,30 @@ the component that *uses* the URL, saying where it was found.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from typing import Any
 
-import anyio
 import httpx
 from kubernetes_asyncio import client
+from pydantic import Field, JsonValue
 
 from floe_agents.config.targets import CLUSTER_VANTAGE
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
-from floe_agents.probes._catalog import call, catalog_targets, classify, login
+from floe_agents.gather import gather
+from floe_agents.probes._catalog import REQUEST_TIMEOUT_S as CATALOG_TIMEOUT_S
+from floe_agents.probes._catalog import catalog_problem, catalog_targets, login
 from floe_agents.probes._credentials import CATALOG_LOGIN
-from floe_agents.probes._kube_api import KubeError, list_items
-from floe_agents.probes._kube_objects import Json, comp_of, dicts, get
+from floe_agents.probes._http import call_json
+from floe_agents.probes._kube_api import list_all, parse_items
+from floe_agents.probes._kube_objects import Evidence, comp_of
+from floe_agents.probes._models import Model
+from floe_agents.probes._models.kube import ConfigMap, Pod, Ref, Service
+from floe_agents.probes._models.lenient import JsonObject, Lenient, dicts_only, parse_each
+from floe_agents.probes._models.polaris import StorageConfigInfo
+from floe_agents.probes._vantages import Resolution, resolve_everywhere
 from floe_agents.registry import probe
-from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 CODES = {
     "endpoints.ok": "ok: the host is a Service serving the port (or resolves in the cluster)",
@@ -52,7 +59,23 @@ class Use:
     url: str
     where: str
     component: str
-    context: tuple[tuple[str, Any], ...] = ()  # extra evidence, e.g. the catalog's pathStyleAccess
+    context: tuple[tuple[str, object], ...] = ()  # extra evidence, e.g. the catalog's pathStyleAccess
+
+
+@dataclass(frozen=True)
+class _Found:
+    """URLs found in one place, the problems met finding them, and (from the cluster) its Services."""
+
+    uses: list[Use]
+    problems: list[Finding]
+    services: dict[str, Service] | None = None  # None: the API cannot tell us
+
+
+class _Catalog(Model):
+    """A catalog of Polaris's management API: where it says its storage is."""
+
+    name: JsonValue = None
+    storage: Lenient[StorageConfigInfo] = Field(StorageConfigInfo(), alias="storageConfigInfo")
 
 
 def _platform_uses(ctx: ProbeContext) -> list[Use]:
@@ -68,126 +91,95 @@ def _platform_uses(ctx: ProbeContext) -> list[Use]:
             for key, url in ctx.platform.urls().items()]  # fmt: skip
 
 
-async def _catalog_uses(ctx: ProbeContext) -> tuple[list[Use], list[Finding]]:
+async def _catalog_uses(ctx: ProbeContext) -> _Found:
     """The storage endpoints the Polaris catalog(s) hand to clients (and use themselves)."""
     if "polaris" not in ctx.targets.components:
-        return [], []
+        return _Found([], [])
     targets = catalog_targets(ctx)
     warehouses = sorted({c.warehouse for c in ctx.platform.catalogs.values()}) if ctx.platform else []
 
-    def unreadable(reason: str, subject: str = "catalog storage config", **evidence: Any) -> Finding:
+    def unreadable(reason: str, subject: str = "catalog storage config", **evidence: object) -> Finding:
         ev = {"reason": reason, "polaris_api": str(targets[0].url) if targets and targets[0].url else None,
               "warehouses": warehouses, **evidence}  # fmt: skip
         return ctx.finding(Status.UNKNOWN, "endpoints.catalog_unreadable", f"cannot read the storage endpoint of "
                            f"{subject}: {reason}", component="polaris", subject=subject, evidence=ev)  # fmt: skip
 
     if not targets or targets[0].url is None:
-        return [], [unreadable(f"polaris has no 'api' endpoint for vantage {ctx.vantage!r}")]
+        return _Found([], [unreadable(f"polaris has no 'api' endpoint for vantage {ctx.vantage!r}")])
     token = await login(ctx, targets[0])
     if not isinstance(token, str):
-        code, why, evidence = token
-        return [], [unreadable(why, cause=code, error=evidence.get("error") or evidence.get("reason"))]
-    catalogs: list[Json] = []
+        why = token.evidence.get("error") or token.evidence.get("reason")
+        return _Found([], [unreadable(token.summary, cause=token.code, error=why)])
+    catalogs: list[_Catalog] = []
     problems: list[Finding] = []
     for name in warehouses or [""]:  # no platform.yaml: every catalog the server lists
         subject = f"catalog {name}" if name else "the catalog list"
-        ans = await call(ctx, "GET", targets[0].management(f"catalogs/{name}".rstrip("/")), token=token)
-        if ans.status == 200 and isinstance(ans.json, dict):
-            catalogs += [ans.json] if name else dicts(ans.json.get("catalogs"))
+        url = targets[0].management(f"catalogs/{name}".rstrip("/"))
+        ans = await call_json(ctx, "GET", url, timeout_s=CATALOG_TIMEOUT_S, token=token)
+        if ans.status == 200 and isinstance(ans.body, dict):
+            catalogs += parse_each(_Catalog, [ans.body] if name else dicts_only(ans.body.get("catalogs")))
         elif ans.status == 404:
             problems.append(unreadable(f"{subject} does not exist (HTTP 404)", subject, status=404))
         else:
-            problems.append(unreadable(classify(ans, subject)[1], subject, status=ans.status or None))
+            problems.append(unreadable(catalog_problem(ans, subject).summary, subject, status=ans.status or None))
     uses = []
     for cat in catalogs:
-        raw = cat.get("storageConfigInfo")
-        info: Json = raw if isinstance(raw, dict) else {}
-        context = tuple((f"catalog_{k}", info.get(k)) for k in ("storageType", "pathStyleAccess", "stsUnavailable"))
-        uses += [Use(info[f], f"catalog {cat.get('name')} storageConfigInfo.{f}", "polaris", context)
-                 for f in _STORAGE_FIELDS if isinstance(info.get(f), str) and info[f]]  # fmt: skip
-    return uses, problems
+        info = cat.storage
+        context = (("catalog_storageType", info.storage_type), ("catalog_pathStyleAccess", info.path_style_access),
+                   ("catalog_stsUnavailable", info.sts_unavailable))  # fmt: skip
+        urls = (("endpoint", info.endpoint), ("endpointInternal", info.endpoint_internal),
+                ("stsEndpoint", info.sts_endpoint))  # fmt: skip
+        uses += [Use(url, f"catalog {cat.name} storageConfigInfo.{f}", "polaris", context) for f, url in urls if url]
+    return _Found(uses, problems)
 
 
-def _env_uses(pods: list[Json], configmaps: dict[str, Json]) -> list[Use]:
+def _env_uses(pods: list[Pod], configmaps: dict[str, ConfigMap]) -> list[Use]:
     """URL-looking env values of every pod (literal, from a ConfigMap key, or envFrom a ConfigMap), once per
     workload/container/variable. Secret-sourced values are not read."""
     seen: set[tuple[str, ...]] = set()
     out: list[Use] = []
     for pod in pods:
-        name, owners = str(get(pod, "metadata", "name")), dicts(get(pod, "metadata", "ownerReferences"))
-        workload = str(owners[0].get("name")) if owners else name
-        spec = pod.get("spec") or {}
-        for ctr in dicts(spec.get("initContainers")) + dicts(spec.get("containers")):
-            found: list[tuple[str, Any, str]] = []
-            for env in dicts(ctr.get("env")):
-                ref = get(env, "valueFrom", "configMapKeyRef") or {}
-                value = env.get("value", get(configmaps.get(str(ref.get("name"))), "data", str(ref.get("key"))))
-                found.append((str(env.get("name")), value, f" (ConfigMap {ref['name']})" if ref.get("name") else ""))
-            for src in dicts(ctr.get("envFrom")):
-                cm = str(get(src, "configMapRef", "name"))
-                data = get(configmaps.get(cm), "data") or {}
-                found += [(f"{src.get('prefix', '')}{k}", v, f" (envFrom ConfigMap {cm})") for k, v in data.items()]
+        owners = pod.metadata.owner_references
+        workload = str(owners[0].name) if owners else pod.name
+        for ctr in pod.spec.init_containers + pod.spec.containers:
+            found: list[tuple[str, JsonValue, str]] = []
+            for env in ctr.env:
+                ref = env.value_from.config_map_key_ref or Ref()
+                source = configmaps.get(str(ref.name))
+                default = source.data.get(str(ref.key)) if source else None
+                value = env.value if "value" in env.model_fields_set else default
+                found.append((str(env.name), value, f" (ConfigMap {ref.name})" if ref.name else ""))
+            for src in ctr.env_from:
+                cm = str(src.config_map_ref.name if src.config_map_ref else None)
+                data = configmaps[cm].data if cm in configmaps else {}
+                found += [(f"{src.prefix}{k}", v, f" (envFrom ConfigMap {cm})") for k, v in data.items()]
             for var, value, via in found:
-                key = (workload, str(ctr.get("name")), var, str(value))
+                key = (workload, str(ctr.name), var, str(value))
                 if isinstance(value, str) and _URL.match(value.strip()) and key not in seen:
                     seen.add(key)
-                    out.append(Use(value.strip(), f"pod {name} env {var}{via}", comp_of(pod)))
+                    out.append(Use(value.strip(), f"pod {pod.name} env {var}{via}", comp_of(pod)))
     return out
 
 
-async def _cluster_view(ctx: ProbeContext) -> tuple[dict[str, Json] | None, list[Use], list[Finding]]:
-    """(Services by name, pod-env uses, problems). Services are None when the API cannot tell us."""
+async def _cluster_view(ctx: ProbeContext) -> _Found:
+    """Services by name (None when the API cannot tell us), the URLs in pod environments, and the problems."""
     (api, kube_error), ns = await ctx.services.kube.get(), ctx.targets.namespace
     reason = None if api is not None else (kube_error or "no Kubernetes API in the targets")
-    got: dict[str, list[Json]] = {}
+    got: dict[str, list[JsonObject]] = {}
     if api is not None:
         core = client.CoreV1Api(api)
         calls = {"pods": core.list_namespaced_pod, "services": core.list_namespaced_service,
                  "configmaps": core.list_namespaced_config_map}  # fmt: skip
-        errors: dict[str, str] = {}
-
-        async def fetch(res: str) -> None:
-            try:
-                got[res] = await list_items(calls[res], ns)
-            except KubeError as exc:
-                errors[res] = str(exc)
-
-        async with anyio.create_task_group() as tg:
-            for res in calls:
-                tg.start_soon(fetch, res)
-        reason = "; ".join(f"listing {res}: {why}" for res, why in sorted(errors.items())) or None
+        got, errors = await list_all(calls, ns)
+        reason = "; ".join(f"listing {res}: {exc}" for res, exc in sorted(errors.items())) or None
     problems = []
     if reason:
         summary = f"Services or pod environments unreadable, checking by name resolution only: {reason}"
         problems.append(ctx.finding(Status.UNKNOWN, "endpoints.no_cluster_view", summary, subject="cluster view",
                                     evidence={"reason": reason, "namespace": ns}))  # fmt: skip
-    services = {str(get(s, "metadata", "name")): s for s in got["services"]} if "services" in got else None
-    configmaps = {str(get(c, "metadata", "name")): c for c in got.get("configmaps", [])}
-    return services, _env_uses(got.get("pods", []), configmaps), problems
-
-
-async def _resolve(ctx: ProbeContext, host: str) -> dict[str, tuple[str, Any]]:
-    """vantage -> ("ok", addresses) | ("fail", reason) | ("unobservable", reason)."""
-    out: dict[str, tuple[str, Any]] = {}
-
-    async def one(vantage: str) -> None:
-        resolver = ctx.resolver(vantage)
-        if resolver is None:
-            out[vantage] = ("unobservable", "no resolver")
-            return
-        out[vantage] = ("fail", f"no answer within {RESOLVE_TIMEOUT_S:g}s")
-        with anyio.move_on_after(RESOLVE_TIMEOUT_S):
-            try:
-                out[vantage] = ("ok", await resolver.resolve(host))
-            except ResolveError as exc:
-                out[vantage] = ("fail", str(exc))
-            except CannotResolveHereError as exc:
-                out[vantage] = ("unobservable", str(exc))
-
-    async with anyio.create_task_group() as tg:
-        for vantage in ctx.targets.vantages:
-            tg.start_soon(one, vantage)
-    return out
+    services = {s.name: s for s in parse_items(Service, got["services"])} if "services" in got else None
+    configmaps = {c.name: c for c in parse_items(ConfigMap, got.get("configmaps", []))}
+    return _Found(_env_uses(parse_items(Pod, got.get("pods", [])), configmaps), problems, services)
 
 
 def _service_name(host: str, namespace: str) -> str | None:
@@ -198,24 +190,24 @@ def _service_name(host: str, namespace: str) -> str | None:
     return None
 
 
-def _judge(ctx: ProbeContext, use: Use, services: dict[str, Json] | None, seen: dict[str, Any]) -> Finding:
+def _judge(ctx: ProbeContext, use: Use, services: dict[str, Service] | None, seen: list[Resolution]) -> Finding:
     url = httpx.URL(use.url)
     host, port = url.host, url.port or _DEFAULT_PORT.get(url.scheme)
-    resolution = seen.get(host, {})
-    cluster = resolution.get(CLUSTER_VANTAGE, ("unobservable", f"no {CLUSTER_VANTAGE!r} vantage declared"))
-    by_outcome = {k: sorted(v for v, r in resolution.items() if r[0] == k) for k in ("ok", "fail", "unobservable")}
-    ev: Json = {"url": str(url.copy_with(username=None, password=None, query=None, fragment=None)), "host": host,
-                "port": port, "where": use.where, "resolves_in": by_outcome["ok"], "fails_in": by_outcome["fail"],
-                "unobservable_in": by_outcome["unobservable"]}  # fmt: skip
+    unseen = Resolution(CLUSTER_VANTAGE, "unobservable", reason=f"no {CLUSTER_VANTAGE!r} vantage declared")
+    cluster = next((r for r in seen if r.vantage == CLUSTER_VANTAGE), unseen)
+    by_outcome = {k: sorted(r.vantage for r in seen if r.outcome == k) for k in ("ok", "fail", "unobservable")}
+    ev: Evidence = {"url": str(url.copy_with(username=None, password=None, query=None, fragment=None)), "host": host,
+                    "port": port, "where": use.where, "resolves_in": by_outcome["ok"], "fails_in": by_outcome["fail"],
+                    "unobservable_in": by_outcome["unobservable"]}  # fmt: skip
     svc_name = _service_name(host, ctx.targets.namespace)
     svc = services.get(svc_name) if services is not None and svc_name else None
 
-    def finding(status: Status, code: str, summary: str, **extra: Any) -> Finding:
+    def finding(status: Status, code: str, summary: str, **extra: object) -> Finding:
         return ctx.finding(status, code, f"{use.where}: {summary}", component=use.component, subject=use.where,
                            evidence={**ev, **dict(use.context), **extra})  # fmt: skip
 
     if svc is not None:
-        ports = [p.get("port") for p in dicts(get(svc, "spec", "ports"))]
+        ports = svc.ports
         if port is not None and port not in ports:
             return finding(Status.FAIL, "endpoints.port_mismatch", f"Service {svc_name} does not serve port {port} "
                            f"(it serves {ports})", service=svc_name, service_ports=ports)  # fmt: skip
@@ -227,12 +219,14 @@ def _judge(ctx: ProbeContext, use: Use, services: dict[str, Json] | None, seen: 
         if missing
         else f"{host} is not a Service name"
     )
-    if cluster[0] == "ok":
+    if cluster.outcome == "ok":
         return finding(Status.OK, "endpoints.ok", f"{host} resolves in the cluster", service=None)
-    if cluster[0] == "fail" or missing:
+    if cluster.outcome == "fail" or missing:
         why = f"{no_svc}, and {host} does not resolve in the cluster"
-        return finding(Status.FAIL, "endpoints.host_not_a_service", why, service=None, cluster_resolution=cluster[1])
-    why = f"{no_svc}, and whether it resolves in the cluster cannot be observed from here ({cluster[1]})"
+        return finding(
+            Status.FAIL, "endpoints.host_not_a_service", why, service=None, cluster_resolution=cluster.reason
+        )
+    why = f"{no_svc}, and whether it resolves in the cluster cannot be observed from here ({cluster.reason})"
     return finding(Status.UNKNOWN, "endpoints.unverified", why, service=None)
 
 
@@ -246,38 +240,16 @@ def _judge(ctx: ProbeContext, use: Use, services: dict[str, Json] | None, seen: 
 )
 async def endpoints(ctx: ProbeContext) -> list[Finding]:
     """Check every URL in platform.yaml, the catalog storage config and pod env against the namespace's Services."""
-    uses = _platform_uses(ctx)
-    problems: list[Finding] = []
-    services: dict[str, Json] | None = None
-
-    async def catalog() -> None:
-        found, bad = await _catalog_uses(ctx)
-        uses.extend(found)
-        problems.extend(bad)
-
-    async def cluster() -> None:
-        nonlocal services
-        services, found, bad = await _cluster_view(ctx)
-        uses.extend(found)
-        problems.extend(bad)
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(catalog)
-        tg.start_soon(cluster)
+    catalog, cluster = await gather([functools.partial(_catalog_uses, ctx), functools.partial(_cluster_view, ctx)])
     valid = []
-    for use in uses:
+    for use in [*_platform_uses(ctx), *catalog.uses, *cluster.uses]:
         try:
             if httpx.URL(use.url).host:
                 valid.append(use)
         except httpx.InvalidURL:
             continue  # not a URL after all (a value that merely looks like one)
-    resolved: dict[str, Any] = {}
-
-    async def resolve(host: str) -> None:
-        resolved[host] = await _resolve(ctx, host)
-
-    async with anyio.create_task_group() as tg:
-        for host in sorted({httpx.URL(u.url).host for u in valid}):
-            tg.start_soon(resolve, host)
-    findings = [_judge(ctx, use, services, resolved) for use in valid]
-    return problems + sorted(findings, key=lambda f: (f.component, f.subject))
+    hosts = sorted({httpx.URL(u.url).host for u in valid})
+    seen = await gather(functools.partial(resolve_everywhere, ctx, host, timeout_s=RESOLVE_TIMEOUT_S) for host in hosts)
+    resolved = dict(zip(hosts, seen, strict=True))
+    findings = [_judge(ctx, use, cluster.services, resolved[httpx.URL(use.url).host]) for use in valid]
+    return catalog.problems + cluster.problems + sorted(findings, key=lambda f: (f.component, f.subject))

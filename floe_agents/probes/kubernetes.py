@@ -12,33 +12,28 @@ reduced to key names as soon as it arrives.
 
 from __future__ import annotations
 
-from typing import Any
-
-import anyio
 from kubernetes_asyncio import client
 
 from floe_agents.context import ProbeContext
-from floe_agents.findings import Finding, Status
-from floe_agents.probes._kube_api import KubeError, call, list_items
+from floe_agents.findings import CannotObserveError, Finding, Status
+from floe_agents.probes._kube_api import KubeError, call, list_all, parse_items
 from floe_agents.probes._kube_objects import (
-    Json,
-    Obs,
+    Evidence,
     absent_job_obs,
     comp_of,
     component_of,
-    dicts,
     event_obs,
     fold_events,
-    get,
-    name_of,
     ok_obs,
     pod_obs,
     reference_obs,
     service_obs,
 )
+from floe_agents.probes._models.kube import Endpoints, Event, Job, KeyStore, Pod, Service
+from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
 
-__all__ = ["CODES", "KubeError", "component_of", "kubernetes", "list_items"]
+__all__ = ["CODES", "KubeError", "component_of", "kubernetes"]
 
 CODES = {
     "k8s.not_configured": "unknown: no Kubernetes API in the targets (or it could not be configured)",
@@ -67,88 +62,79 @@ CODES = {
 LOG_TAIL_LINES = 20
 
 
-async def _job_log(core: Any, namespace: str, pod: Json) -> Json:
+async def _job_log(core: client.CoreV1Api, namespace: str, pod: Pod) -> Evidence:
     """The tail of a Job pod's log (the lab may answer 400 or nothing: that is said, not hidden)."""
-    containers = dicts(get(pod, "spec", "containers"))
-    kwargs = {"container": containers[0].get("name")} if containers else {}
+    containers = pod.spec.containers
+    kwargs = {"container": str(containers[0].name)} if containers else {}
     try:
-        body = await call(core.read_namespaced_pod_log, name_of(pod), namespace, tail_lines=LOG_TAIL_LINES, **kwargs)
+        body = await call(core.read_namespaced_pod_log, pod.name, namespace, tail_lines=LOG_TAIL_LINES, **kwargs)
     except KubeError as exc:
         return {"log": None, "log_error": exc.evidence["reason"]}
     return {"log": body.decode("utf-8", "replace")[-2000:] or None}
 
 
-async def _job_obs(core: Any, namespace: str, jobs: list[Json], pods: list[Json]) -> list[Obs]:
+def _first_state(pod: Pod) -> object:
+    """The first container's state as the API sent it (None when it has none)."""
+    first = pod.status.container_statuses[0] if pod.status.container_statuses else None
+    return first.state.model_dump(by_alias=True, exclude_unset=True) if first and first.state else None
+
+
+async def _job_obs(core: client.CoreV1Api, namespace: str, jobs: list[Job], pods: list[Pod]) -> list[Verdict]:
     out = []
     for job in jobs:
-        meta, status = job.get("metadata") or {}, job.get("status") or {}
-        conds = {c.get("type"): c for c in dicts(status.get("conditions")) if c.get("status") == "True"}
+        conds = {c.type: c for c in job.status.conditions if c.status == "True"}
         if "Complete" in conds:
             continue
-        owned = [
-            p
-            for p in pods
-            if any(o.get("uid") == meta.get("uid") for o in dicts(get(p, "metadata", "ownerReferences")))
-        ]
-        owned.sort(key=lambda p: str(get(p, "metadata", "creationTimestamp")))
-        first = [(dicts(get(p, "status", "containerStatuses")) or [{}])[0] for p in owned]
-        states = [{"pod": name_of(p), "phase": get(p, "status", "phase"), "state": c.get("state")}
-                  for p, c in zip(owned, first, strict=True)]  # fmt: skip
-        ev: Json = {"job": name_of(job), "helm_hook": get(meta, "annotations", "helm.sh/hook"),
-                    "active": status.get("active", 0), "failed": status.get("failed", 0), "pods": states}  # fmt: skip
-        subject = f"job/{name_of(job)}"
-        if "Failed" in conds:
-            ev.update(reason=conds["Failed"].get("reason"), message=conds["Failed"].get("message"))
+        owned = [p for p in pods if any(o.uid == job.metadata.uid for o in p.metadata.owner_references)]
+        owned.sort(key=lambda p: str(p.metadata.creation_timestamp))
+        states = [{"pod": p.name, "phase": p.status.phase, "state": _first_state(p)} for p in owned]
+        ev: Evidence = {"job": job.name, "helm_hook": job.metadata.annotations.get("helm.sh/hook"),
+                        "active": job.status.active, "failed": job.status.failed, "pods": states}  # fmt: skip
+        subject, comp = f"job/{job.name}", comp_of(job)
+        failed = conds.get("Failed")
+        if failed is not None:
+            ev.update(reason=failed.reason, message=failed.message)
             ev.update(await _job_log(core, namespace, owned[-1]) if owned else {"log": None})
-            summary = f"Job {name_of(job)} failed ({ev['reason']})"
-            out.append(Obs(Status.FAIL, "k8s.hook_job_failed", summary, comp_of(job), subject, ev))
+            summary = f"Job {job.name} failed ({failed.reason})"
+            out.append(Verdict(Status.FAIL, "k8s.hook_job_failed", summary, ev, subject, comp))
         else:
-            summary = f"Job {name_of(job)} has not completed"
-            out.append(Obs(Status.WARN, "k8s.hook_job_incomplete", summary, comp_of(job), subject, ev))
+            summary = f"Job {job.name} has not completed"
+            out.append(Verdict(Status.WARN, "k8s.hook_job_incomplete", summary, ev, subject, comp))
     return out
 
 
-def _api_obs(exc: KubeError, resource: str) -> Obs:
+def _api_failure(exc: KubeError, resource: str) -> Verdict:
     what = {"k8s.api_unreachable": "unreachable", "k8s.api_unauthorized": "refused us"}.get(exc.code, "answered badly")
     summary = f"Kubernetes API {what} listing {resource}: {exc}"
-    return Obs(
-        Status.UNKNOWN, exc.code, summary, "kubernetes", f"api/{resource}", {**exc.evidence, "resource": resource}
-    )
+    ev = {**exc.evidence, "resource": resource}
+    return Verdict(Status.UNKNOWN, exc.code, summary, ev, subject=f"api/{resource}", component="kubernetes")
 
 
-async def _observe(api: Any, ns: str) -> list[Obs]:
+async def _observe(api: client.ApiClient, ns: str) -> list[Verdict]:
     core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
     calls = {"pods": core.list_namespaced_pod, "events": core.list_namespaced_event,
              "services": core.list_namespaced_service, "endpoints": core.list_namespaced_endpoints,
              "secrets": core.list_namespaced_secret, "configmaps": core.list_namespaced_config_map,
              "jobs": batch.list_namespaced_job}  # fmt: skip
-    got: dict[str, list[Json]] = {}
-    errors: dict[str, KubeError] = {}
-
-    async def fetch(resource: str) -> None:
-        try:
-            got[resource] = await list_items(calls[resource], ns)
-        except KubeError as exc:
-            errors[resource] = exc
-
-    async with anyio.create_task_group() as tg:
-        for resource in calls:
-            tg.start_soon(fetch, resource)
+    got, failed = await list_all(calls, ns)
+    errors = {resource: _api_failure(exc, resource) for resource, exc in failed.items()}
     if "pods" in errors:  # the API as a whole is not usable: one finding says why
-        return [_api_obs(errors["pods"], "pods")]
-    counts = {"namespace": ns, **{f"{res}_seen": len(items) for res, items in sorted(got.items())}}
+        cause = errors["pods"]
+        raise CannotObserveError(cause.code, cause.summary, subject=cause.subject, evidence=cause.evidence)
+    counts: Evidence = {"namespace": ns, **{f"{res}_seen": len(items) for res, items in sorted(got.items())}}
     # Secret data is reduced to key names here and not kept.
-    stores = {kind: {name_of(o): {*(o.get("data") or {}), *(o.get("binaryData") or {})} for o in got.pop(res)}
+    stores = {kind: {o.name: set(o.keys) for o in parse_items(KeyStore, got.pop(res))}
               for kind, res in (("secret", "secrets"), ("configmap", "configmaps")) if res in got}  # fmt: skip
-    pods, jobs = got["pods"], got.get("jobs", [])
-    out = [_api_obs(exc, resource) for resource, exc in sorted(errors.items())]
+    pods, jobs = parse_items(Pod, got["pods"]), parse_items(Job, got.get("jobs", []))
+    out = [verdict for _, verdict in sorted(errors.items())]
     out += [o for pod in pods for o in pod_obs(pod)] + reference_obs(pods, stores)
     if "services" in got and "endpoints" in got:
-        out += service_obs(got["services"], got["endpoints"], pods)
+        out += service_obs(parse_items(Service, got["services"]), parse_items(Endpoints, got["endpoints"]), pods)
     if "jobs" in got:
         out += await _job_obs(core, ns, jobs, pods) + absent_job_obs(jobs, pods)
-    live = {("Pod", name_of(p)): comp_of(p) for p in pods} | {("Job", name_of(j)): comp_of(j) for j in jobs}
-    out += fold_events(out, event_obs(got.get("events", []), live))
+    live = {("Pod", p.name): comp_of(p) for p in pods} | {("Job", j.name): comp_of(j) for j in jobs}
+    out, events = fold_events(out, event_obs(parse_items(Event, got.get("events", [])), live))
+    out += events
     return out + ok_obs(out, pods, jobs, counts)
 
 
@@ -166,8 +152,5 @@ async def kubernetes(ctx: ProbeContext) -> list[Finding]:
     if api is None:
         reason = kube_error or "the targets configure no Kubernetes API (kubernetes.mode: none)"
         ev = {"reason": reason, "mode": ctx.targets.kubernetes.mode}
-        return [ctx.finding(Status.UNKNOWN, "k8s.not_configured", f"cannot read the cluster: {reason}", subject="api",
-                            evidence=ev)]  # fmt: skip
-    observed = await _observe(api, ctx.targets.namespace)
-    return [ctx.finding(o.status, o.code, o.summary, component=o.component, subject=o.subject, evidence=o.evidence,
-                        severity=o.severity) for o in observed]  # fmt: skip
+        raise CannotObserveError("k8s.not_configured", f"cannot read the cluster: {reason}", subject="api", evidence=ev)
+    return [v.finding(ctx) for v in await _observe(api, ctx.targets.namespace)]

@@ -11,25 +11,29 @@ answers: the server's own error text classifies a failed login, ``pg_database`` 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Mapping
 
 import anyio
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import TupleRow
 
 from floe_agents.context import Endpoint, ProbeContext
-from floe_agents.findings import Code, Finding, Status
+from floe_agents.findings import CannotObserveError, Code, Finding, Status
 from floe_agents.probes._alembic import ancestors, installed_head
 from floe_agents.probes._credentials import POSTGRES_LOGIN
+from floe_agents.probes._vantages import resolve_from
+from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
-from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 CONNECT_TIMEOUT_S = 3.0
 STATEMENT_TIMEOUT_MS = 2500
 NEAR_LIMIT = 0.8
 REQUIRED_DB = "dagster"
 OPTIONAL_DBS = ("polaris", "marquez")
-Verdict = tuple[Status, str, str, dict[str, Any]]  # status, code, summary, evidence
+Evidence = Mapping[str, object]
+Connection = psycopg.AsyncConnection[TupleRow]
 
 CODES = {
     "endpoint.not_configured": "unknown: no sql endpoint for this vantage in the targets",
@@ -92,8 +96,8 @@ def _classify_login_error(message: str, has_password: bool) -> tuple[str, Status
     return "postgres.connect_failed", Status.FAIL, "login failed"
 
 
-async def _connect(ctx: ProbeContext, ep: Endpoint, address: str, dbname: str) -> psycopg.AsyncConnection[Any]:
-    params: dict[str, Any] = dict(ep.url.params.items())
+async def _connect(ctx: ProbeContext, ep: Endpoint, address: str, dbname: str) -> Connection:
+    params: dict[str, str | int | None] = dict(ep.url.params.items())
     password = ctx.credential("postgres_password")
     if password is not None:
         params["password"] = password
@@ -108,10 +112,10 @@ async def _connect(ctx: ProbeContext, ep: Endpoint, address: str, dbname: str) -
         application_name="floe-agents",
     )
     with anyio.fail_after(CONNECT_TIMEOUT_S + 0.5):
-        return await psycopg.AsyncConnection.connect(autocommit=True, **params)
+        return await psycopg.AsyncConnection.connect(make_conninfo("", **params), autocommit=True)
 
 
-async def _rows(conn: psycopg.AsyncConnection[Any], query: str | sql.Composable) -> list[tuple[Any, ...]]:
+async def _rows(conn: Connection, query: str | sql.Composable) -> list[TupleRow]:
     cur = await conn.execute(query)  # type: ignore[arg-type]  # our queries are literal or composed
     return list(await cur.fetchall())
 
@@ -123,12 +127,12 @@ _TABLES = (
 )
 
 
-async def _schema(conn: psycopg.AsyncConnection[Any]) -> Verdict:
+async def _schema(conn: Connection) -> Verdict:
     """Dagster's storage schema: no tables / unstamped / behind / at head / ahead of the installed head."""
     head, chain, source = await anyio.to_thread.run_sync(installed_head)
     # Both queries in one round trip (a pipeline): the table list, and the stamp where Dagster keeps it. The stamp
     # query fails when there is no public.alembic_version; the table list then says where it is, if anywhere.
-    public_stamp: list[tuple[Any, ...]] | None = None
+    public_stamp: list[TupleRow] | None = None
     try:
         async with conn.pipeline():
             listed = await conn.execute(_TABLES)
@@ -139,11 +143,15 @@ async def _schema(conn: psycopg.AsyncConnection[Any]) -> Verdict:
         public_stamp = list(await stamped.fetchall())
     tables = list(await listed.fetchall())
     names = sorted(f"{s}.{t}" for s, t in tables)
-    ev: dict[str, Any] = {"database": REQUIRED_DB, "installed_head": head, "head_source": source}
+    ev: dict[str, object] = {"database": REQUIRED_DB, "installed_head": head, "head_source": source}
     ev.update(table_count=len(names), tables=names[:40])
     migrate = "(run `dagster instance migrate`)"
+
+    def verdict(status: Status, code: str, summary: str) -> Verdict:
+        return Verdict(status, code, summary, ev, subject=REQUIRED_DB)
+
     if not names:
-        return Status.FAIL, "postgres.schema_empty", f"the dagster database has no tables {migrate}", ev
+        return verdict(Status.FAIL, "postgres.schema_empty", f"the dagster database has no tables {migrate}")
     stamp = next((s for s, t in tables if t == "alembic_version"), None)
     query = sql.SQL("SELECT version_num FROM {}.alembic_version").format(sql.Identifier(stamp or "public"))
     rows = public_stamp if stamp == "public" and public_stamp is not None else None
@@ -151,18 +159,18 @@ async def _schema(conn: psycopg.AsyncConnection[Any]) -> Verdict:
         rows = await _rows(conn, query)
     ev["db_revisions"] = revisions = [str(r[0]) for r in rows or []]
     if not revisions:
-        return Status.WARN, "postgres.schema_unstamped", f"{len(names)} tables but no alembic_version revision", ev
+        return verdict(Status.WARN, "postgres.schema_unstamped", f"{len(names)} tables but no alembic_version revision")
     ev["db_revision"] = rev = revisions[0]
     if rev == head:
-        return Status.OK, "postgres.schema_at_head", f"dagster schema is at head {head}", ev
+        return verdict(Status.OK, "postgres.schema_at_head", f"dagster schema is at head {head}")
     if chain is None:
-        return Status.WARN, "postgres.schema_not_at_head", f"dagster schema is at {rev}, not the pinned {head}", ev
+        return verdict(Status.WARN, "postgres.schema_not_at_head", f"dagster schema is at {rev}, not the pinned {head}")
     behind = ancestors(chain, head)
     if rev in behind:
         ev["revisions_behind"] = n = behind.index(rev) + 1
-        return Status.FAIL, "postgres.schema_behind", f"dagster schema {rev} is {n} behind {head} {migrate}", ev
+        return verdict(Status.FAIL, "postgres.schema_behind", f"dagster schema {rev} is {n} behind {head} {migrate}")
     summary = f"dagster schema {rev} is unknown to the installed scripts (head {head}): a newer Dagster migrated it"
-    return Status.WARN, "postgres.schema_ahead", summary, ev
+    return verdict(Status.WARN, "postgres.schema_ahead", summary)
 
 
 _FACTS = (
@@ -174,11 +182,11 @@ _FACTS = (
 
 
 async def _after_login(
-    ctx: ProbeContext, ep: Endpoint, conn: psycopg.AsyncConnection[Any], base: dict[str, Any], out: list[Finding]
+    ctx: ProbeContext, ep: Endpoint, conn: Connection, base: Evidence, out: list[Finding]
 ) -> list[str]:
     """Server, databases and connection headroom; returns the databases present."""
 
-    def emit(subject: str, status: Status, code: str, summary: str, ev: dict[str, Any]) -> None:
+    def emit(subject: str, status: Status, code: str, summary: str, ev: Evidence) -> None:
         out.append(ctx.finding(status, code, summary, subject=subject, evidence=ev))
 
     [(version, ssl_in_use, names, limit, reserved, used)] = await _rows(conn, _FACTS)
@@ -205,46 +213,48 @@ async def _after_login(
     return dbs
 
 
-async def _dagster_schema(ctx: ProbeContext, ep: Endpoint, address: str) -> Verdict | Exception:
+async def _dagster_schema(ctx: ProbeContext, ep: Endpoint, address: str, base: Evidence) -> Verdict:
     """The Dagster schema verdict, or what stopped us (used only if the database turns out to exist)."""
     try:
         async with await _connect(ctx, ep, address, REQUIRED_DB) as db:
             return await _schema(db)
     except (psycopg.Error, TimeoutError, ValueError) as exc:
-        return exc
+        return _query_failed(f"{ep.host}:{ep.port or 5432}", base, exc)
 
 
 async def _check(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
     subject = f"{ep.host}:{ep.port or 5432}"
-    base: dict[str, Any] = {"host": ep.host, "port": ep.port or 5432, "endpoint": ep.name}
+    base: dict[str, object] = {"host": ep.host, "port": ep.port or 5432, "endpoint": ep.name}
     base.update(user=ctx.credential("postgres_user"), sslmode=ep.url.params.get("sslmode"))
 
-    def one(status: Status, code: str, summary: str, ev: dict[str, Any]) -> list[Finding]:
+    def one(status: Status, code: str, summary: str, ev: Evidence) -> list[Finding]:
         return [ctx.finding(status, code, summary, subject=subject, evidence={**base, **ev})]
 
-    resolver = ctx.resolver(ep.vantage)
-    try:
-        base["address"] = (await resolver.resolve(ep.host))[0] if resolver else ep.host
-    except CannotResolveHereError as exc:
-        return one(Status.UNKNOWN, "postgres.unreachable", f"cannot observe {subject}: {exc}", {"reason": str(exc)})
-    except ResolveError as exc:
-        return one(
-            Status.FAIL,
+    resolution = await resolve_from(ctx, ep.vantage, ep.host)
+    if resolution.outcome == "unobservable" and resolution.has_resolver:
+        why = resolution.reason
+        raise CannotObserveError(
             "postgres.unreachable",
-            f"{ep.host} does not resolve",
-            {"reason": "unresolvable", "error": str(exc)},
+            f"cannot observe {subject}: {why}",
+            subject=subject,
+            evidence={**base, "reason": why},
         )
-    schema: list[Verdict | Exception] = []
+    if resolution.outcome == "fail":
+        ev = {"reason": "unresolvable", "error": resolution.reason}
+        return one(Status.FAIL, "postgres.unreachable", f"{ep.host} does not resolve", ev)
+    address = base["address"] = resolution.addresses[0] if resolution.addresses else ep.host
+    schema: Verdict | None = None
 
     async def early_schema() -> None:
-        schema.append(await _dagster_schema(ctx, ep, base["address"]))
+        nonlocal schema
+        schema = await _dagster_schema(ctx, ep, address, base)
 
     # Dagster's database is read on its own connection while the login connection works: a remote cluster's
     # round trips are paid once, not twice in a row. Its verdict is used only if the database exists.
     async with anyio.create_task_group() as tg:
         tg.start_soon(early_schema)
         try:
-            conn = await _connect(ctx, ep, base["address"], "postgres")
+            conn = await _connect(ctx, ep, address, "postgres")
         except TimeoutError:
             tg.cancel_scope.cancel()
             summary = f"{subject} did not answer within {CONNECT_TIMEOUT_S:g}s"
@@ -261,20 +271,16 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
         except (psycopg.Error, TimeoutError, ValueError) as exc:
             dbs = []
             tg.cancel_scope.cancel()
-            out.append(_query_failed(ctx, subject, base, exc))
-    if REQUIRED_DB in dbs and schema:
-        verdict = schema[0]
-        if isinstance(verdict, Exception):
-            out.append(_query_failed(ctx, subject, base, verdict))
-        else:
-            out.append(ctx.finding(verdict[0], verdict[1], verdict[2], subject=REQUIRED_DB, evidence=verdict[3]))
+            out.append(_query_failed(subject, base, exc).finding(ctx))
+    if REQUIRED_DB in dbs and schema is not None:
+        out.append(schema.finding(ctx))
     return out
 
 
-def _query_failed(ctx: ProbeContext, subject: str, base: dict[str, Any], exc: Exception) -> Finding:
+def _query_failed(subject: str, base: Evidence, exc: Exception) -> Verdict:
     summary = f"logged in to {subject} but a query failed: {exc}"
     ev = {**base, "error": f"{type(exc).__name__}: {exc}"[:500]}
-    return ctx.finding(Status.UNKNOWN, "postgres.query_failed", summary, subject="queries", evidence=ev)
+    return Verdict(Status.UNKNOWN, "postgres.query_failed", summary, ev, subject="queries")
 
 
 @probe(

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Severity, Status
+from floe_agents.probes._vantages import resolve_everywhere as resolve_everywhere_from
 from floe_agents.registry import engine_codes, follow_up
-from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 TRIGGERS = (Code.DNS_UNRESOLVABLE, "dagster.step_failed_unknown_host", "polaris.storage_endpoint_mismatch")
 
@@ -38,20 +38,10 @@ async def resolve_everywhere(ctx: ProbeContext, trigger: Finding) -> list[Findin
     host = host_of_trigger(trigger)
     if host is None:
         return []  # the trigger names no host (e.g. an AWS default endpoint): nothing to compare
-    resolves: dict[str, list[str]] = {}
-    fails: dict[str, str] = {}
-    unobservable: list[str] = []
-    for vantage in ctx.targets.vantages:
-        resolver = ctx.resolver(vantage)
-        if resolver is None:
-            unobservable.append(vantage)
-            continue
-        try:
-            resolves[vantage] = await resolver.resolve(host)
-        except CannotResolveHereError:
-            unobservable.append(vantage)
-        except ResolveError as exc:
-            fails[vantage] = str(exc)
+    seen = await resolve_everywhere_from(ctx, host)
+    resolves = {r.vantage: list(r.addresses) for r in seen if r.outcome == "ok"}
+    fails = {r.vantage: r.reason for r in seen if r.outcome == "fail"}
+    unobservable = [r.vantage for r in seen if r.outcome == "unobservable"]
     evidence = {
         "host": host,
         "resolves_in": sorted(resolves),

@@ -11,18 +11,23 @@ botocore's own connect/read timeouts and a single attempt.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Mapping
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import anyio
 import httpx
+from pydantic import ValidationError
 
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
-from floe_agents.probes._aws import aws_call, make_clients, resolves_from
+from floe_agents.gather import gather
+from floe_agents.probes._aws import RESOLVE_TIMEOUT_S, Clients, aws_call, make_clients
 from floe_agents.probes._credentials import S3_KEYS
 from floe_agents.probes._http import UNREACHABLE, failure_reason, under
+from floe_agents.probes._models.aws import AssumeRoleResult, CallerIdentity, LocalStackHealth
+from floe_agents.probes._vantages import Resolution, resolve_from
+from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, is_ip
 
@@ -30,7 +35,7 @@ REQUEST_TIMEOUT_S = 3.0
 UPSTREAM_BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
 OPTIONAL_BUCKETS = ("dagster-compute-logs", "cube-preaggs")
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/polaris-storage-role"
-Verdict = tuple[Status, str, str, dict[str, Any]]  # status, code, summary, evidence
+Evidence = Mapping[str, object]
 
 CODES = {
     "endpoint.not_configured": "unknown: no S3 api endpoint for this vantage in the targets",
@@ -55,7 +60,7 @@ CODES = {
 }
 
 
-def _strings(value: Any, key: str = "") -> Iterable[tuple[str, str]]:
+def _strings(value: object, key: str = "") -> Iterable[tuple[str, str]]:
     if isinstance(value, Mapping):
         for k, v in value.items():
             yield from _strings(v, str(k))
@@ -96,156 +101,160 @@ async def _health(ctx: ProbeContext, ep: Endpoint) -> Verdict:
     """Does the endpoint answer, and does LocalStack's health route (when there is one) say s3 is running?"""
     path = ep.target.health_path or "/_localstack/health"
     url = under(ep.url, path)  # keep a path prefix
-    ev: dict[str, Any] = {"url": str(url), "endpoint": ep.name}
+    ev: dict[str, object] = {"url": str(url), "endpoint": ep.name}
+
+    def verdict(status: Status, code: str, summary: str) -> Verdict:
+        return Verdict(status, code, summary, ev, subject=str(ep.url))
+
     try:
         response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)
     except httpx.TimeoutException as exc:
         ev.update(reason="timeout", error=type(exc).__name__)
-        return Status.FAIL, "s3.unreachable", f"{ep.url} did not answer within {REQUEST_TIMEOUT_S:g}s", ev
+        return verdict(Status.FAIL, "s3.unreachable", f"{ep.url} did not answer within {REQUEST_TIMEOUT_S:g}s")
     except httpx.HTTPError as exc:
         text, reason = f"{type(exc).__name__}: {exc}", failure_reason(exc)
         ev.update(reason=reason, error=text[:300])
         if reason in UNREACHABLE:
-            return Status.FAIL, "s3.unreachable", f"{ep.url} unreachable ({reason}): {exc}", ev
-        return Status.FAIL, "s3.unhealthy", f"{ep.url} sent a broken answer: {text}", ev
+            return verdict(Status.FAIL, "s3.unreachable", f"{ep.url} unreachable ({reason}): {exc}")
+        return verdict(Status.FAIL, "s3.unhealthy", f"{ep.url} sent a broken answer: {text}")
     ev["status_code"] = response.status_code
     if response.status_code >= 500:
         ev["body"] = response.text[:300]
-        return Status.FAIL, "s3.unhealthy", f"{url} answered HTTP {response.status_code}", ev
+        return verdict(Status.FAIL, "s3.unhealthy", f"{url} answered HTTP {response.status_code}")
     if response.status_code != 200:
         ev["localstack"] = False  # a 404 (no such route) or 403 (real S3) still proves the endpoint answers
-        return Status.OK, "s3.ok", f"{ep.url} answers (HTTP {response.status_code}, not LocalStack)", ev
+        return verdict(Status.OK, "s3.ok", f"{ep.url} answers (HTTP {response.status_code}, not LocalStack)")
     try:
-        health = response.json()
+        health = LocalStackHealth.model_validate(response.json())
+    except ValidationError:
+        ev["localstack"] = False  # JSON without a services map: some other server
+        return verdict(Status.OK, "s3.ok", f"{ep.url} answers")
     except ValueError:
         ev["body"] = response.text[:300]
-        return Status.FAIL, "s3.unhealthy", f"{url} answered 200 with a body that is not JSON", ev
-    services = health.get("services") if isinstance(health, dict) else None
-    if not isinstance(services, dict):
-        return Status.OK, "s3.ok", f"{ep.url} answers", {**ev, "localstack": False}
-    ev.update(localstack=True, services=services, version=health.get("version"))
-    state = str(services.get("s3", "absent"))
+        return verdict(Status.FAIL, "s3.unhealthy", f"{url} answered 200 with a body that is not JSON")
+    ev.update(localstack=True, services=health.services, version=health.version)
+    state = str(health.services.get("s3", "absent"))
     if state not in ("running", "available", "initialized"):
-        return Status.FAIL, "s3.unhealthy", f"LocalStack at {ep.url} reports s3 {state}", ev
-    return Status.OK, "s3.ok", f"{ep.url} answers; LocalStack reports s3 {state}", ev
+        return verdict(Status.FAIL, "s3.unhealthy", f"LocalStack at {ep.url} reports s3 {state}")
+    return verdict(Status.OK, "s3.ok", f"{ep.url} answers; LocalStack reports s3 {state}")
 
 
-async def _credentials(clients: dict[str, Any], base: dict[str, Any]) -> Verdict:
+async def _credentials(clients: Clients, base: Evidence) -> Verdict:
     ident, err = await aws_call(clients, clients["sts"].get_caller_identity)
     if err is None:
-        ev = {**base, "account": ident.get("Account"), "arn": ident.get("Arn")}
-        return Status.OK, "s3.credentials_valid", f"credentials accepted as {ident.get('Arn')}", ev
+        who = CallerIdentity.model_validate(ident)
+        ev = {**base, "account": who.account, "arn": who.arn}
+        return Verdict(Status.OK, "s3.credentials_valid", f"credentials accepted as {who.arn}", ev, "credentials")
     if err["kind"] == "auth":
-        return Status.FAIL, "s3.credentials_invalid", f"STS rejected the credentials: {err['code']}", {**base, **err}
+        summary = f"STS rejected the credentials: {err['code']}"
+        return Verdict(Status.FAIL, "s3.credentials_invalid", summary, {**base, **err}, "credentials")
     ev = {**base, "call": "GetCallerIdentity", **err}
-    return Status.UNKNOWN, "s3.check_failed", f"could not verify the credentials: {err['message']}", ev
+    summary = f"could not verify the credentials: {err['message']}"
+    return Verdict(Status.UNKNOWN, "s3.check_failed", summary, ev, "credentials")
 
 
-async def _bucket(clients: dict[str, Any], bucket: str, base: dict[str, Any]) -> Verdict:
+async def _bucket(clients: Clients, bucket: str, base: Evidence) -> Verdict:
     _, err = await aws_call(clients, lambda: clients["s3"].head_bucket(Bucket=bucket))
     ev = {**base, "bucket": bucket, "addressing": "path", **(err or {})}
     if err is None:
-        return Status.OK, "s3.bucket_present", f"bucket {bucket} exists", ev
+        return Verdict(Status.OK, "s3.bucket_present", f"bucket {bucket} exists", ev, bucket)
     if err.get("status") == 404 or err.get("code") in ("404", "NoSuchBucket"):
-        return Status.FAIL, "s3.bucket_missing", f"bucket {bucket} does not exist", ev
+        return Verdict(Status.FAIL, "s3.bucket_missing", f"bucket {bucket} does not exist", ev, bucket)
     if err["kind"] in ("auth", "client"):
-        return Status.FAIL, "s3.bucket_unreadable", f"bucket {bucket} answered {err['code']}", ev
-    return Status.UNKNOWN, "s3.check_failed", f"HeadBucket {bucket} failed: {err['message']}", ev
+        return Verdict(Status.FAIL, "s3.bucket_unreadable", f"bucket {bucket} answered {err['code']}", ev, bucket)
+    return Verdict(Status.UNKNOWN, "s3.check_failed", f"HeadBucket {bucket} failed: {err['message']}", ev, bucket)
 
 
-async def _role(clients: dict[str, Any], arn: str, configured: bool, base: dict[str, Any]) -> Verdict:
+async def _role(clients: Clients, arn: str, configured: bool, base: Evidence) -> Verdict:
     """AssumeRole of a configured role; the upstream default role only if it exists (missing is a warn)."""
     ev = {**base, "role_arn": arn, "source": "platform storage credentials" if configured else "upstream default"}
     if not configured:
         _, err = await aws_call(clients, lambda: clients["iam"].get_role(RoleName=arn.rsplit("/", 1)[-1]))
         if err is not None and err.get("code") == "NoSuchEntity":
-            return Status.WARN, "s3.role_missing", f"role {arn} does not exist", {**ev, **err}
+            return Verdict(Status.WARN, "s3.role_missing", f"role {arn} does not exist", {**ev, **err}, arn)
         if err is not None:
             ev.update(call="GetRole", **err)
-            return Status.UNKNOWN, "s3.check_failed", f"could not look up {arn}: {err['message']}", ev
+            return Verdict(Status.UNKNOWN, "s3.check_failed", f"could not look up {arn}: {err['message']}", ev, arn)
     got, err = await aws_call(
         clients,
         lambda: clients["sts"].assume_role(RoleArn=arn, RoleSessionName="floe-agents-probe", DurationSeconds=900),
     )
     if err is None:
-        return Status.OK, "s3.assume_role_ok", f"assumed {arn}", {**ev, "assumed_arn": got["AssumedRoleUser"]["Arn"]}
+        assumed = AssumeRoleResult.model_validate(got).assumed_role_user.arn
+        return Verdict(Status.OK, "s3.assume_role_ok", f"assumed {arn}", {**ev, "assumed_arn": assumed}, arn)
     ev.update(call="AssumeRole", **err)
     if err["kind"] in ("auth", "client"):
-        return Status.FAIL, "s3.assume_role_failed", f"AssumeRole {arn} refused: {err['code']} {err['message']}", ev
-    return Status.UNKNOWN, "s3.check_failed", f"AssumeRole {arn} failed: {err['message']}", ev
+        summary = f"AssumeRole {arn} refused: {err['code']} {err['message']}"
+        return Verdict(Status.FAIL, "s3.assume_role_failed", summary, ev, arn)
+    return Verdict(Status.UNKNOWN, "s3.check_failed", f"AssumeRole {arn} failed: {err['message']}", ev, arn)
+
+
+def _unresolvable(resolution: Resolution) -> str | None:
+    """Why a name does not resolve (None: it does); CannotObserveError's cousin: unobservable raises."""
+    if resolution.outcome == "unobservable":
+        raise CannotResolveHereError(resolution.reason)
+    if resolution.outcome == "ok":
+        return None
+    return "resolution timed out" if resolution.timed_out else resolution.reason
 
 
 async def _addressing(ctx: ProbeContext, ep: Endpoint, buckets: list[str], path_style: dict[str, bool]) -> Verdict:
     """Which addressing resolves from ``ep.vantage``: path-style (the host) and virtual-host (<bucket>.<host>)."""
     host, vantage = ep.host, ep.vantage
-    ev: dict[str, Any] = {"endpoint": str(ep.url), "host": host, "path_style_access": path_style}
+    ev: dict[str, object] = {"endpoint": str(ep.url), "host": host, "path_style_access": path_style}
+
+    def verdict(status: Status, code: str, summary: str) -> Verdict:
+        return Verdict(status, code, summary, ev, subject="addressing")
+
     if is_ip(host):
         ev.update(path_style="works", virtual_host="not applicable: SDKs use path-style for IP endpoints")
-        return Status.OK, "s3.addressing_ok", f"{host} is an IP: path-style addressing only", ev
-    why = await resolves_from(ctx, vantage, host)
+        return verdict(Status.OK, "s3.addressing_ok", f"{host} is an IP: path-style addressing only")
+    why = _unresolvable(await resolve_from(ctx, vantage, host, timeout_s=RESOLVE_TIMEOUT_S))
     if why is not None:
         ev.update(reason="endpoint host unresolvable", error=why)
-        return Status.FAIL, "s3.unreachable", f"{host} does not resolve from {vantage}: no addressing works", ev
-    virtual: dict[str, str | None] = {}
-
-    async def one(bucket: str) -> None:
-        virtual[bucket] = await resolves_from(ctx, vantage, f"{bucket}.{host}")
-
-    async with anyio.create_task_group() as tg:
-        for b in buckets:
-            tg.start_soon(one, b)
+        return verdict(Status.FAIL, "s3.unreachable", f"{host} does not resolve from {vantage}: no addressing works")
+    names = [f"{b}.{host}" for b in buckets]
+    seen = await gather(functools.partial(resolve_from, ctx, vantage, n, timeout_s=RESOLVE_TIMEOUT_S) for n in names)
+    virtual = {b: _unresolvable(r) for b, r in zip(buckets, seen, strict=True)}
     bad = sorted(b for b, why in virtual.items() if why)
     ev.update(path_style="resolves", virtual_host={b: why or "resolves" for b, why in sorted(virtual.items())})
     if not bad:
-        return Status.OK, "s3.addressing_ok", f"path-style and virtual-host names resolve from {vantage}", ev
+        return verdict(Status.OK, "s3.addressing_ok", f"path-style and virtual-host names resolve from {vantage}")
     strict = [b for b in bad if path_style.get(b) is False]
     unknown = [b for b in bad if b not in path_style]
     ev.update(unresolvable=[f"{b}.{host}" for b in bad], path_style_disabled_for=strict)
     if not strict and not unknown:  # every such bucket is configured path-style: virtual-host is never used
         summary = f"path-style resolves from {vantage}; virtual-host names do not, and the platform uses path-style"
-        return Status.OK, "s3.addressing_ok", summary, ev
+        return verdict(Status.OK, "s3.addressing_ok", summary)
     summary = f"virtual-host names ({bad[0]}.{host}, ...) do not resolve from {vantage}: only path-style works"
     if strict:
         summary += f"; the platform disables path-style access for {', '.join(strict)}"
-    return Status.FAIL if strict else Status.WARN, "s3.virtual_host_unresolvable", summary, ev
+    return verdict(Status.FAIL if strict else Status.WARN, "s3.virtual_host_unresolvable", summary)
 
 
-async def _signed(
-    ctx: ProbeContext,
-    clients: dict[str, Any],
-    key: str | None,
-    base: dict[str, Any],
-    *,
-    buckets: list[str],
-    source: str,
-) -> list[Finding]:
+async def _signed(ctx: ProbeContext, clients: Clients, key: str | None, base: Evidence, *, buckets: list[str],
+                  source: str) -> list[Verdict]:  # fmt: skip
     """Keys, buckets and roles: the calls that need a signature."""
     if not key:
         summary = "no S3 access key configured: credentials, buckets and roles not checked"
-        return [ctx.finding(Status.UNKNOWN, "s3.credentials_missing", summary, subject="credentials")]
+        return [Verdict(Status.UNKNOWN, "s3.credentials_missing", summary, subject="credentials")]
     if "error" in clients:
         summary = f"cannot set up an S3 client: {clients['error']}"
         ev = {**base, "error": clients["error"]}
-        return [ctx.finding(Status.UNKNOWN, "s3.check_failed", summary, subject="credentials", evidence=ev)]
+        return [Verdict(Status.UNKNOWN, "s3.check_failed", summary, ev, "credentials")]
     storage = ctx.platform.storage.values() if ctx.platform else []
     roles = sorted({p.credentials.role_arn for p in storage if p.credentials.role_arn})
-    found: list[Finding] = []
-
-    async def keep(subject: str, make: Awaitable[Verdict]) -> None:
-        status, code, summary, ev = await make
-        found.append(ctx.finding(status, code, summary, subject=subject, evidence=ev))
-
     # The key check and the calls it vouches for go out together (one round trip, not two); if the keys are
     # refused, every signed call was refused the same way and only the key finding is kept.
     region = ctx.credential("s3_region")
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(keep, "credentials", _credentials(clients, {**base, "access_key_id": key, "region": region}))
-        for bucket in buckets:
-            tg.start_soon(keep, bucket, _bucket(clients, bucket, {**base, "expected_from": source}))
-        for arn in roles or [DEFAULT_ROLE]:
-            tg.start_soon(keep, arn, _role(clients, arn, bool(roles), base))
-    refused = any(f.subject == "credentials" and f.status is Status.FAIL for f in found)
-    return [f for f in found if not refused or f.subject == "credentials"]
+    calls: list[Callable[[], Awaitable[Verdict]]] = [
+        functools.partial(_credentials, clients, {**base, "access_key_id": key, "region": region}),
+        *(functools.partial(_bucket, clients, bucket, {**base, "expected_from": source}) for bucket in buckets),
+        *(functools.partial(_role, clients, arn, bool(roles), base) for arn in roles or [DEFAULT_ROLE]),
+    ]
+    found = await gather(calls)
+    refused = found[0].status is Status.FAIL
+    return found[:1] if refused else found
 
 
 @probe(
@@ -263,7 +272,7 @@ async def s3(ctx: ProbeContext) -> list[Finding]:
         return [ctx.finding(Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, summary, subject="api")]
     key, region = ctx.credential("s3_access_key_id"), ctx.credential("s3_region") or ""
     secret = ctx.credential("s3_secret_access_key")
-    clients: dict[str, Any] = {}
+    clients: Clients = {}
 
     async def prepare() -> None:  # boto3's import and client set-up overlap the health check
         try:
@@ -278,30 +287,26 @@ async def s3(ctx: ProbeContext) -> list[Finding]:
     async with anyio.create_task_group() as tg:
         if key:
             tg.start_soon(prepare)
-        status, code, summary, ev = await _health(ctx, ep)
-        if status is not Status.OK:
+        health = await _health(ctx, ep)
+        if health.status is not Status.OK:
             tg.cancel_scope.cancel()
-    out = [ctx.finding(status, code, summary, subject=str(ep.url), evidence=ev)]
-    if status is not Status.OK:
-        return out
+    if health.status is not Status.OK:
+        return [health.finding(ctx)]
     buckets, path_style, source = expected_buckets(ctx.platform)
     base = {"endpoint": str(ep.url)}
 
-    async def run(subject: str, make: Awaitable[Verdict], vantage: str | None = None) -> Finding | None:
+    async def signed() -> list[Finding]:
+        return [v.finding(ctx) for v in await _signed(ctx, clients, key, base, buckets=buckets, source=source)]
+
+    async def addressing(vep: Endpoint) -> list[Finding]:
         try:
-            status, code, summary, ev = await make
+            return [(await _addressing(ctx, vep, buckets, path_style)).finding(ctx, vantage=vep.vantage)]
         except CannotResolveHereError:
-            return None  # that vantage's DNS cannot be observed from here: no finding rather than a false alarm
-        out.append(ctx.finding(status, code, summary, subject=subject, evidence=ev, vantage=vantage))
-        return out[-1]
+            return []  # that vantage's DNS cannot be observed from here: no finding rather than a false alarm
 
-    async def signed() -> None:
-        out.extend(await _signed(ctx, clients, key, base, buckets=buckets, source=source))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(signed)
-        for vantage in ctx.targets.vantages:
-            vep = _api_endpoint(ctx, vantage)
-            if vep is not None:
-                tg.start_soon(run, "addressing", _addressing(ctx, vep, buckets, path_style), vantage)
+    veps = [vep for vep in (_api_endpoint(ctx, v) for v in ctx.targets.vantages) if vep is not None]
+    calls: list[Callable[[], Awaitable[list[Finding]]]] = [signed]
+    calls += [functools.partial(addressing, vep) for vep in veps]
+    found = await gather(calls)
+    out = [health.finding(ctx), *(f for fs in found for f in fs)]
     return sorted(out, key=lambda f: (f.subject, f.vantage))

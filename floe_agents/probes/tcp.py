@@ -8,13 +8,15 @@ so one black-holed endpoint costs one timeout, not one per endpoint.
 from __future__ import annotations
 
 import errno
+import functools
 
 import anyio
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
+from floe_agents.gather import gather
+from floe_agents.probes._vantages import resolve_from
 from floe_agents.registry import engine_codes, probe
-from floe_agents.resolve import CannotResolveHereError, ResolveError
 
 CONNECT_TIMEOUT_S = 2.0
 
@@ -33,19 +35,16 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
         return ctx.finding(
             Status.UNKNOWN, Code.ENDPOINT_NOT_CONFIGURED, f"{ep.url} has no port", subject=subject, evidence=evidence
         )
-    resolver = ctx.resolver(ep.vantage)
-    address = ep.host
-    if resolver is not None:
-        try:
-            address = (await resolver.resolve(ep.host))[0]
-        except (ResolveError, CannotResolveHereError) as exc:
-            return ctx.finding(
-                Status.FAIL,
-                Code.TCP_UNREACHABLE,
-                f"cannot connect to {subject}: {exc}",
-                subject=subject,
-                evidence={**evidence, "reason": "unresolvable"},
-            )
+    resolution = await resolve_from(ctx, ep.vantage, ep.host)
+    address = resolution.addresses[0] if resolution.addresses else ep.host
+    if resolution.has_resolver and resolution.outcome != "ok":
+        return ctx.finding(
+            Status.FAIL,
+            Code.TCP_UNREACHABLE,
+            f"cannot connect to {subject}: {resolution.reason}",
+            subject=subject,
+            evidence={**evidence, "reason": "unresolvable"},
+        )
     evidence["address"] = address
     with anyio.move_on_after(CONNECT_TIMEOUT_S):
         try:
@@ -90,12 +89,5 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
     ),
 )
 async def tcp(ctx: ProbeContext) -> list[Finding]:
-    results: list[Finding] = []
-
-    async def one(ep: Endpoint) -> None:
-        results.append(await _check(ctx, ep))
-
-    async with anyio.create_task_group() as tg:
-        for ep in ctx.endpoints():
-            tg.start_soon(one, ep)
+    results = await gather(functools.partial(_check, ctx, ep) for ep in ctx.endpoints())
     return sorted(results, key=lambda f: f.subject)

@@ -155,7 +155,8 @@ async def test_schema_revision_classes(kind: str, scratch_db: Callable[[list[str
     revision = {"behind": ancestors(chain, head)[2], "ahead": "ffffffffffff", "at_head": head}.get(kind)
     stamp = [STAMP, f"INSERT INTO alembic_version VALUES ('{revision}')"] if revision else []
     conn = await scratch_db(["CREATE TABLE runs (id serial PRIMARY KEY)", *stamp])
-    status, code, _summary, ev = await _schema(conn)
+    verdict = await _schema(conn)
+    status, code, ev = verdict.status, verdict.code, verdict.evidence
     expected = {"behind": Status.FAIL, "ahead": Status.WARN, "unstamped": Status.WARN, "at_head": Status.OK}[kind]
     assert (code, status) == (f"postgres.schema_{kind}", expected)
     assert ev["table_count"] == 1 + bool(revision)
@@ -173,9 +174,11 @@ async def test_schema_without_installed_scripts_uses_pinned_head(
 
     monkeypatch.setattr(alembic_module, "_alembic_chain", unreadable)
     conn = await scratch_db([STAMP, "INSERT INTO alembic_version VALUES ('7e2f3204cf8e')"])
-    status, code, _summary, ev = await _schema(conn)
+    verdict = await _schema(conn)
+    status, code, ev = verdict.status, verdict.code, verdict.evidence
     assert (code, status, ev["installed_head"]) == ("postgres.schema_not_at_head", Status.WARN, FALLBACK_HEAD)
-    assert "0.29.27" in ev["head_source"] and "not installed" in ev["head_source"]
+    source = str(ev["head_source"])
+    assert "0.29.27" in source and "not installed" in source
 
 
 # --- no lab: the installed head, and sockets that are not a usable Postgres --------------------------------------

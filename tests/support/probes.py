@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from floe_agents.context import ProbeContext
-from floe_agents.findings import Finding
+from floe_agents.findings import CannotObserveError, Finding, Status
 from floe_agents.registry import ProbeSpec
 
 CtxFactory = Callable[..., ProbeContext]
@@ -14,7 +14,10 @@ CtxFactory = Callable[..., ProbeContext]
 
 async def run_probe(spec: ProbeSpec, ctx: ProbeContext, trigger: Finding | None = None) -> list[Finding]:
     """Call a probe the way the runner does and insist it answered with a list of findings."""
-    result = await spec.invoke(ctx, trigger)
+    try:
+        result = await spec.invoke(ctx, trigger)
+    except CannotObserveError as exc:  # the runner's unknown finding for it
+        return [ctx.finding(Status.UNKNOWN, exc.code, exc.summary, subject=exc.subject, evidence=exc.evidence)]
     assert isinstance(result, list), f"{spec.name} returned {type(result).__name__}"
     # The coordinator keeps the latest finding per key: two with one key in one answer would lose the first.
     keys = [f.key for f in result]
