@@ -13,8 +13,9 @@ import sys
 
 import typer
 
-from floe_agents.cli.investigate import investigate_command, probes_command
+from floe_agents.cli.investigate import investigate_command
 from floe_agents.cli.plugins import add_commands
+from floe_agents.cli.probes import probes_command
 from floe_agents.report.model import report_json_schema
 
 __all__ = ["app", "main"]

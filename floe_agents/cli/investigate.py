@@ -1,4 +1,4 @@
-"""``floe-agents investigate`` and ``floe-agents probes``.
+"""``floe-agents investigate``.
 
 Every user error (missing file, bad YAML, unknown field, unknown component in ``--only``) is turned into one line
 ``floe-agents: error: <file>: <field>: <problem>`` and exit code 3. Unexpected internal errors also exit 3 with
@@ -17,7 +17,6 @@ import structlog
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 
 from floe_agents.cli.logs import configure_logging
 from floe_agents.cli.plugins import named_target
@@ -27,11 +26,11 @@ from floe_agents.redact import Redactor
 from floe_agents.registry import Registry
 from floe_agents.report import render_json, render_markdown
 from floe_agents.report.model import EXIT_TOOL_ERROR
-from floe_agents.rules import builtin_rules, load_rules
+from floe_agents.rules import rules_for
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Investigation, Plan, investigate
 
-__all__ = ["investigate_command", "probes_command"]
+__all__ = ["investigate_command"]
 
 log = structlog.get_logger("floe_agents.cli")
 
@@ -83,7 +82,7 @@ def _build_plan(
         only=only_set,
         skip=skip_set,
         options=RunOptions(deadline_s=timeout, concurrency=concurrency),
-        rules=builtin_rules() + load_rules(rules or []),
+        rules=rules_for(Registry.from_entry_points(), rules or []),
     )
 
 
@@ -157,29 +156,3 @@ def investigate_command(
             f"floe-agents: {doc.overall.value}: {len(doc.root_causes)} root cause(s); report written to {report}\n"
         )
     raise typer.Exit(doc.exit_code)
-
-
-def probes_command() -> None:
-    """List the registered agents' probes and follow-ups (from the floe_agents.probes entry points)."""
-    registry = Registry.from_entry_points()
-    table = Table(title="floe-agents probes")
-    for column in ("probe", "kind", "components", "timeout", "retries", "after / triggered by", "description"):
-        table.add_column(column)
-    for spec in sorted(registry.specs.values(), key=lambda s: (s.kind, s.name)):
-        comps = "every component with endpoints" if spec.components is None else ", ".join(sorted(spec.components))
-        if spec.kind == "follow_up":
-            comps = "—"
-        relation = ", ".join(spec.after) if spec.kind == "probe" else ", ".join(sorted(spec.on_codes))
-        table.add_row(
-            spec.name,
-            spec.kind,
-            comps,
-            f"{spec.timeout_s:g}s",
-            str(spec.retry.attempts - 1),
-            relation or "—",
-            spec.description,
-        )
-    console = Console(width=None if sys.stdout.isatty() else 200)
-    console.print(table)
-    for err in registry.load_errors:
-        console.print(f"[red]load error[/] {err.entry_point}: {err.reason}")

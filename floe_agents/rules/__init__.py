@@ -3,32 +3,46 @@
 A rule says: *this* kind of finding (the cause) explains *those* findings (the symptoms) on the cause's own
 component and/or everything that depends on it in the topology. Rules are YAML so adding knowledge about a new
 failure mode is a data change reviewed like config, and each rule names the findings it needs — the coordinator
-stays a generic folding engine. Built-in rules live beside this file; users can add folders of their own.
+stays a generic folding engine. Built-in rules live beside this file; a package adds its own through the
+``floe_agents.rules`` entry-point group (the value names an importable package holding ``*.yaml``); users add
+files or folders with ``--rules``. Every code a rule names is checked at load against the codes the probes
+declare (:func:`rules_for`): a typo would otherwise make a rule silently never match.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from fnmatch import fnmatchcase
 from importlib import resources
+from importlib.metadata import entry_points
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from floe_agents._frozen import Frozen as _Frozen
 from floe_agents.config.loading import ConfigError, validate_model
 from floe_agents.findings import Finding, Status
+from floe_agents.registry import Registry
 
-__all__ = ["Link", "Match", "Remediation", "RootCauseRule", "RuleSet", "builtin_rules", "load_rules"]
+__all__ = [
+    "RULES_GROUP",
+    "Link",
+    "Match",
+    "Remediation",
+    "RootCauseRule",
+    "RuleSet",
+    "builtin_rules",
+    "load_rules",
+    "plugin_rules",
+    "rules_for",
+]
 
-
+RULES_GROUP = "floe_agents.rules"
 _PROBLEMS = frozenset({Status.FAIL, Status.WARN, Status.UNKNOWN})
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Match(_Frozen):
@@ -141,23 +155,62 @@ class RuleSet(_Frozen):
         return RuleSet(rules=(*self.rules, *other.rules))
 
 
-def _load_text(text: str, origin: str) -> RuleSet:
+def _named_codes(rule: RootCauseRule) -> Iterator[str]:
+    """Every code or glob ``rule`` names: in its cause, symptoms, required findings and linked symptoms."""
+    for match in (rule.cause, rule.symptoms, rule.local_symptoms, *rule.requires):
+        yield from sorted(match.codes)
+        yield from sorted(match.not_codes)
+    for link in rule.linked:
+        yield from sorted(link.codes)
+
+
+def _check_codes(rules: RuleSet, origin: str, codes: Collection[str]) -> None:
+    for rule in rules.rules:
+        for pattern in _named_codes(rule):
+            if not any(fnmatchcase(code, pattern) for code in codes):
+                problem = f"code {pattern!r} matches no code a probe declares (see floe-agents probes)"
+                raise ConfigError(origin, problem, field=f"rule {rule.id}")
+
+
+def _load_text(text: str, origin: str, codes: Collection[str] | None) -> RuleSet:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(origin, f"invalid YAML: {exc}") from None
-    return validate_model(RuleSet, data, origin)
+    rules = validate_model(RuleSet, data, origin)
+    if codes is not None:
+        _check_codes(rules, origin, codes)
+    return rules
 
 
-def builtin_rules() -> RuleSet:
+def _yaml_files(folder: Traversable, origin: str, codes: Collection[str] | None) -> RuleSet:
     out = RuleSet()
-    for item in sorted(resources.files(__package__).iterdir(), key=lambda p: p.name):
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".yaml"):
-            out = out + _load_text(item.read_text(encoding="utf-8"), f"builtin:{item.name}")
+            out = out + _load_text(item.read_text(encoding="utf-8"), f"{origin}{item.name}", codes)
     return out
 
 
-def load_rules(paths: Iterable[Path]) -> RuleSet:
+def builtin_rules(codes: Collection[str] | None = None) -> RuleSet:
+    """The rules shipped beside this module (checked against ``codes`` when given)."""
+    return _yaml_files(resources.files(__package__), "builtin:", codes)
+
+
+def plugin_rules(codes: Collection[str] | None = None) -> RuleSet:
+    """The rules of every ``floe_agents.rules`` entry point: its value names a package holding ``*.yaml``."""
+    out = RuleSet()
+    for ep in sorted(entry_points(group=RULES_GROUP), key=lambda e: e.name):
+        try:
+            folder = resources.files(ep.module)
+        except (ImportError, TypeError) as exc:
+            raise ConfigError(
+                f"{ep.name} = {ep.value}", f"rules package not loaded ({type(exc).__name__}: {exc})"
+            ) from None
+        out = out + _yaml_files(folder, f"{ep.module}/", codes)
+    return out
+
+
+def load_rules(paths: Iterable[Path], codes: Collection[str] | None = None) -> RuleSet:
     """Rules from YAML files (or folders of them), added after the built-in ones."""
     out = RuleSet()
     for path in paths:
@@ -167,5 +220,13 @@ def load_rules(paths: Iterable[Path]) -> RuleSet:
                 text = file.read_text(encoding="utf-8")
             except OSError as exc:
                 raise ConfigError(file, f"cannot read rules file ({exc})") from None
-            out = out + _load_text(text, str(file))
+            out = out + _load_text(text, str(file), codes)
     return out
+
+
+def rules_for(registry: Registry, paths: Iterable[Path] = ()) -> RuleSet:
+    """The run's rules: built-in, then plugins', then ``paths`` (``--rules``), every code checked against the
+    codes the registry's probes declare. When a probe failed to load its codes are unknown, so a rule naming
+    them cannot be told from a typo: the check is skipped (the report shows the load error)."""
+    codes = None if registry.load_errors else frozenset(registry.declarations().codes)
+    return builtin_rules(codes) + plugin_rules(codes) + load_rules(paths, codes)
