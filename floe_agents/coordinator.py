@@ -8,7 +8,6 @@ root-cause analysis over the component graph with the configured rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from floe_agents.analysis import Analysis, analyze
@@ -25,7 +24,6 @@ class Coordinator:
     topology: Topology = field(default_factory=floe_topology)
     rules: RuleSet = field(default_factory=builtin_rules)
     window: int = 256
-    on_finding: Callable[[Finding], None] | None = None
     latest: dict[str, Finding] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     received: int = 0
@@ -35,8 +33,6 @@ class Coordinator:
         self.latest[key] = finding
         self.counts[key] = self.counts.get(key, 0) + 1
         self.received += 1
-        if self.on_finding is not None:
-            self.on_finding(finding)
 
     async def consume(self, subscription: Subscription[Finding]) -> None:
         """Read the subscription to completion (the bus's EndOfStream), in windows."""
