@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import functools
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.gather import gather
-from floe_agents.probes._http import call_json, under
+from floe_agents.probes._http import call_json, read, under
 from floe_agents.registry import Credential, probe
 
 # Every code this probe can emit -> what it means. `floe-agents probes` lists them; rules may only name these.
@@ -42,8 +42,7 @@ class Quota(BaseModel):
 
 
 async def _check(ctx: ProbeContext, ep: Endpoint, token: str | None) -> Finding:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    answer = await call_json(ctx, "GET", under(ep.url, "/v1/quota"), timeout_s=REQUEST_TIMEOUT_S, headers=headers)
+    answer = await call_json(ctx, "GET", under(ep.url, "/v1/quota"), timeout_s=REQUEST_TIMEOUT_S, token=token)
     evidence: dict[str, object] = {"url": answer.url, "endpoint": ep.name, "status_code": answer.status}
     if answer.unreachable:
         summary = f"{answer.url}: no answer ({answer.reason}: {answer.detail})"
@@ -53,10 +52,7 @@ async def _check(ctx: ProbeContext, ep: Endpoint, token: str | None) -> Finding:
         summary = f"{answer.url} refused " + ("the token" if token else "us: no token is configured (ACME_TOKEN)")
         evidence["token_configured"] = bool(token)
         return ctx.finding(Status.FAIL, "acme.auth_failed", summary, subject=answer.url, evidence=evidence)
-    try:
-        quota = None if answer.reason else Quota.model_validate(answer.body)
-    except ValidationError:
-        quota = None
+    quota = read(answer, Quota)
     if quota is None:  # an error status, a body that is not JSON, or JSON that is not a quota
         evidence["reason"] = answer.reason or "not_a_quota"
         summary = f"{answer.url} answered, but not with a quota ({evidence['reason']})"
