@@ -110,7 +110,7 @@ class Runner:
             )
 
     async def run(self, bus: Bus) -> RunRecord:
-        """Run everything; returns when all agents and follow-ups are done or the deadline passed."""
+        """Run everything; returns the run's record when all agents and follow-ups are done or the deadline passed."""
         self._emit(RunStarted(tuple(agent.component for agent in self.agents)))
         publishers = [bus.publisher() for _ in self.agents]
         errors_pub = bus.publisher()
