@@ -98,9 +98,12 @@ class Declarations:
         return frozenset(n for n, c in self.credentials.items() if not c.secret)
 
     def redactor(self, targets: Targets, platform: PlatformConfig | None) -> Redactor:
-        """The run's redactor: the secret values the targets file and the platform config hold, and every
-        probe's declared evidence keys."""
-        values = [*targets.secrets(self.public_credentials), *(platform.inline_secrets() if platform else [])]
+        """The run's redactor: the secret values the targets file and the platform config hold, the secret
+        credentials' values wherever the probes get them (the environment too), and every probe's declared
+        evidence keys."""
+        written = targets.credentials.written()
+        used = [self.credential(name, written) for name, cred in self.credentials.items() if cred.secret]
+        values = [*targets.secrets(self.public_credentials), *used, *(platform.inline_secrets() if platform else [])]
         return Redactor.of(values, self.all_evidence_keys)
 
     def evidence_keys(self, check: str) -> EvidenceKeys:
