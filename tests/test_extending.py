@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import site
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -36,11 +37,15 @@ CODES = (
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    """floe-agents (editable, for its ``floe-agents`` command) and the sample plugin, in a fresh venv."""
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
+    """floe-agents (editable, for its ``floe-agents`` command) and the sample plugin, in a fresh venv; the
+    project's own environment is the same afterwards."""
+    ours = [Path(p) for p in site.getsitepackages() if Path(p).is_dir()]
+    before = {p.name for folder in ours for p in folder.iterdir()}
     venv = make_venv(tmp_path_factory.mktemp("extending") / "venv", sees_project=True)
     venv.install("--editable", ROOT, SAMPLE)
-    return venv
+    yield venv
+    assert {p.name for folder in ours for p in folder.iterdir()} == before, "installed into the project's venv"
 
 
 class _ExhaustedQuota(BaseHTTPRequestHandler):
