@@ -227,7 +227,9 @@ async def _request_token(ctx: ProbeContext, cat: CatalogTarget) -> str | Verdict
         "client_secret": cat.client_secret or "",
         "scope": cat.scope,
     }
-    ans = await call_json(ctx, "POST", cat.rest("oauth", "tokens"), timeout_s=REQUEST_TIMEOUT_S, data=form)
+    ans = await call_json(
+        ctx, "POST", cat.rest("oauth", "tokens"), timeout_s=REQUEST_TIMEOUT_S, bounded=True, data=form
+    )
     token = read(ans, Token) if ans.status == 200 else None
     if token is not None and token.access_token:
         return token.access_token

@@ -65,7 +65,7 @@ async def _open(ctx: ProbeContext, cat: CatalogTarget) -> OpenCatalog:
     token = await login(ctx, cat)
     if not isinstance(token, str):
         return OpenCatalog(cat, error=f"catalog login refused ({token.code}): {token.summary}")
-    config = await call_json(ctx, "GET", cat.config_url(), timeout_s=REQUEST_TIMEOUT_S, token=token)
+    config = await call_json(ctx, "GET", cat.config_url(), timeout_s=REQUEST_TIMEOUT_S, bounded=True, token=token)
     if config.status == 404:  # "Unable to find warehouse ...": nothing can be in it
         return OpenCatalog(cat, token, warehouse_missing=True, error=str(error_of(config).get("message") or ""))
     prefix = config_prefix(config, cat.warehouse)
@@ -75,7 +75,7 @@ async def _open(ctx: ProbeContext, cat: CatalogTarget) -> OpenCatalog:
 
 
 async def _head(ctx: ProbeContext, cat: OpenCatalog, url: httpx.URL) -> Answer:
-    return await call_json(ctx, "HEAD", url, timeout_s=REQUEST_TIMEOUT_S, token=cat.token)
+    return await call_json(ctx, "HEAD", url, timeout_s=REQUEST_TIMEOUT_S, bounded=True, token=cat.token)
 
 
 async def _exists(ctx: ProbeContext, cat: OpenCatalog, parts: list[str]) -> Lookup:

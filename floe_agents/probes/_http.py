@@ -33,7 +33,7 @@ __all__ = ["BROKEN", "UNREACHABLE", "Answer", "call_json", "failure_reason", "pr
 
 UNREACHABLE = frozenset({"timeout", "tls", "refused", "unresolvable", "connect"})
 BROKEN = frozenset({"truncated", "protocol"})  # an answer began, then broke off or made no sense as HTTP
-BOUND_SLACK_S = 0.5  # httpx's timeout is per phase; the whole call gets this much more, and no more
+BOUND_SLACK_S = 0.5  # a bounded call (httpx's timeout is per phase) gets this much more in all, and no more
 TEXT_CHARS = 500  # how much of a body is kept as text, for error evidence
 
 M = TypeVar("M", bound=BaseModel)
@@ -112,18 +112,19 @@ async def call_json(
     url: httpx.URL,
     *,
     timeout_s: float,
+    bounded: bool = False,
     token: str | None = None,
     headers: Mapping[str, str] | None = None,
     data: Mapping[str, str] | None = None,
     content: bytes | None = None,
     json: object = None,
 ) -> Answer:
-    """One request under ``timeout_s`` per phase and ``timeout_s`` + :data:`BOUND_SLACK_S` in all (a server that
-    trickles its answer is not waited for); ``token`` is sent as a bearer token. Every failure becomes an
-    :class:`Answer` with its reason, never an error."""
+    """One request under ``timeout_s`` (per phase, as httpx counts it; ``bounded``: also ``timeout_s`` +
+    :data:`BOUND_SLACK_S` in all, so a server that trickles its answer is not waited for); ``token`` is sent as a
+    bearer token. Every failure becomes an :class:`Answer` with its reason, never an error."""
     shown = str(url.copy_with(query=None))
     sent = {**(headers or {}), **({"Authorization": f"Bearer {token}"} if token else {})}
-    bound_s = timeout_s + BOUND_SLACK_S
+    bound_s = timeout_s + BOUND_SLACK_S if bounded else None
     response: httpx.Response | None = None
     with anyio.move_on_after(bound_s):
         try:

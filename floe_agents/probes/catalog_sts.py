@@ -109,7 +109,7 @@ async def catalog_sts(ctx: ProbeContext, trigger: Finding) -> list[Finding]:
             out.append(ctx.finding(Status.UNKNOWN, "sts.unverified", summary, subject=cat.warehouse, evidence=evidence))
             continue
         url = cat.management(f"catalogs/{quote(cat.warehouse, safe='')}")
-        ans = await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, token=token)
+        ans = await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, bounded=True, token=token)
         catalog = read(ans, ManagementCatalog) if ans.status == 200 else None
         if catalog is None:
             unread = catalog_problem(ans, f"management API catalog {cat.warehouse}", ev)

@@ -115,7 +115,7 @@ async def _catalog_uses(ctx: ProbeContext) -> _Found:
     for name in warehouses or [""]:  # no platform.yaml: every catalog the server lists
         subject = f"catalog {name}" if name else "the catalog list"
         url = targets[0].management(f"catalogs/{name}".rstrip("/"))
-        ans = await call_json(ctx, "GET", url, timeout_s=CATALOG_TIMEOUT_S, token=token)
+        ans = await call_json(ctx, "GET", url, timeout_s=CATALOG_TIMEOUT_S, bounded=True, token=token)
         if ans.status == 200 and isinstance(ans.body, dict):
             catalogs += parse_each(_Catalog, [ans.body] if name else dicts_only(ans.body.get("catalogs")))
         elif ans.status == 404:

@@ -68,7 +68,7 @@ async def _resolutions(ctx: ProbeContext, host: str) -> tuple[dict[str, list[str
 
 
 async def _get(ctx: ProbeContext, url: httpx.URL, token: str | None, headers: dict[str, str] | None = None) -> Answer:
-    return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, token=token, headers=headers)
+    return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, bounded=True, token=token, headers=headers)
 
 
 async def _read_metadata(

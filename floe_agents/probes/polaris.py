@@ -69,7 +69,7 @@ HEALTH_PATHS = ("/q/health/ready", "/q/health/live")
 
 
 async def _get(ctx: ProbeContext, url: httpx.URL, token: str | None = None) -> Answer:
-    return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, token=token)
+    return await call_json(ctx, "GET", url, timeout_s=REQUEST_TIMEOUT_S, bounded=True, token=token)
 
 
 async def _health(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:

@@ -203,6 +203,7 @@ async def test_not_ready_and_no_cubes(make_ctx: CtxFactory) -> None:
 def test_token_and_table_names() -> None:
     secret = "a-secret-long-enough-for-hs256-keys!"
     assert jwt.decode(_jwt(secret), secret, algorithms=["HS256"])["sub"] == "floe-agents"
+
     def source(**meta: str) -> str | None:
         return _source_table(MetaCube.model_validate(meta))
 
