@@ -1,4 +1,4 @@
-"""AWS-API plumbing the storage probes share: boto3 clients with tight timeouts, one call as facts, DNS per vantage.
+"""AWS-API plumbing the storage probes share: boto3 clients with tight timeouts, and one call as facts.
 
 S3 and the catalog's STS follow-up both speak to an S3-compatible store (LocalStack, MinIO) or AWS through
 boto3. boto3 is blocking and raises a zoo of exceptions, so each call runs in a worker thread (abandoned on
@@ -11,26 +11,22 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 import httpx
 
-from floe_agents.context import ProbeContext
-from floe_agents.probes._vantages import resolve_from
-from floe_agents.resolve import CannotResolveHereError
-
 REQUEST_TIMEOUT_S = 3.0
-RESOLVE_TIMEOUT_S = 2.0
-Clients = dict[str, Any]  # "s3", "sts", "iam": boto3 clients (untyped); "seen": the thread's last HTTP status
+Clients = dict[str, Any]  # "s3", "sts", "iam": boto3 clients (boto3 is untyped); "seen": the last HTTP status
+Facts = dict[str, str | int | None]  # why a call failed: kind, code, status, message
 CALL_TIMEOUT_S = 4.0  # one boto3 call: botocore's connect (2 s) / read (3 s) timeouts, plus slack
 _AUTH_ERRORS = frozenset(("InvalidClientTokenId", "SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken"))
 _AUTH_ERRORS |= {"UnrecognizedClientException", "AuthFailure", "InvalidToken", "IncompleteSignature", "AccessDenied"}
 
 
 @functools.cache
-def _model_loader() -> Any:
+def _model_loader() -> object:
     """botocore's loader of its bundled JSON service models, shared by every session in this process.
 
     Loading and parsing those files is most of a client's cost (~0.1 s of CPU per session, held under the GIL
@@ -67,7 +63,7 @@ def make_clients(endpoint: str, region: str, key: str | None, secret: str | None
     }
     seen = clients["seen"] = threading.local()  # the HTTP status of this thread's last answer
 
-    def remember(response_dict: dict[str, Any], **_: Any) -> None:
+    def remember(response_dict: Mapping[str, object], **_: object) -> None:
         seen.status = response_dict.get("status_code")
 
     for name in ("s3", "sts", "iam"):
@@ -75,7 +71,7 @@ def make_clients(endpoint: str, region: str, key: str | None, secret: str | None
     return clients
 
 
-def _attempt(fn: Callable[[], Any], seen: threading.local) -> tuple[Any, dict[str, Any] | None]:
+def _attempt(fn: Callable[[], object], seen: threading.local) -> tuple[object, Facts | None]:
     """Run one boto3 call in this worker thread; errors become facts (kind, code, status, message)."""
     from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]  # noqa: PLC0415
     from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]  # noqa: PLC0415
@@ -97,25 +93,13 @@ def _attempt(fn: Callable[[], Any], seen: threading.local) -> tuple[Any, dict[st
         return None, {"kind": "transport", "code": type(exc).__name__, "message": str(exc)[:300]}
 
 
-async def aws_call(clients: Clients, fn: Callable[[], Any]) -> tuple[Any, dict[str, Any] | None]:
+async def aws_call(clients: Clients, fn: Callable[[], object]) -> tuple[object, Facts | None]:
     """(result, None) or (None, error facts) for one blocking boto3 call, abandoned after CALL_TIMEOUT_S."""
     try:
         with anyio.fail_after(CALL_TIMEOUT_S):
             return await anyio.to_thread.run_sync(_attempt, fn, clients["seen"], abandon_on_cancel=True)
     except TimeoutError:
         return None, {"kind": "timeout", "message": f"no answer within {CALL_TIMEOUT_S:g}s"}
-
-
-async def resolves_from(ctx: ProbeContext, vantage: str, host: str) -> str | None:
-    """None if ``host`` resolves from ``vantage``, else why not (CannotResolveHereError if unobservable).
-
-    The catalog_sts probe's view of :func:`floe_agents.probes._vantages.resolve_from`, kept until it calls that."""
-    resolution = await resolve_from(ctx, vantage, host, timeout_s=RESOLVE_TIMEOUT_S)
-    if resolution.outcome == "unobservable":
-        raise CannotResolveHereError(resolution.reason)
-    if resolution.outcome == "ok":
-        return None
-    return "resolution timed out" if resolution.timed_out else resolution.reason
 
 
 def signed_get_headers(url: httpx.URL, region: str, key_id: str, secret: str, token: str | None) -> dict[str, str]:

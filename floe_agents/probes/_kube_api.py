@@ -106,3 +106,21 @@ async def list_all(
     listed = dict(zip(calls, await gather(functools.partial(one, fn) for fn in calls.values()), strict=True))
     got = {resource: items for resource, (items, error) in listed.items() if error is None}
     return got, {resource: error for resource, (_, error) in listed.items() if error is not None}
+
+
+# Plain-JSON access, kept for the emitters probe until it reads :class:`~floe_agents.probes._models.kube.Deployment`.
+Json = JsonObject
+
+
+def get(obj: object, *path: str) -> object:
+    for key in path:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def dicts(obj: object) -> list[Json]:
+    return [x for x in obj if isinstance(x, dict)] if isinstance(obj, list) else []
+
+
+def name_of(obj: Json) -> str:
+    return str(get(obj, "metadata", "name"))

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from floe_agents.findings import Severity, Status
+from floe_agents.probes._kube_api import Json, dicts, get, name_of  # the emitters probe reads plain JSON still
 from floe_agents.probes._models.kube import Endpoints, Event, Job, Pod, Service
-from floe_agents.probes._models.lenient import JsonObject
 from floe_agents.probes._verdict import Verdict
 
 RESTART_WARN = 3
@@ -285,24 +285,6 @@ def ok_obs(found: list[Verdict], pods: list[Pod], jobs: list[Job], counts: Evide
                      {"pods": sorted(p), "jobs": sorted(j)})
             for comp, (p, j) in sorted(by_comp.items()) if comp not in troubled]  # fmt: skip
     return out
-
-
-# Plain-JSON access, kept for the emitters probe until it reads :class:`~floe_agents.probes._models.kube.Deployment`.
-Json = JsonObject
-
-
-def get(obj: object, *path: str) -> object:
-    for key in path:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
-
-
-def dicts(obj: object) -> list[Json]:
-    return [x for x in obj if isinstance(x, dict)] if isinstance(obj, list) else []
-
-
-def name_of(obj: Json) -> str:
-    return str(get(obj, "metadata", "name"))
 
 
 __all__ = ["Json", "absent_job_obs", "comp_of", "component_of", "dicts", "event_obs", "fold_events", "get", "name_of",

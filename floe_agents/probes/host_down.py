@@ -10,13 +10,12 @@ components, the host is the cause: one ``tcp.host_down`` finding naming the comp
 
 from __future__ import annotations
 
-from typing import Any
-
 import anyio
 import httpx
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Severity, Status
+from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import follow_up
 
 CONNECT_TIMEOUT_S = 1.5
@@ -34,7 +33,7 @@ async def _accepts(host: str, port: int) -> bool:
     return False
 
 
-async def _host_verdict(ctx: ProbeContext, host: str) -> dict[str, Any] | None:
+async def _host_verdict(ctx: ProbeContext, host: str) -> Verdict | None:
     """The components and ports on ``host`` when not one of them accepts a connection; None otherwise."""
     ports: dict[int, set[str]] = {}
     for component in ctx.targets.components:
@@ -60,7 +59,9 @@ async def _host_verdict(ctx: ProbeContext, host: str) -> dict[str, Any] | None:
             tg.start_soon(check, port, tg.cancel_scope)
     if answered:
         return None
-    return {"host": host, "ports": sorted(ports), "components": components}
+    ev = {"host": host, "ports": sorted(ports), "components": components}
+    summary = f"nothing on {host} accepts a connection: {len(ports)} ports of {', '.join(components)} all fail"
+    return Verdict(Status.FAIL, "tcp.host_down", summary, ev, host, "kubernetes", Severity.CRITICAL)
 
 
 @follow_up(
@@ -76,16 +77,4 @@ async def host_down(ctx: ProbeContext, trigger: Finding) -> list[Finding]:
     if not isinstance(host, str) or not host or trigger.vantage != ctx.vantage:
         return []
     verdict = await ctx.services.once.get(("host_down", ctx.vantage, host), lambda: _host_verdict(ctx, host))
-    if verdict is None:
-        return []
-    names = ", ".join(verdict["components"])
-    return [
-        ctx.for_component("kubernetes").finding(
-            Status.FAIL,
-            "tcp.host_down",
-            f"nothing on {host} accepts a connection: {len(verdict['ports'])} ports of {names} all fail",
-            subject=host,
-            severity=Severity.CRITICAL,
-            evidence=verdict,
-        )
-    ]
+    return [] if verdict is None else [verdict.finding(ctx)]

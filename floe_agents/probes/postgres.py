@@ -198,13 +198,8 @@ async def _after_login(
         status = Status.FAIL if db == REQUIRED_DB else Status.WARN
         emit(db, status, "postgres.database_missing", f"database {db} does not exist", {**base, "databases": dbs})
     if not missing:
-        emit(
-            "databases",
-            Status.OK,
-            "postgres.databases_present",
-            "dagster, polaris and marquez exist",
-            {**base, "databases": dbs},
-        )
+        ev = {**base, "databases": dbs}
+        emit("databases", Status.OK, "postgres.databases_present", "dagster, polaris and marquez exist", ev)
     ev = {**base, "max_connections": limit, "superuser_reserved": reserved, "in_use": used}
     ev["ratio"] = ratio = round(used / limit, 3) if limit else 0.0
     near = ratio > NEAR_LIMIT

@@ -12,28 +12,27 @@ botocore's own connect/read timeouts and a single attempt.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import anyio
 import httpx
 from pydantic import ValidationError
 
-from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.gather import gather
-from floe_agents.probes._aws import RESOLVE_TIMEOUT_S, Clients, aws_call, make_clients
+from floe_agents.probes._aws import Clients, aws_call, make_clients
 from floe_agents.probes._credentials import S3_KEYS
 from floe_agents.probes._http import UNREACHABLE, failure_reason, under
 from floe_agents.probes._models.aws import AssumeRoleResult, CallerIdentity, LocalStackHealth
+from floe_agents.probes._s3_buckets import expected_buckets
 from floe_agents.probes._vantages import Resolution, resolve_from
 from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
 from floe_agents.resolve import CannotResolveHereError, is_ip
 
 REQUEST_TIMEOUT_S = 3.0
-UPSTREAM_BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
-OPTIONAL_BUCKETS = ("dagster-compute-logs", "cube-preaggs")
+RESOLVE_TIMEOUT_S = 2.0
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/polaris-storage-role"
 Evidence = Mapping[str, object]
 
@@ -58,36 +57,6 @@ CODES = {
     "s3.assume_role_ok": "ok",
     "s3.check_failed": "unknown: an API call failed for a reason that says nothing about S3 itself",
 }
-
-
-def _strings(value: object, key: str = "") -> Iterable[tuple[str, str]]:
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            yield from _strings(v, str(k))
-    elif isinstance(value, list | tuple):
-        for v in value:
-            yield from _strings(v, key)
-    elif isinstance(value, str):
-        yield key, value
-
-
-def expected_buckets(platform: PlatformConfig | None) -> tuple[list[str], dict[str, bool], str]:
-    """(buckets, bucket -> path_style_access, source): the platform's S3 buckets, else upstream's five."""
-    if platform is None:
-        return list(UPSTREAM_BUCKETS), {}, "upstream floe-infra-localstack-init (no platform config)"
-    buckets: list[str] = []
-    path_style: dict[str, bool] = {}
-    for profile in platform.storage.values():
-        if profile.type == "s3":
-            buckets.append(profile.bucket)
-            path_style[profile.bucket] = path_style.get(profile.bucket, True) and profile.path_style_access
-    free = [platform.observability.compute_logs, platform.compute, platform.infrastructure]
-    for key, value in _strings(free):
-        if value in OPTIONAL_BUCKETS or (key in ("bucket", "bucket_name") and value):
-            buckets.append(value)
-    if not buckets:
-        return list(UPSTREAM_BUCKETS), {}, "upstream floe-infra-localstack-init (platform names no S3 bucket)"
-    return list(dict.fromkeys(buckets)), path_style, "platform config"
 
 
 def _api_endpoint(ctx: ProbeContext, vantage: str | None = None) -> Endpoint | None:

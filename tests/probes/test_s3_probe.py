@@ -21,7 +21,8 @@ from floe_agents.config.targets import CredentialsTarget
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes import s3 as s3_module
-from floe_agents.probes.s3 import CODES, DEFAULT_ROLE, UPSTREAM_BUCKETS, expected_buckets, s3
+from floe_agents.probes._s3_buckets import UPSTREAM_BUCKETS, expected_buckets
+from floe_agents.probes.s3 import CODES, DEFAULT_ROLE, s3
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
 from tests.support.probes import CtxFactory, run_probe
