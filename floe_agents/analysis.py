@@ -14,17 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from floe_agents._frozen import Frozen as _Frozen
 from floe_agents.findings import Finding, Severity, Status, worst_status
 from floe_agents.rules import Remediation, RootCauseRule, RuleSet
 from floe_agents.topology import Topology
 
 __all__ = ["Analysis", "ChainLink", "RootCause", "Symptom", "analyze"]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ChainLink(_Frozen):

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from floe_agents._frozen import Frozen
 from floe_agents.config.loading import ConfigError, load_yaml_model
 
 __all__ = ["Playbook", "PlaybookStep", "builtin_playbook_dir", "load_playbooks", "search_path"]
@@ -23,17 +24,13 @@ __all__ = ["Playbook", "PlaybookStep", "builtin_playbook_dir", "load_playbooks",
 ENV_PATH = "FLOE_AGENTS_PLAYBOOK_PATH"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class PlaybookStep(_Frozen):
+class PlaybookStep(Frozen):
     remediation: str = Field(pattern=r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)+$")
     description: str = ""
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class Playbook(_Frozen):
+class Playbook(Frozen):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
     description: str
     fixes: tuple[str, ...] = Field(min_length=1, description="Root-cause rule ids this playbook fixes.")

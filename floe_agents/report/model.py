@@ -10,9 +10,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from floe_agents import __version__
+from floe_agents._frozen import Frozen as _Frozen
 from floe_agents.analysis import Analysis, RootCause
 from floe_agents.events import RunRecord
 from floe_agents.findings import Finding, Status, worst_status
@@ -31,10 +32,6 @@ __all__ = [
 
 REPORT_SCHEMA_VERSION = "1.0"
 EXIT_HEALTHY, EXIT_DEGRADED, EXIT_FAILING, EXIT_TOOL_ERROR = 0, 1, 2, 3
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ComponentHealth(_Frozen):

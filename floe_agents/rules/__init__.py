@@ -23,7 +23,7 @@ from typing import Literal
 import yaml
 from pydantic import Field
 
-from floe_agents._frozen import Frozen as _Frozen
+from floe_agents._frozen import Frozen
 from floe_agents.config.loading import ConfigError, validate_model
 from floe_agents.findings import Finding, Status
 from floe_agents.registry import Registry
@@ -45,7 +45,7 @@ RULES_GROUP = "floe_agents.rules"
 _PROBLEMS = frozenset({Status.FAIL, Status.WARN, Status.UNKNOWN})
 
 
-class Match(_Frozen):
+class Match(Frozen):
     """Which findings a rule part matches. ``codes``/``not_codes`` take glob patterns (``tcp.*``); empty
     ``codes`` matches any code; ``evidence`` values must all be equal."""
 
@@ -68,7 +68,7 @@ class Match(_Frozen):
         return all(str(finding.evidence.get(k)) == v for k, v in self.evidence.items())
 
 
-class Link(_Frozen):
+class Link(Frozen):
     """Symptoms tied to the cause by a shared value rather than by the graph: a finding with one of ``codes``
     whose evidence ``key`` equals the cause's evidence ``cause_key`` (e.g. the same host), wherever it is."""
 
@@ -84,12 +84,12 @@ class Link(_Frozen):
         return value is not None and str(finding.evidence.get(self.key)) == str(value)
 
 
-class Remediation(_Frozen):
+class Remediation(Frozen):
     playbook: str | None = None
     manual: tuple[str, ...] = ()
 
 
-class RootCauseRule(_Frozen):
+class RootCauseRule(Frozen):
     id: str
     title: str = Field(description="Template: {component}, {subject}, {vantage}, {summary} are filled in.")
     explanation: str = ""
@@ -148,7 +148,7 @@ def fill(template: str, finding: Finding, namespace: str | None = None) -> str:
     return _FIELD.sub(value, template)
 
 
-class RuleSet(_Frozen):
+class RuleSet(Frozen):
     rules: tuple[RootCauseRule, ...] = ()
 
     def __add__(self, other: RuleSet) -> RuleSet:
