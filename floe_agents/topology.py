@@ -2,8 +2,9 @@
 
 Root-cause analysis is graph work: a failure low in the graph (Postgres, S3, the catalog) explains failures of
 everything above it, so the report must name the low one and fold the others under it. The graph here is the
-built-in Floe topology (from the upstream charts); a targets file may add components and edges for a
-non-standard deployment. Edges point from a component to what it *needs*.
+built-in Floe topology, kept as data in ``topology.yaml`` beside this module (the engine knows graphs, not Floe);
+a targets file may add components and edges for a non-standard deployment. Edges point from a component to what
+it *needs*.
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from importlib import resources
+
+import yaml
+from pydantic import Field
+
+from floe_agents._frozen import Frozen
 
 __all__ = ["FLOE_COMPONENTS", "PIPELINE_COMPONENTS", "ComponentSpec", "Topology", "floe_topology"]
 
@@ -24,27 +31,27 @@ class ComponentSpec:
     role: str = ""
 
 
-FLOE_COMPONENTS: tuple[ComponentSpec, ...] = (
-    ComponentSpec("kubernetes", (), "Kubernetes API server of the cluster running Floe"),
-    ComponentSpec("postgres", (), "PostgreSQL: Dagster run/event/schedule storage, Marquez and catalog metadata"),
-    ComponentSpec("s3", (), "S3-compatible object store (LocalStack/MinIO/AWS) holding Iceberg data and logs"),
-    ComponentSpec("polaris", ("s3", "postgres"), "Apache Polaris Iceberg REST catalog (OAuth2, warehouses)"),
-    ComponentSpec("iceberg", ("polaris", "s3"), "Iceberg tables: raw sources and medallion layers"),
-    ComponentSpec("jaeger", (), "Jaeger: OTLP collector and trace query"),
-    ComponentSpec("marquez", ("postgres",), "Marquez: OpenLineage receiver and lineage API"),
-    ComponentSpec(
-        "dagster-user-code",
-        ("iceberg", "polaris", "s3", "jaeger", "marquez"),
-        "Dagster user code location floe-demo (gRPC :3030): assets, dbt, emitters",
-    ),
-    ComponentSpec("dagster-webserver", ("postgres", "dagster-user-code"), "Dagster webserver and GraphQL API"),
-    ComponentSpec("dagster-daemon", ("postgres", "dagster-user-code"), "Dagster daemon: schedules, sensors, runs"),
-    ComponentSpec("cube", ("iceberg", "s3"), "Cube semantic layer over the gold tables"),
-)
+class _Component(Frozen):
+    needs: tuple[str, ...] = ()
+    role: str = ""
 
-# The components whose runs emit the platform's traces and lineage: the daemon launches runs, the user code
-# executes them. When Jaeger or Marquez has nothing, these are who stayed silent.
-PIPELINE_COMPONENTS: tuple[str, ...] = ("dagster-daemon", "dagster-user-code")
+
+class _TopologyFile(Frozen):
+    components: dict[str, _Component]
+    pipeline: tuple[str, ...] = Field(description="The components whose runs emit traces and lineage.")
+
+
+def _builtin() -> _TopologyFile:
+    text = resources.files(__package__).joinpath("topology.yaml").read_text(encoding="utf-8")
+    return _TopologyFile.model_validate(yaml.safe_load(text))
+
+
+_BUILTIN = _builtin()
+FLOE_COMPONENTS: tuple[ComponentSpec, ...] = tuple(
+    ComponentSpec(name, c.needs, c.role) for name, c in _BUILTIN.components.items()
+)
+# The components whose runs emit the platform's traces and lineage (see topology.yaml).
+PIPELINE_COMPONENTS: tuple[str, ...] = _BUILTIN.pipeline
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from floe_agents.topology import ComponentSpec, Topology, floe_topology
+from floe_agents.topology import FLOE_COMPONENTS, PIPELINE_COMPONENTS, ComponentSpec, Topology, floe_topology
 
 
 def test_floe_graph_matches_the_platform() -> None:
@@ -23,3 +23,10 @@ def test_floe_graph_matches_the_platform() -> None:
 def test_undeclared_dependency_is_rejected() -> None:
     with pytest.raises(ValueError, match="undeclared components: ghost"):
         Topology.of([ComponentSpec("a", ("ghost",))])
+
+
+def test_the_builtin_graph_is_data_beside_the_module() -> None:
+    assert FLOE_COMPONENTS[0] == ComponentSpec("kubernetes", (), "Kubernetes API server of the cluster running Floe")
+    assert [c.name for c in FLOE_COMPONENTS][-1] == "cube"  # file order is kept: reports list components in it
+    assert PIPELINE_COMPONENTS == ("dagster-daemon", "dagster-user-code")
+    assert set(PIPELINE_COMPONENTS) <= set(floe_topology().names)
