@@ -81,14 +81,9 @@ async def list_items(fn: ApiCall, namespace: str, **kwargs: str) -> list[JsonObj
     return [x for x in items if isinstance(x, dict)]
 
 
-def parse_items(model: type[M], items: list[JsonObject]) -> list[M]:
-    """``items`` as ``model`` (see :func:`~floe_agents.probes._models.lenient.parse_each`)."""
-    return parse_each(model, items)
-
-
 async def list_objects(model: type[M], fn: ApiCall, namespace: str, **kwargs: str) -> list[M]:
     """The items of a namespaced list call as ``model``; KubeError as for :func:`list_items`."""
-    return parse_items(model, await list_items(fn, namespace, **kwargs))
+    return parse_each(model, await list_items(fn, namespace, **kwargs))
 
 
 async def list_all(

@@ -28,7 +28,7 @@ from floe_agents.probes._catalog import REQUEST_TIMEOUT_S as CATALOG_TIMEOUT_S
 from floe_agents.probes._catalog import catalog_problem, catalog_targets, login
 from floe_agents.probes._credentials import CATALOG_LOGIN
 from floe_agents.probes._http import call_json
-from floe_agents.probes._kube_api import list_all, parse_items
+from floe_agents.probes._kube_api import list_all
 from floe_agents.probes._kube_objects import Evidence, comp_of
 from floe_agents.probes._models import Model
 from floe_agents.probes._models.kube import ConfigMap, Pod, Ref, Service
@@ -177,9 +177,9 @@ async def _cluster_view(ctx: ProbeContext) -> _Found:
         summary = f"Services or pod environments unreadable, checking by name resolution only: {reason}"
         problems.append(ctx.finding(Status.UNKNOWN, "endpoints.no_cluster_view", summary, subject="cluster view",
                                     evidence={"reason": reason, "namespace": ns}))  # fmt: skip
-    services = {s.name: s for s in parse_items(Service, got["services"])} if "services" in got else None
-    configmaps = {c.name: c for c in parse_items(ConfigMap, got.get("configmaps", []))}
-    return _Found(_env_uses(parse_items(Pod, got.get("pods", [])), configmaps), problems, services)
+    services = {s.name: s for s in parse_each(Service, got["services"])} if "services" in got else None
+    configmaps = {c.name: c for c in parse_each(ConfigMap, got.get("configmaps", []))}
+    return _Found(_env_uses(parse_each(Pod, got.get("pods", [])), configmaps), problems, services)
 
 
 def _service_name(host: str, namespace: str) -> str | None:

@@ -16,7 +16,7 @@ from kubernetes_asyncio import client
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import CannotObserveError, Finding, Status
-from floe_agents.probes._kube_api import KubeError, call, list_all, parse_items
+from floe_agents.probes._kube_api import KubeError, call, list_all
 from floe_agents.probes._kube_objects import (
     Evidence,
     absent_job_obs,
@@ -30,6 +30,7 @@ from floe_agents.probes._kube_objects import (
     service_obs,
 )
 from floe_agents.probes._models.kube import Endpoints, Event, Job, KeyStore, Pod, Service
+from floe_agents.probes._models.lenient import parse_each
 from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
 
@@ -123,17 +124,17 @@ async def _observe(api: client.ApiClient, ns: str) -> list[Verdict]:
         raise CannotObserveError(cause.code, cause.summary, subject=cause.subject, evidence=cause.evidence)
     counts: Evidence = {"namespace": ns, **{f"{res}_seen": len(items) for res, items in sorted(got.items())}}
     # Secret data is reduced to key names here and not kept.
-    stores = {kind: {o.name: set(o.keys) for o in parse_items(KeyStore, got.pop(res))}
+    stores = {kind: {o.name: set(o.keys) for o in parse_each(KeyStore, got.pop(res))}
               for kind, res in (("secret", "secrets"), ("configmap", "configmaps")) if res in got}  # fmt: skip
-    pods, jobs = parse_items(Pod, got["pods"]), parse_items(Job, got.get("jobs", []))
+    pods, jobs = parse_each(Pod, got["pods"]), parse_each(Job, got.get("jobs", []))
     out = [verdict for _, verdict in sorted(errors.items())]
     out += [o for pod in pods for o in pod_obs(pod)] + reference_obs(pods, stores)
     if "services" in got and "endpoints" in got:
-        out += service_obs(parse_items(Service, got["services"]), parse_items(Endpoints, got["endpoints"]), pods)
+        out += service_obs(parse_each(Service, got["services"]), parse_each(Endpoints, got["endpoints"]), pods)
     if "jobs" in got:
         out += await _job_obs(core, ns, jobs, pods) + absent_job_obs(jobs, pods)
     live = {("Pod", p.name): comp_of(p) for p in pods} | {("Job", j.name): comp_of(j) for j in jobs}
-    out, events = fold_events(out, event_obs(parse_items(Event, got.get("events", [])), live))
+    out, events = fold_events(out, event_obs(parse_each(Event, got.get("events", [])), live))
     out += events
     return out + ok_obs(out, pods, jobs, counts)
 

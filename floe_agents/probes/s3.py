@@ -159,7 +159,8 @@ async def _role(clients: Clients, arn: str, configured: bool, base: Evidence) ->
 
 
 def _unresolvable(resolution: Resolution) -> str | None:
-    """Why a name does not resolve (None: it does); CannotObserveError's cousin: unobservable raises."""
+    """Why a name does not resolve (None: it does); CannotResolveHereError when that vantage cannot be observed
+    (the addressing check of that vantage is then left out rather than reported as a false alarm)."""
     if resolution.outcome == "unobservable":
         raise CannotResolveHereError(resolution.reason)
     if resolution.outcome == "ok":

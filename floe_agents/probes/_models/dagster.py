@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, JsonValue
 
 from floe_agents.probes._models import Model
-from floe_agents.probes._models.lenient import Lenient, Objects, Optional
+from floe_agents.probes._models.lenient import Lenient, Objects, OrNone
 
 __all__ = [
     "DaemonStatus",
@@ -130,7 +130,7 @@ class _Event(Model):
     typename: JsonValue = Field(None, alias="__typename")
     step_key: JsonValue = Field(None, alias="stepKey")
     message: JsonValue = ""
-    error: Optional[PythonError] = None
+    error: OrNone[PythonError] = None
 
 
 class EventConnection(Model):

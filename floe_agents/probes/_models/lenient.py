@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, JsonValue, ValidationError
 
-__all__ = ["JsonObject", "Lenient", "Objects", "Optional", "dicts_only", "parse_each"]
+__all__ = ["JsonObject", "Lenient", "Objects", "OrNone", "dicts_only", "parse_each"]
 
 JsonObject = dict[str, JsonValue]
 M = TypeVar("M", bound=BaseModel)
@@ -48,4 +48,4 @@ def _object_or_none(value: object) -> object:
     return value if isinstance(value, dict) else None
 
 
-Optional = Annotated[T | None, BeforeValidator(_object_or_none)]  # a nested object, or None for anything else
+OrNone = Annotated[T | None, BeforeValidator(_object_or_none)]  # a nested object, or None for anything else
