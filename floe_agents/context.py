@@ -97,7 +97,8 @@ class Services:
     resolvers: Mapping[str, Resolver]
     kube: KubeHandle = field(default_factory=lambda: KubeHandle.of(None))
     once: OncePerRun = field(default_factory=OncePerRun)  # what probes ask the platform for once per run
-    declarations: Declarations = field(default_factory=installed_declarations)  # the run's probes' credentials...
+    # What the run's probes declare: where ctx.credential() looks, how each probe's evidence is redacted.
+    declarations: Declarations = field(default_factory=installed_declarations)
 
 
 @dataclass(frozen=True)
