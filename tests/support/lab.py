@@ -116,4 +116,4 @@ def findings_of(result: Investigation, check: str) -> list[Finding]:
     return [f for f in result.analysis.findings if f.check == check]
 
 
-__all__ = ["LabHandle", "cli", "findings_of", "probe_findings", "start_lab"]
+__all__ = ["NS", "LabHandle", "cli", "findings_of", "probe_findings", "start_lab"]

@@ -14,9 +14,8 @@ import httpx
 import psycopg
 
 from floe_lab.dagster_site.dagster import installed_schema_head
-from tests.support.lab import LabHandle
+from tests.support.lab import NS, LabHandle
 
-NS = "floe"
 WAREHOUSE = "demo_catalog"
 
 
