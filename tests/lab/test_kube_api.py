@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from kubernetes_asyncio import client, watch
+from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 
-from floe_lab.kube import KubeStore, client_configuration, serve
-
-TOKEN = "lab-token"
-
-
-@pytest.fixture
-def kube_store() -> KubeStore:
-    return KubeStore()
-
-
-@pytest.fixture
-async def kube_url(kube_store: KubeStore) -> AsyncIterator[str]:
-    async with serve(kube_store, token=TOKEN) as url:
-        yield url
-
-
-@pytest.fixture
-async def kube_api(kube_url: str) -> AsyncIterator[Any]:
-    async with client.ApiClient(client_configuration(kube_url, TOKEN)) as api:
-        core: Any = client.CoreV1Api(api)
-        await core.create_namespace({"metadata": {"name": "floe"}})
-        yield api
+from floe_lab.kube import KubeStore, client_configuration
 
 
 def _status(exc: ApiException) -> dict[str, Any]:
@@ -150,7 +127,7 @@ async def test_label_and_field_selectors(kube_api: Any) -> None:
     assert (caught.value.status, _status(caught.value)["message"]) == (400, "field label not supported: spec.bogus")
 
 
-async def test_lists_are_typed_lists_and_page_with_continue(kube_api: Any, kube_url: str) -> None:
+async def test_lists_are_typed_lists_and_page_with_continue(kube_api: Any, kube_url: str, kube_token: str) -> None:
     core: Any = client.CoreV1Api(kube_api)
     for n in range(5):
         await core.create_namespaced_config_map("floe", {"metadata": {"name": f"cm-{n}"}})
@@ -159,7 +136,7 @@ async def test_lists_are_typed_lists_and_page_with_continue(kube_api: Any, kube_
     assert first.metadata.remaining_item_count == 3
     rest = await core.list_namespaced_config_map("floe", limit=10, _continue=first.metadata._continue)
     assert [c.metadata.name for c in rest.items] == ["cm-2", "cm-3", "cm-4"]
-    headers = {"Authorization": f"Bearer {TOKEN}"}
+    headers = {"Authorization": f"Bearer {kube_token}"}
     async with (
         aiohttp.ClientSession(headers=headers) as http,
         http.get(f"{kube_url}/api/v1/namespaces/floe/configmaps") as response,
@@ -246,78 +223,6 @@ async def test_status_subresource_changes_only_status(kube_api: Any) -> None:
     assert read.status.ready_replicas == 2
 
 
-async def test_watch_sees_added_modified_deleted(kube_api: Any) -> None:
-    core: Any = client.CoreV1Api(kube_api)
-    await core.create_namespaced_config_map("floe", {"metadata": {"name": "first"}, "data": {"v": "1"}})
-    seen: list[tuple[str, str, str | None]] = []
-    async with watch.Watch() as w:
-        async for event in w.stream(core.list_namespaced_config_map, "floe", timeout_seconds=5):
-            obj = event["object"]
-            seen.append((event["type"], obj.metadata.name, (obj.data or {}).get("v")))
-            if event["type"] == "ADDED" and obj.metadata.name == "first":  # the synthetic initial event
-                await core.create_namespaced_config_map("floe", {"metadata": {"name": "second"}, "data": {"v": "1"}})
-            elif event["type"] == "ADDED":
-                await core.patch_namespaced_config_map("second", "floe", {"data": {"v": "2"}})
-            elif event["type"] == "MODIFIED":
-                await core.delete_namespaced_config_map("second", "floe")
-            else:
-                break
-    assert seen == [
-        ("ADDED", "first", "1"),
-        ("ADDED", "second", "1"),
-        ("MODIFIED", "second", "2"),
-        ("DELETED", "second", "2"),
-    ]
-
-
-async def test_watch_resumes_from_resource_version_and_honours_selectors(kube_api: Any) -> None:
-    core: Any = client.CoreV1Api(kube_api)
-    start = (await core.list_namespaced_pod("floe")).metadata.resource_version
-    pod = {"metadata": {"name": "web", "labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}
-    await core.create_namespaced_pod("floe", pod)
-    await core.patch_namespaced_pod("web", "floe", {"metadata": {"labels": {"app": "retired"}}})
-    events = []
-    async with watch.Watch() as w:
-        stream = w.stream(
-            core.list_namespaced_pod, "floe", label_selector="app=web", resource_version=start, timeout_seconds=5
-        )
-        async for event in stream:
-            events.append((event["type"], event["object"].metadata.labels["app"]))
-            if event["type"] == "DELETED":
-                break
-    # the pod stopped matching the selector: the watcher sees it go away, with its last matching state
-    assert events == [("ADDED", "web"), ("DELETED", "web")]
-
-
-async def test_watch_times_out_and_too_old_resource_version_is_410() -> None:
-    store = KubeStore(history_size=2)
-    async with serve(store) as url, client.ApiClient(client_configuration(url)) as api:
-        core: Any = client.CoreV1Api(api)
-        for n in range(4):
-            await core.create_namespaced_config_map("default", {"metadata": {"name": f"c{n}"}})
-        async with watch.Watch() as w:
-            with pytest.raises(ApiException) as caught:
-                async for _ in w.stream(
-                    core.list_namespaced_config_map, "default", resource_version="1", timeout_seconds=1
-                ):
-                    pass
-        assert caught.value.status == 410
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        async with watch.Watch() as w:
-            events = [
-                e["type"]
-                async for e in w.stream(
-                    core.list_namespaced_config_map,
-                    "default",
-                    resource_version=store.resource_version,
-                    timeout_seconds=1,
-                )
-            ]
-        assert events == []
-        assert 0.9 < loop.time() - began < 3
-
-
 async def test_delete_answers_status_or_object_and_collects_garbage(kube_api: Any, kube_store: KubeStore) -> None:
     core: Any = client.CoreV1Api(kube_api)
     apps: Any = client.AppsV1Api(kube_api)
@@ -391,7 +296,7 @@ async def test_auth_wrong_or_missing_token_is_401(kube_url: str) -> None:
             assert (response.status, await response.text()) == (200, "ok")
 
 
-async def test_discovery_and_raw_errors(kube_api: Any, kube_url: str) -> None:
+async def test_discovery_and_raw_errors(kube_api: Any, kube_url: str, kube_token: str) -> None:
     version = await client.VersionApi(kube_api).get_code()
     assert (version.major, version.git_version.startswith("v1.")) == ("1", True)
     groups = await client.ApisApi(kube_api).get_api_versions()
@@ -400,7 +305,7 @@ async def test_discovery_and_raw_errors(kube_api: Any, kube_url: str) -> None:
     by_name = {r.name: r for r in resources.resources}
     assert by_name["pods"].namespaced and not by_name["namespaces"].namespaced
     assert {"pods/log", "pods/status", "secrets", "events"} <= set(by_name)
-    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {kube_token}"}) as http:
         async with http.get(f"{kube_url}/api/v1/namespaces/floe/widgets") as response:
             assert response.status == 404
             assert (await response.json())["message"] == "the server could not find the requested resource"

@@ -1,0 +1,37 @@
+"""Fixtures for the Kubernetes stand-in's tests: a store, the stand-in serving it on loopback, and the real
+``kubernetes_asyncio`` client talking to it (with the ``floe`` namespace created)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from kubernetes_asyncio import client
+
+from floe_lab.kube import KubeStore, client_configuration, serve
+
+
+@pytest.fixture
+def kube_token() -> str:
+    """The bearer token the stand-in is served with."""
+    return "lab-token"
+
+
+@pytest.fixture
+def kube_store() -> KubeStore:
+    return KubeStore()
+
+
+@pytest.fixture
+async def kube_url(kube_store: KubeStore, kube_token: str) -> AsyncIterator[str]:
+    async with serve(kube_store, token=kube_token) as url:
+        yield url
+
+
+@pytest.fixture
+async def kube_api(kube_url: str, kube_token: str) -> AsyncIterator[Any]:
+    async with client.ApiClient(client_configuration(kube_url, kube_token)) as api:
+        core: Any = client.CoreV1Api(api)
+        await core.create_namespace({"metadata": {"name": "floe"}})
+        yield api
