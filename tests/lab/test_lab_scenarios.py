@@ -3,15 +3,21 @@
 One session-scoped lab per scenario (pytest groups the tests by it), started with `floe-agents lab up` and
 stopped with `floe-agents lab down`, which must leave nothing listening. The checks in ``lab_states`` talk to
 the servers directly (Kubernetes API, PostgreSQL, the catalog, Jaeger, Marquez), never through floe-agents.
+The JSON report of each scenario must be the one recorded in ``tests/golden`` (timings and the names a lab picks
+taken out): the restructuring of step 4 changed no report, and later steps change one only on purpose
+(re-record with ``python -m tests.golden.record --record NAME`` and review the diff).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 
 import pytest
 
 from floe_lab.scenario import load_scenario, scenario_names
+from tests.golden.normalize import Lab
+from tests.golden.record import golden_path
 from tests.support.lab import LabHandle, cli
 from tests.support.lab_states import STATES
 
@@ -36,6 +42,9 @@ def test_investigate_against_the_lab(lab: LabHandle) -> None:
     result = cli("investigate", "--target", str(lab.state_dir / "targets.yaml"), "--json", timeout=60)
     report = json.loads(result.stdout)
     scenario = load_scenario(lab.info["scenario"])
+    want, got = golden_path(scenario.name).read_text(encoding="utf-8"), Lab(lab.state_dir).report(result.stdout)
+    diff = "".join(difflib.unified_diff(want.splitlines(True), got.splitlines(True), "golden", "now", n=2))
+    assert got == want, f"{scenario.name}: the report is not the recorded one\n{diff[:6000]}"
     if scenario.name == "healthy":
         assert result.returncode == 0, [f["summary"] for f in report["other_findings"]]
         assert report["root_causes"] == []
