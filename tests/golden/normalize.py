@@ -2,7 +2,9 @@
 
 What varies between two labs of the same scenario and says nothing about the diagnosis: timings and timestamps,
 the loopback ports the lab picked, the lab's state folder, generated pod names and run ids, Kubernetes event
-counts and the number of open PostgreSQL connections. Everything else (codes, statuses, summaries, evidence, root
+counts, the number of open PostgreSQL connections, where Python's packages are installed, and the order of
+findings that tie on everything but a port (reports sort findings by key, and keys hold the lab's ports: the
+normalised lists are sorted again). Everything else (codes, statuses, summaries, evidence, root
 causes, fix steps) is kept as the tool wrote it.
 """
 
@@ -24,6 +26,25 @@ _VOLATILE_NUMBERS = frozenset({"in_use", "ratio", "restarts", "restart_count", "
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _CONNECTIONS = re.compile(r"\b\d+ of (\d+) connections in use")
+_SITE_PACKAGES = re.compile(r"/[^\s()'\"]*/site-packages/")
+
+
+def canonical(value: Any) -> Any:
+    """What is left that varies with the machine rather than the lab, taken out; idempotent, so a normalised
+    report (a golden file) goes through it unchanged but for these two things."""
+    if isinstance(value, Mapping):
+        return {k: canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [canonical(v) for v in value]
+        if items and all(isinstance(v, Mapping) and "code" in v and "component" in v for v in items):
+            items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+        return items
+    return _SITE_PACKAGES.sub("<site-packages>/", value) if isinstance(value, str) else value
+
+
+def canonical_text(raw: str) -> str:
+    """``raw`` (a report's JSON) with :func:`canonical` applied, as stable, sorted, indented JSON."""
+    return json.dumps(canonical(json.loads(raw)), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 class Lab:
@@ -68,4 +89,4 @@ class Lab:
 
     def report(self, raw: str) -> str:
         """The ``--json`` report ``raw`` as stable, sorted, indented JSON."""
-        return json.dumps(self.value(json.loads(raw)), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        return canonical_text(json.dumps(self.value(json.loads(raw))))
