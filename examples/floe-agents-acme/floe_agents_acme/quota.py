@@ -11,11 +11,18 @@ import functools
 
 from pydantic import BaseModel, ConfigDict
 
-from floe_agents.context import Endpoint, ProbeContext
-from floe_agents.findings import Finding, Status
-from floe_agents.gather import gather
-from floe_agents.probes._http import call_json, read, under
-from floe_agents.registry import Credential, probe
+from floe_agents.toolkit import (
+    Credential,
+    Endpoint,
+    Finding,
+    ProbeContext,
+    Status,
+    call_json,
+    gather,
+    probe,
+    read,
+    under,
+)
 
 # Every code this probe can emit -> what it means. `floe-agents probes` lists them; rules may only name these.
 CODES = {

@@ -17,9 +17,9 @@ import pytest
 from floe_agents_acme.quota import CODES, acme_quota
 
 from floe_agents.config.targets import Targets
-from floe_agents.context import ProbeContext, Services
-from floe_agents.findings import Finding, Status
+from floe_agents.context import Services
 from floe_agents.registry import Registry
+from floe_agents.toolkit import Finding, ProbeContext, Status
 
 TOKEN = "t0ken-for-tests"  # noqa: S105 - the test server's token, not a secret
 QUOTAS = {
