@@ -20,7 +20,7 @@ def test_the_sample_plugin_imports_only_public_modules() -> None:
     private = []
     for path in (ROOT / "examples" / "floe-agents-acme").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("floe_agents"):
-                if any(part.startswith("_") for part in node.module.split(".")):
-                    private.append(f"{path.relative_to(ROOT)}: {node.module}")
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("floe_agents") and any(p.startswith("_") for p in module.split(".")):
+                private.append(f"{path.relative_to(ROOT)}: {module}")
     assert not private, private
