@@ -2,7 +2,8 @@
 
 What varies between two labs of the same scenario and says nothing about the diagnosis: timings and timestamps,
 the loopback ports the lab picked, the lab's state folder, generated pod names and run ids, Kubernetes event
-counts, the number of open PostgreSQL connections, where Python's packages are installed, and the order of
+counts, the number of open PostgreSQL connections, ids the servers generate (containers, traces) and ages,
+where Python's packages are installed, and the order of
 findings that tie on everything but a port (reports sort findings by key, and keys hold the lab's ports: the
 normalised lists are sorted again). Everything else (codes, statuses, summaries, evidence, root
 causes, fix steps) is kept as the tool wrote it.
@@ -29,11 +30,18 @@ _CONNECTIONS = re.compile(r"\b\d+ of (\d+) connections in use")
 _SITE_PACKAGES = re.compile(r"/[^\s()'\"]*/site-packages/")
 
 
-def canonical(value: Any) -> Any:
-    """What is left that varies with the machine rather than the lab, taken out; idempotent, so a normalised
-    report (a golden file) goes through it unchanged but for these two things."""
+_GENERATED = frozenset({"containerID", "trace_id", "span_id"})  # ids the servers generate anew each run
+
+
+def canonical(value: Any, key: str = "") -> Any:
+    """What is left that varies from run to run rather than with the diagnosis, taken out (generated ids, ages,
+    install paths, the order of tied findings); idempotent, so a golden file goes through it unchanged."""
+    if key in _GENERATED and isinstance(value, str):
+        return "<id>"
+    if key.endswith("_age_s") and isinstance(value, int | float):
+        return "<n>"
     if isinstance(value, Mapping):
-        return {k: canonical(v) for k, v in value.items()}
+        return {k: canonical(v, str(k)) for k, v in value.items()}
     if isinstance(value, list):
         items = [canonical(v) for v in value]
         if items and all(isinstance(v, Mapping) and "code" in v and "component" in v for v in items):
