@@ -13,7 +13,7 @@ from floe_agents.findings import Finding, Status
 from floe_agents.probes._models.polaris import StorageConfigInfo
 from floe_agents.probes.catalog_sts import catalog_sts
 from floe_lab.polaris import RunningPolaris
-from tests.probes.test_polaris_probe import ctx_for, standin_components
+from tests.probes.test_polaris import ctx_for, standin_components
 from tests.support.net import closed_port
 from tests.support.polaris import (
     AWS_KEY,

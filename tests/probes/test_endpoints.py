@@ -15,7 +15,7 @@ from floe_agents.findings import Finding, Status
 from floe_agents.probes import _catalog as catalog_module
 from floe_agents.probes import _kube_api as kube_api_module
 from floe_agents.probes.endpoints import CODES, endpoints
-from tests.probes.test_kubernetes_probe import fake_apiserver, kube_ctx, meta, pod
+from tests.probes.test_kubernetes import fake_apiserver, kube_ctx, meta, pod
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
 from tests.support.probes import run_probe

@@ -18,7 +18,7 @@ from floe_agents.probes._aws import signed_get_headers
 from floe_agents.probes.iceberg import RAW_TABLES
 from floe_agents.probes.iceberg import iceberg as iceberg_probe
 from floe_lab.polaris import RunningPolaris
-from tests.probes.test_polaris_probe import FLOE_STORAGE, IN_CLUSTER_S3, ctx_for, platform, standin_components
+from tests.probes.test_polaris import FLOE_STORAGE, IN_CLUSTER_S3, ctx_for, platform, standin_components
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
 from tests.support.polaris import (
