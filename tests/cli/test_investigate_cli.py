@@ -18,7 +18,7 @@ import yaml
 from aiohttp import web
 
 from floe_agents.report.model import Report
-from tests.support.net import closed_port
+from tests.support.net import closed_port, serve
 
 EXE = str(Path(sys.executable).with_name("floe-agents"))
 
@@ -59,12 +59,8 @@ async def healthy_server() -> AsyncIterator[int]:
 
     app = web.Application()
     app.router.add_get("/health", ok)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-    await runner.cleanup()
+    async with serve(app) as base:
+        yield int(base.rsplit(":", 1)[1])
 
 
 async def test_unreachable_platform_reports_failures_and_exits_2_within_the_deadline(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from floe_agents.findings import Finding, Status
 from floe_agents.probes._models.polaris import StorageConfigInfo
 from floe_agents.probes.catalog_sts import catalog_sts
 from floe_lab.polaris import RunningPolaris
-from tests.probes.test_polaris import ctx_for, standin_components
 from tests.support.net import closed_port
 from tests.support.polaris import (
     AWS_KEY,
@@ -22,7 +21,9 @@ from tests.support.polaris import (
     LOCALSTACK,
     ROLE_ARN,
     PolarisS3,
+    ctx_for,
     polaris_create_catalog,
+    standin_components,
 )
 from tests.support.probes import run_probe
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 import jwt
@@ -22,7 +21,7 @@ from floe_agents.probes._models.cube import MetaCube
 from floe_agents.probes.cube import CODES, _jwt, _source_table, cube
 from floe_lab.observability.cube import CubeURLs, run_cube
 from tests.support.lab import LabHandle, findings_of, probe_findings
-from tests.support.net import bad_server, closed_port
+from tests.support.net import bad_server, closed_port, serve
 from tests.support.probes import CtxFactory, run_probe
 
 SECRET = "cube-secret"
@@ -108,16 +107,6 @@ def catalog_app(
     app.router.add_route("HEAD", "/api/catalog/v1/{prefix}/namespaces/{ns}", authed(head_ns))
     app.router.add_route("HEAD", "/api/catalog/v1/{prefix}/namespaces/{ns}/tables/{t}", authed(head_table))
     return app
-
-
-@asynccontextmanager
-async def serve(app: web.Application) -> AsyncIterator[str]:
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    await runner.cleanup()
 
 
 def ctx_for(

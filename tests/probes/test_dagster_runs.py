@@ -12,7 +12,7 @@ from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes import dagster_runs as runs_module
 from floe_agents.probes.dagster import dagster
 from floe_agents.probes.dagster_runs import CODES, classify, dagster_runs
-from tests.probes.test_dagster import fake_dagster
+from tests.support.dagster import fake_dagster
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
 from tests.support.probes import CtxFactory, run_probe

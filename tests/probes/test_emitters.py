@@ -13,7 +13,7 @@ from floe_agents.config.platform import PlatformConfig
 from floe_agents.findings import Finding, Status
 from floe_agents.probes import _kube_api as k8s_api
 from floe_agents.probes.emitters import emitters
-from tests.probes.test_kubernetes import fake_apiserver, kube_ctx, meta
+from tests.support.kube import fake_apiserver, kube_ctx, meta
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
 from tests.support.probes import run_probe

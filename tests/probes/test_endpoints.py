@@ -15,9 +15,9 @@ from floe_agents.findings import Finding, Status
 from floe_agents.probes import _catalog as catalog_module
 from floe_agents.probes import _kube_api as kube_api_module
 from floe_agents.probes.endpoints import CODES, endpoints
-from tests.probes.test_kubernetes import fake_apiserver, kube_ctx, meta, pod
+from tests.support.kube import fake_apiserver, kube_ctx, meta, pod
 from tests.support.lab import LabHandle, findings_of, probe_findings
-from tests.support.net import bad_server, closed_port
+from tests.support.net import bad_server, closed_port, serve
 from tests.support.probes import run_probe
 
 RUNNING: dict[str, Any] = {"running": {}}
@@ -84,14 +84,8 @@ async def fake_polaris(catalogs: Mapping[str, Any], token_status: int = 200) -> 
     app = web.Application()
     app.router.add_post("/api/catalog/v1/oauth/tokens", token)
     app.router.add_get("/api/management/v1/catalogs/{name}", catalog)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    finally:
-        await runner.cleanup()
+    async with serve(app) as base:
+        yield base
 
 
 def platform(storage: str = "http://floe-infra-localstack:4566", warehouse: str = "demo_catalog") -> PlatformConfig:

@@ -18,8 +18,14 @@ from floe_agents.registry import Registry, probe
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Plan, investigate
 from floe_lab.polaris import RunningPolaris
-from tests.probes.test_polaris import standin_components
-from tests.support.polaris import CLIENT_ID, CLIENT_SECRET, LOCALSTACK, PolarisS3, polaris_create_catalog
+from tests.support.polaris import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    LOCALSTACK,
+    PolarisS3,
+    polaris_create_catalog,
+    standin_components,
+)
 
 
 def step_failure(code: str, **evidence: Any) -> Any:

@@ -11,6 +11,7 @@ from aiohttp import web
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes import http_health as http_module
 from floe_agents.probes.http_health import http_health
+from tests.support.net import serve
 from tests.support.probes import CtxFactory, run_probe
 
 
@@ -50,13 +51,8 @@ async def server() -> AsyncIterator[str]:
     app.router.add_get("/notjson", answer("<html>oops", text=True, content_type="application/json"))
     app.router.add_get("/truncated", truncated)
     app.router.add_get("/slow", slow)
-    runner = web.AppRunner(app, shutdown_timeout=0.1, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serve(app, handler_cancellation=True) as base:
+        yield base.removeprefix("http://")
 
 
 async def probe_path(make_ctx: CtxFactory, server: str, path: str, scheme: str = "http") -> Finding:

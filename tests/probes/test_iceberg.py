@@ -18,17 +18,21 @@ from floe_agents.probes._aws import signed_get_headers
 from floe_agents.probes.iceberg import RAW_TABLES
 from floe_agents.probes.iceberg import iceberg as iceberg_probe
 from floe_lab.polaris import RunningPolaris
-from tests.probes.test_polaris import FLOE_STORAGE, IN_CLUSTER_S3, ctx_for, platform, standin_components
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
 from tests.support.polaris import (
     AWS_KEY,
     CLIENT_ID,
     CLIENT_SECRET,
+    FLOE_STORAGE,
+    IN_CLUSTER_S3,
     LOCALSTACK,
     PolarisS3,
+    ctx_for,
+    lab_platform,
     polaris_create_catalog,
     polaris_rest_catalog,
+    standin_components,
 )
 from tests.support.probes import run_probe
 
@@ -90,7 +94,7 @@ def standin_ctx(
         http,
         "iceberg",
         components,
-        plat=platform(),
+        plat=lab_platform(),
         credentials={
             "polaris_client_id": CLIENT_ID,
             "polaris_client_secret": CLIENT_SECRET,

@@ -9,31 +9,29 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from aiohttp import web
 
-from floe_agents.config import PlatformConfig
-from floe_agents.config.targets import Targets
-from floe_agents.context import ProbeContext, Services
+from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.probes.polaris import polaris as polaris_probe
-from floe_agents.resolve import resolvers_for
-from floe_lab.manifests import LabSettings, platform_yaml
 from floe_lab.polaris import RunningPolaris
 from tests.support.lab import LabHandle, findings_of, probe_findings
-from tests.support.net import bad_server, closed_port
+from tests.support.net import bad_server, closed_port, serve
 from tests.support.polaris import (
     CLIENT_ID,
     CLIENT_SECRET,
+    FLOE_STORAGE,
+    IN_CLUSTER_S3,
     LOCALSTACK,
     ROLE_ARN,
     PolarisS3,
+    ctx_for,
+    lab_platform,
     polaris_create_catalog,
     polaris_token,
+    standin_components,
 )
 from tests.support.probes import run_probe
-
-IN_CLUSTER_S3 = f"http://{LOCALSTACK}:4566"
 
 
 def problems(findings: list[Finding]) -> dict[str, str]:
@@ -71,69 +69,12 @@ async def test_lab(lab: LabHandle) -> None:
 
 
 # --- the stand-in in-process: faults the lab scenarios do not stage -------------------------------------------
-def platform(**layers_ns: str) -> PlatformConfig:
-    doc = yaml.safe_load(platform_yaml(LabSettings(pg_password="unused")))
-    for layer, ns in layers_ns.items():
-        doc["layers"][layer]["namespace"] = ns
-    return PlatformConfig.model_validate(doc)
-
-
-def ctx_for(
-    http: httpx.AsyncClient,
-    component: str,
-    components: dict[str, Any],
-    *,
-    plat: PlatformConfig | None = None,
-    credentials: dict[str, str] | None = None,
-    cluster_hosts: dict[str, str] | None = None,
-    local_hosts: dict[str, str] | None = None,
-) -> ProbeContext:
-    """A real ProbeContext: a local vantage (the system resolver, or a hosts table: the stand-in's fixture forbids
-    the event loop's resolver thread) and a cluster vantage with a static hosts table."""
-    local = {"resolver": "system"} if local_hosts is None else {"resolver": "hosts", "hosts": local_hosts}
-    targets = Targets.model_validate(
-        {
-            "vantage": "local",
-            "vantages": {
-                "local": local,
-                "cluster": {"resolver": "hosts", "hosts": cluster_hosts or {}},
-            },
-            "components": {component: {}, **components},
-            "credentials": credentials
-            if credentials is not None
-            else {"polaris_client_id": CLIENT_ID, "polaris_client_secret": CLIENT_SECRET},
-        }
-    )
-    services = Services(http=http, resolvers=resolvers_for(targets.vantages, targets.vantage))
-    return ProbeContext(component=component, check="t", targets=targets, services=services, platform=plat)
-
-
-def standin_components(running: RunningPolaris, s3: PolarisS3) -> dict[str, Any]:
-    return {
-        "polaris": {
-            "endpoints": {
-                "api": {"urls": {"local": running.url, "cluster": "http://floe-infra-polaris:8181"}},
-                "management": {"urls": {"local": running.mgmt_url, "cluster": "http://floe-infra-polaris:8182"}},
-            }
-        },
-        "s3": {"endpoints": {"api": {"urls": {"local": s3.endpoint, "cluster": IN_CLUSTER_S3}}}},
-    }
-
-
 async def make_namespaces(running: RunningPolaris, *names: str) -> None:
     token = await polaris_token(running)
     async with httpx.AsyncClient(base_url=running.catalog_uri, headers={"Authorization": f"Bearer {token}"}) as c:
         for ns in names:
             response = await c.post("/v1/demo_catalog/namespaces", json={"namespace": [ns]})
             assert response.status_code == 200, response.text
-
-
-FLOE_STORAGE: dict[str, Any] = {
-    "endpoint": IN_CLUSTER_S3,
-    "endpointInternal": None,
-    "roleArn": None,
-    "stsUnavailable": True,
-}
 
 
 @pytest.mark.parametrize(
@@ -168,7 +109,7 @@ async def test_storage_config_against_platform(
     assert (await polaris_create_catalog(polaris, polaris_s3, **{**FLOE_STORAGE, **storage})).status_code == 201
     await make_namespaces(polaris, "demo", "bronze", "silver", "gold")
     found = await run_probe(
-        polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), plat=platform())
+        polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), plat=lab_platform())
     )
     assert problems(found) == expected
     if not expected:
@@ -184,7 +125,7 @@ async def test_namespace_prefix_mistake(
 ) -> None:
     await polaris_create_catalog(polaris, polaris_s3, **FLOE_STORAGE)
     await make_namespaces(polaris, "demo", "bronze")
-    plat = platform(bronze="demo_catalog.bronze", silver="demo_catalog.silver")
+    plat = lab_platform(bronze="demo_catalog.bronze", silver="demo_catalog.silver")
     found = await run_probe(polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), plat=plat))
     assert problems(found) == {
         "demo_catalog.bronze": "polaris.namespace_prefix_mistake",
@@ -207,11 +148,11 @@ async def test_one_run_logs_in_once(polaris: RunningPolaris, polaris_s3: Polaris
     await polaris_create_catalog(polaris, polaris_s3, **FLOE_STORAGE)
     components = standin_components(polaris, polaris_s3)
     async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
-        run = ctx_for(http, "polaris", components, plat=platform())
+        run = ctx_for(http, "polaris", components, plat=lab_platform())
         first, second = await run_probe(polaris_probe, run), await run_probe(polaris_probe, run)
         assert len(token_requests) == 1
         assert {f.code for f in first} == {f.code for f in second} >= {"polaris.auth_ok"}
-        await run_probe(polaris_probe, ctx_for(http, "polaris", components, plat=platform()))  # a new run
+        await run_probe(polaris_probe, ctx_for(http, "polaris", components, plat=lab_platform()))  # a new run
         assert len(token_requests) == 2
         refused = ctx_for(
             http, "polaris", components, credentials={"polaris_client_id": "x", "polaris_client_secret": "y"}
@@ -336,16 +277,8 @@ async def test_readiness_down(http: httpx.AsyncClient) -> None:
     app = web.Application()
     app.router.add_get("/q/health/ready", ready)
     app.router.add_get("/q/health/live", live)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        ctx = bad_ctx(http, f"http://127.0.0.1:{closed_port()}", f"http://127.0.0.1:{port}")
-        found = await run_probe(polaris_probe, ctx)
-    finally:
-        await runner.cleanup()
+    async with serve(app) as base:
+        found = await run_probe(polaris_probe, bad_ctx(http, f"http://127.0.0.1:{closed_port()}", base))
     [health] = [f for f in found if f.subject.endswith("/q/health")]
     assert (health.status, health.code) == (Status.FAIL, "polaris.unhealthy")
     assert health.evidence["ready"]["checks"] == [check]

@@ -24,7 +24,7 @@ from floe_agents.probes import s3 as s3_module
 from floe_agents.probes._s3_buckets import UPSTREAM_BUCKETS, expected_buckets
 from floe_agents.probes.s3 import CODES, DEFAULT_ROLE, s3
 from tests.support.lab import LabHandle, findings_of, probe_findings
-from tests.support.net import bad_server, closed_port
+from tests.support.net import bad_server, closed_port, serve
 from tests.support.probes import CtxFactory, run_probe
 
 KEY = "AKIAFLOEAGENTSTEST"
@@ -198,13 +198,8 @@ async def fake_sts() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/broken/_localstack/health", health)
     app.router.add_route("*", "/{rest:.*}", reject)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    async with serve(app) as base:
+        yield base
 
 
 async def test_rejected_keys(make_ctx: CtxFactory, fake_sts: str) -> None:

@@ -6,7 +6,7 @@ closed port (``closed_port()``), "black-holed" a port that never answers a SYN (
 then point a probe's endpoint at ``f"{base}/<class>"`` (any sub-path works: ``/<class>/api/v1/namespaces``).
 Classes: ``ok-json`` (a valid empty JSON object), ``slow`` (answers after 5 s), ``error`` (500 with a text body),
 ``notjson`` (200, JSON content type, HTML body), ``truncated`` (declares 100 bytes, sends 11 and closes),
-``auth`` (401), ``forbidden`` (403).
+``auth`` (401), ``forbidden`` (403). ``serve(app)`` puts any other stand-in (an aiohttp app) on a loopback port.
 """
 
 from __future__ import annotations
@@ -83,12 +83,9 @@ async def _handle(request: web.Request) -> web.StreamResponse:
 
 
 @asynccontextmanager
-async def bad_server() -> AsyncIterator[str]:
-    """The misbehaving HTTP server on loopback; yields its base URL."""
-    app = web.Application()
-    app.router.add_route("*", "/{kind}", _handle)
-    app.router.add_route("*", "/{kind}/{rest:.*}", _handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1, handler_cancellation=True)
+async def serve(app: web.Application, *, handler_cancellation: bool = False) -> AsyncIterator[str]:
+    """An aiohttp app on a free loopback port for the block; yields its base URL (``http://127.0.0.1:<port>``)."""
+    runner = web.AppRunner(app, shutdown_timeout=0.1, handler_cancellation=handler_cancellation)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -99,4 +96,14 @@ async def bad_server() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-__all__ = ["CLASSES", "bad_server", "black_hole", "closed_port", "listener"]
+@asynccontextmanager
+async def bad_server() -> AsyncIterator[str]:
+    """The misbehaving HTTP server on loopback; yields its base URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{kind}", _handle)
+    app.router.add_route("*", "/{kind}/{rest:.*}", _handle)
+    async with serve(app, handler_cancellation=True) as base:
+        yield base
+
+
+__all__ = ["CLASSES", "bad_server", "black_hole", "closed_port", "listener", "serve"]

@@ -2,7 +2,9 @@
 in-process on sqlite, and helpers that talk to it the way real clients do.
 
 The ``polaris_s3`` and ``polaris`` fixtures (tests/conftest.py, shared by the lab and probe tests) are thin
-wrappers over ``moto_s3`` and ``polaris_on``; the helpers here are imported by the tests that use them.
+wrappers over ``moto_s3`` and ``polaris_on``; the helpers here are imported by the tests that use them. The last
+part is the stand-in as the catalog probes see it: its components in a targets model, a ProbeContext over them
+(``ctx_for``) and the lab's platform.yaml (``lab_platform``).
 """
 
 from __future__ import annotations
@@ -18,16 +20,23 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import httpx
+import yaml
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from moto.server import ThreadedMotoServer
 from pyiceberg.catalog.rest import RestCatalog
 
+from floe_agents.config import PlatformConfig
+from floe_agents.config.targets import Targets
+from floe_agents.context import ProbeContext, Services
+from floe_agents.resolve import resolvers_for
+from floe_lab.manifests import LabSettings, platform_yaml
 from floe_lab.polaris import PolarisConfig, RunningPolaris, parse_bootstrap, run_polaris
 
 CLIENT_ID, CLIENT_SECRET = "demo_client", "demo_secret_k8s"
 BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold")
 ROLE_ARN = "arn:aws:iam::000000000000:role/polaris-storage-role"
 LOCALSTACK = "floe-infra-localstack"
+IN_CLUSTER_S3 = f"http://{LOCALSTACK}:4566"
 AWS_KEY = "test"
 
 
@@ -134,7 +143,7 @@ def storage_config(s3: PolarisS3, **fields: Any) -> dict[str, Any]:
         "allowedLocations": [f"s3://{b}/" for b in BUCKETS],
         "roleArn": ROLE_ARN,
         "endpoint": s3.endpoint,
-        "endpointInternal": f"http://{LOCALSTACK}:4566",
+        "endpointInternal": IN_CLUSTER_S3,
         "pathStyleAccess": True,
         "region": "us-east-1",
     }
@@ -168,3 +177,64 @@ def polaris_rest_catalog(polaris: RunningPolaris, warehouse: str = "demo_catalog
         scope="PRINCIPAL_ROLE:ALL",
         **{"oauth2-server-uri": f"{polaris.catalog_uri}/v1/oauth/tokens", **properties},
     )
+
+
+# --- the stand-in as the catalog probes (polaris, iceberg, catalog_sts) see it ---------------------------------
+# Floe's own catalog storage settings (no STS, the in-cluster S3), over ``storage_config``'s upstream ones.
+FLOE_STORAGE: dict[str, Any] = {
+    "endpoint": IN_CLUSTER_S3,
+    "endpointInternal": None,
+    "roleArn": None,
+    "stsUnavailable": True,
+}
+
+
+def lab_platform(**layers_ns: str) -> PlatformConfig:
+    """The lab's platform.yaml, a layer's namespace renamed where given (``bronze="demo_catalog.bronze"``)."""
+    doc = yaml.safe_load(platform_yaml(LabSettings(pg_password="unused")))
+    for layer, ns in layers_ns.items():
+        doc["layers"][layer]["namespace"] = ns
+    return PlatformConfig.model_validate(doc)
+
+
+def ctx_for(
+    http: httpx.AsyncClient,
+    component: str,
+    components: dict[str, Any],
+    *,
+    plat: PlatformConfig | None = None,
+    credentials: dict[str, str] | None = None,
+    cluster_hosts: dict[str, str] | None = None,
+    local_hosts: dict[str, str] | None = None,
+) -> ProbeContext:
+    """A real ProbeContext: a local vantage (the system resolver, or a hosts table: the stand-in's fixture forbids
+    the event loop's resolver thread) and a cluster vantage with a static hosts table."""
+    local = {"resolver": "system"} if local_hosts is None else {"resolver": "hosts", "hosts": local_hosts}
+    targets = Targets.model_validate(
+        {
+            "vantage": "local",
+            "vantages": {
+                "local": local,
+                "cluster": {"resolver": "hosts", "hosts": cluster_hosts or {}},
+            },
+            "components": {component: {}, **components},
+            "credentials": credentials
+            if credentials is not None
+            else {"polaris_client_id": CLIENT_ID, "polaris_client_secret": CLIENT_SECRET},
+        }
+    )
+    services = Services(http=http, resolvers=resolvers_for(targets.vantages, targets.vantage))
+    return ProbeContext(component=component, check="t", targets=targets, services=services, platform=plat)
+
+
+def standin_components(running: RunningPolaris, s3: PolarisS3) -> dict[str, Any]:
+    """The targets' components for the stand-in and its S3: loopback URLs locally, the lab's names in the cluster."""
+    return {
+        "polaris": {
+            "endpoints": {
+                "api": {"urls": {"local": running.url, "cluster": "http://floe-infra-polaris:8181"}},
+                "management": {"urls": {"local": running.mgmt_url, "cluster": "http://floe-infra-polaris:8182"}},
+            }
+        },
+        "s3": {"endpoints": {"api": {"urls": {"local": s3.endpoint, "cluster": IN_CLUSTER_S3}}}},
+    }
