@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from floe_agents import __version__
 from floe_agents._frozen import Frozen as _Frozen
@@ -30,8 +30,12 @@ __all__ = [
     "render_json",
 ]
 
-REPORT_SCHEMA_VERSION = "1.0"
-EXIT_HEALTHY, EXIT_DEGRADED, EXIT_FAILING, EXIT_TOOL_ERROR = 0, 1, 2, 3
+REPORT_SCHEMA_VERSION: Literal["1.0"] = "1.0"
+ExitCode = Literal[0, 1, 2, 3]
+EXIT_HEALTHY: Literal[0] = 0
+EXIT_DEGRADED: Literal[1] = 1
+EXIT_FAILING: Literal[2] = 2
+EXIT_TOOL_ERROR: Literal[3] = 3
 
 
 class ComponentHealth(_Frozen):
@@ -52,13 +56,19 @@ class AgentTiming(_Frozen):
 
 
 class Report(_Frozen):
-    schema_version: str = REPORT_SCHEMA_VERSION
+    # Every field is always written, so the schema requires each one (a document without ``schema_version`` is
+    # not a report of this version); the model still forbids unknown fields (``additionalProperties: false``).
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    schema_version: Literal["1.0"] = Field(
+        default=REPORT_SCHEMA_VERSION, description="The report format's version (bumped on incompatible changes)."
+    )
     tool_version: str = __version__
     generated_at: datetime
     vantage: str
     namespace: str
     overall: Status
-    exit_code: int = Field(description="0 healthy, 1 warnings/unknown only, 2 failures found.")
+    exit_code: ExitCode = Field(description="0 healthy, 1 warnings/unknown only, 2 failures found, 3 tool error.")
     wall_s: float
     deadline_s: float
     components: list[ComponentHealth]
@@ -70,13 +80,14 @@ class Report(_Frozen):
     next_steps: list[str]
 
 
-def exit_code_for(overall: Status) -> int:
-    return {
+def exit_code_for(overall: Status) -> ExitCode:
+    codes: dict[Status, ExitCode] = {
         Status.OK: EXIT_HEALTHY,
         Status.UNKNOWN: EXIT_DEGRADED,
         Status.WARN: EXIT_DEGRADED,
         Status.FAIL: EXIT_FAILING,
-    }[overall]
+    }
+    return codes[overall]
 
 
 def _components(analysis: Analysis, planned: list[str]) -> list[ComponentHealth]:
