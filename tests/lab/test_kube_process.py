@@ -9,19 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from anyio.abc import ByteReceiveStream
 from kubernetes_asyncio import client
 
 from floe_lab.kube import client_configuration
-
-
-async def _first_line(stream: ByteReceiveStream) -> str:
-    buffer = b""
-    async for chunk in stream:
-        buffer += chunk
-        if b"\n" in buffer:
-            break
-    return buffer.split(b"\n", 1)[0].decode()
+from tests.support.processes import first_line
 
 
 async def test_runs_as_a_process_with_state_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -34,7 +25,7 @@ async def test_runs_as_a_process_with_state_and_stops_on_sigterm(tmp_path: Path)
     try:
         assert process.stdout is not None
         with anyio.fail_after(10):
-            line = await _first_line(process.stdout)
+            line = await first_line(process.stdout)
         assert line.startswith("READY http://127.0.0.1:"), line
         async with client.ApiClient(client_configuration(line.split()[1], "proc-token")) as api:
             core: Any = client.CoreV1Api(api)

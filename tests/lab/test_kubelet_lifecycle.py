@@ -29,6 +29,7 @@ from tests.support.kubelet import (
     waiting_reason,
     workload,
 )
+from tests.support.processes import first_line
 
 ROOT = str(Path(__file__).resolve().parents[2])
 
@@ -164,15 +165,6 @@ async def test_adopted_process_is_mirrored_not_restarted(tmp_path: Path) -> None
             await procs.stop(lab.state, rec)
 
 
-async def _first_line(stream: Any) -> str:
-    buffer = b""
-    async for chunk in stream:
-        buffer += chunk
-        if b"\n" in buffer:
-            break
-    return buffer.split(b"\n", 1)[0].decode()
-
-
 async def test_the_kubelet_as_a_process_stops_its_pods_on_sigterm(tmp_path: Path) -> None:
     port = procs.free_port()
     async with running_api(tmp_path, ports={"svc": {"http": port}}) as lab:
@@ -191,7 +183,7 @@ async def test_the_kubelet_as_a_process_stops_its_pods_on_sigterm(tmp_path: Path
         try:
             assert process.stdout is not None
             with anyio.fail_after(20):
-                assert await _first_line(process.stdout) == "READY"
+                assert await first_line(process.stdout) == "READY"
             await lab.apply(workload("Deployment", "svc", "serve", container("svc", ports={"http": 80})))
             pid = await eventually(lambda: answer(port), what="pod process answering")
             process.terminate()

@@ -7,20 +7,17 @@ lists the model's cubes in Cube's shape; ``/load`` names the table a cube reads 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import anyio
 import httpx
 import jwt
 import pytest
 
 from floe_lab.observability.cube import CubeURLs, load_model, run_cube
 from tests.support.net import closed_port, listener
+from tests.support.processes import Started, exit_code_on_sigterm, observability_process
 
 SECRET = "cube-api-secret-for-the-floe-lab-0123456789"
 MODEL = """
@@ -198,26 +195,17 @@ def test_model_file_must_list_named_cubes(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def cube_process(model_file: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CUBEJS_API_SECRET": SECRET}
+def cube_process(model_file: Path) -> Iterator[Started]:
     command = ["cube", "--model", str(model_file), "--source-url", f"http://127.0.0.1:{closed_port()}"]
-    with subprocess.Popen(
-        [sys.executable, "-m", "floe_lab.observability", *command], stdout=subprocess.PIPE, text=True, env=env
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            yield proc, proc.stdout.readline().split()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with observability_process(*command, env={"CUBEJS_API_SECRET": SECRET}) as started:
+        yield started
 
 
-async def test_process_entry(cube_process: tuple[subprocess.Popen[str], list[str]]) -> None:
+async def test_process_entry(cube_process: Started) -> None:
     proc, words = cube_process
     assert words[0] == "READY"
     assert words[1].startswith("http://127.0.0.1:")
     assert (await _get(f"{words[1]}/readyz")).status_code == 500
     meta = await _get(f"{words[1]}/cubejs-api/v1/meta", _token())
     assert [c["name"] for c in meta.json()["cubes"]] == ["customer_summary", "orders_daily"]
-    proc.terminate()
-    assert await anyio.to_thread.run_sync(lambda: proc.wait(timeout=10)) == 0
+    assert await exit_code_on_sigterm(proc) == 0

@@ -10,9 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +29,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from floe_lab.observability.jaeger import JaegerURLs, run_jaeger
 from floe_lab.observability.jaeger_model import otlp_json_to_request
+from tests.support.processes import Started, exit_code_on_sigterm, observability_process
 
 SERVICE = "floe-k8s-local"
 
@@ -220,22 +218,12 @@ async def test_state_file_survives_restart(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def jaeger_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    with subprocess.Popen(
-        [sys.executable, "-m", "floe_lab.observability", "jaeger", "--state", str(tmp_path / "s.json")],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            yield proc, proc.stdout.readline().split()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+def jaeger_process(tmp_path: Path) -> Iterator[Started]:
+    with observability_process("jaeger", "--state", str(tmp_path / "s.json")) as started:
+        yield started
 
 
-async def test_process_entry_prints_ready(jaeger_process: tuple[subprocess.Popen[str], list[str]]) -> None:
+async def test_process_entry_prints_ready(jaeger_process: Started) -> None:
     proc, words = jaeger_process
     assert words[0] == "READY"
     assert words[1].startswith("http://127.0.0.1:")
@@ -244,8 +232,7 @@ async def test_process_entry_prints_ready(jaeger_process: tuple[subprocess.Popen
     await anyio.to_thread.run_sync(_emit, exporter)
     body = (await _get(f"{words[1]}/api/services")).json()
     assert SERVICE in body["data"]
-    proc.terminate()
-    assert await anyio.to_thread.run_sync(lambda: proc.wait(timeout=10)) == 0
+    assert await exit_code_on_sigterm(proc) == 0
 
 
 def test_otlp_json_ids_are_hex_not_base64() -> None:

@@ -9,9 +9,6 @@ malformed events are refused with Marquez's status codes.
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +26,7 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 from openlineage.client.uuid import generate_new_uuid
 
 from floe_lab.observability.marquez import MarquezURLs, run_marquez
+from tests.support.processes import Started, exit_code_on_sigterm, observability_process
 
 NS = "floe-demo"
 PRODUCER = "https://github.com/Obsidian-Owl/floe-runtime"
@@ -251,27 +249,16 @@ async def test_state_survives_restart(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def marquez_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
-    with subprocess.Popen(
-        [sys.executable, "-m", "floe_lab.observability", "marquez", "--state", str(tmp_path / "m.json")],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            yield proc, proc.stdout.readline().split()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+def marquez_process(tmp_path: Path) -> Iterator[Started]:
+    with observability_process("marquez", "--state", str(tmp_path / "m.json")) as started:
+        yield started
 
 
-async def test_process_entry(marquez_process: tuple[subprocess.Popen[str], list[str]]) -> None:
+async def test_process_entry(marquez_process: Started) -> None:
     proc, words = marquez_process
     assert words[0] == "READY"
     assert words[2].startswith("admin=http://127.0.0.1:")
     await anyio.to_thread.run_sync(_run_pair, words[1])
     jobs = (await _get(f"{words[1]}/api/v1/namespaces/{NS}/jobs")).json()
     assert jobs["totalCount"] == 1
-    proc.terminate()
-    assert await anyio.to_thread.run_sync(lambda: proc.wait(timeout=10)) == 0
+    assert await exit_code_on_sigterm(proc) == 0
