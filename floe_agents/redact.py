@@ -109,25 +109,67 @@ def redact_evidence(evidence: Mapping[str, Any], keys: EvidenceKeys = GENERIC) -
     return out
 
 
+# A known secret value is masked only where it stands whole, so that masking never corrupts other text (the lab's
+# S3 key ``test`` once turned every "latest" into "la***REDACTED***"):
+# * a secret that could be a word of a sentence (letters only, shorter than ``_WORD_MAX``: ``test``, ``floe``,
+#   ``password``) only as a value: the whole text, quoted (``"test"``), or right after ``=`` / ``:`` and ending
+#   the value (``key=test``, ``key: test``); never as a word in prose, nor inside another value (``test-bucket``);
+# * any other secret wherever it stands as a token: its word-character edges are not next to another word
+#   character (``s3cr3t`` in ``refused with s3cr3t,`` or ``x://u:s3cr3t@h``, never in ``xs3cr3t``);
+# * a value shorter than ``_SECRET_MIN`` characters is not masked at all (it would mask innocent values).
+_SECRET_MIN = 4
+_WORD_MAX = 12
+_VALUE_BEFORE = r"""(?:(?<=[=:])|(?<=[=:][ \t])|(?<=["'`]))"""
+_VALUE_AFTER = r"""(?=$|[\s"'`,;&)\]}])"""
+
+
+def _edge(secret: str, left: bool) -> str:
+    char = secret[0] if left else secret[-1]
+    if not re.match(r"\w", char):
+        return ""
+    return r"(?<!\w)" if left else r"(?!\w)"
+
+
+def _is_word(secret: str) -> bool:
+    return secret.isalpha() and len(secret) < _WORD_MAX
+
+
+def _secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
+    # Longest first, so a secret that contains another is replaced whole (the alternation tries them in order).
+    alternatives = []
+    for secret in sorted(secrets, key=lambda s: (-len(s), s)):
+        body = re.escape(secret)
+        if not _is_word(secret):
+            alternatives.append(f"{_edge(secret, True)}{body}{_edge(secret, False)}")
+        else:
+            alternatives.append(f"(?:^|{_VALUE_BEFORE}){body}{_VALUE_AFTER}")
+    return re.compile("|".join(alternatives)) if alternatives else None
+
+
 @dataclass(frozen=True)
 class Redactor:
-    """Scrubs the concrete secret values a run knows about from any text about to leave the process."""
+    """Scrubs the concrete secret values a run knows about from any text about to leave the process, wherever
+    such a value stands whole (see ``_WORD_MAX``): never a part of another word."""
 
     secrets: frozenset[str] = field(default_factory=frozenset)
     keys: EvidenceKeys = GENERIC  # every installed probe's declared evidence keys (the text names no probe)
+    _pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_pattern", _secret_pattern(self.secrets))
 
     @classmethod
     def of(cls, values: Iterable[str | None], keys: EvidenceKeys = GENERIC) -> Redactor:
-        # Very short values would mangle unrelated text; they are also not worth much as secrets.
-        return cls(frozenset(v for v in values if v and len(v) >= 4), keys)
+        # Very short values would mask innocent values (``1``, ``on``); they are also not worth much as secrets.
+        return cls(frozenset(v for v in values if v and len(v) >= _SECRET_MIN), keys)
 
     def __call__(self, text: str) -> str:
         text = redact_text(text, self.keys)
-        # Longest first, so a secret that contains another is replaced whole.
-        for secret in sorted(self.secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+        if self._pattern is None:
+            return text
+        if text.strip() in self.secrets:  # the whole value, whatever its length
+            return REDACTED
+        return self._pattern.sub(REDACTED, text)
 
     def merged(self, other: Redactor) -> Redactor:
         return Redactor(self.secrets | other.secrets, self.keys.merged(other.keys))
