@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import os
 import site
-import subprocess
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import anyio
 import pytest
+from aiohttp import web
 
+from tests.support.net import serve
 from tests.support.venv import Venv, make_venv, run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,33 +48,21 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
     assert {p.name for folder in ours for p in folder.iterdir()} == before, "installed into the project's venv"
 
 
-class _ExhaustedQuota(BaseHTTPRequestHandler):
+@pytest.fixture
+async def acme_api() -> AsyncIterator[str]:
     """The ACME API of an account whose daily quota is used up (and 401 without the test's token)."""
 
-    def do_GET(self) -> None:
-        authorised = self.headers.get("Authorization") == f"Bearer {TOKEN}"
-        body = {"account": "floe-prod", "used": 5000, "limit": 5000, "resets_at": "2030-01-01T00:00:00Z"}
-        data = json.dumps(body if authorised else {"error": "unauthorized"}).encode()
-        self.send_response(200 if authorised else 401)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    async def quota(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response(
+            {"account": "floe-prod", "used": 5000, "limit": 5000, "resets_at": "2030-01-01T00:00:00Z"}
+        )
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def acme_api() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _ExhaustedQuota)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    app = web.Application()
+    app.router.add_get("/{path:.*}", quota)
+    async with serve(app) as base:
+        yield base
 
 
 def test_floe_agents_probes_lists_the_plugins_probe_and_codes(venv: Venv) -> None:
@@ -85,7 +73,7 @@ def test_floe_agents_probes_lists_the_plugins_probe_and_codes(venv: Venv) -> Non
     assert "load error" not in out, out
 
 
-def test_an_investigation_reports_the_plugins_finding_and_its_rules_root_cause(
+async def test_an_investigation_reports_the_plugins_finding_and_its_rules_root_cause(
     venv: Venv, acme_api: str, tmp_path: Path
 ) -> None:
     targets = tmp_path / "targets.yaml"
@@ -93,23 +81,23 @@ def test_an_investigation_reports_the_plugins_finding_and_its_rules_root_cause(
     # The token in the targets file, under the name the plugin declares: the engine knows nothing of it.
     data = {"components": {"acme": component}, "credentials": {"acme_token": TOKEN}}
     targets.write_text(json.dumps(data), encoding="utf-8")  # JSON is YAML
-    done = subprocess.run(
-        [venv.bin / "floe-agents", "investigate", "--target", targets, "--only", "acme", "--json", "--timeout", "15"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "ACME_TOKEN"},
-        check=False,
-    )
-    assert done.returncode == 2, done.stderr  # failures found
-    report = json.loads(done.stdout)
+    with anyio.fail_after(60):  # the API answers from this event loop: the command runs without blocking it
+        command: list[str | Path] = ["investigate", "--target", targets, "--only", "acme", "--json", "--timeout", "15"]
+        done = await anyio.run_process(
+            [venv.bin / "floe-agents", *command],
+            env={k: v for k, v in os.environ.items() if k != "ACME_TOKEN"},
+            check=False,
+        )
+    stdout, stderr = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 2, stderr  # failures found
+    report = json.loads(stdout)
     [finding] = [f for f in report["findings"] if f["check"] == "acme_quota"]
     assert (finding["code"], finding["status"], finding["subject"]) == ("acme.quota_exhausted", "fail", "floe-prod")
     [cause] = report["root_causes"]
     assert cause["rule"] == "acme-quota-exhausted"
     assert cause["title"] == "ACME account floe-prod has used up its daily quota"
     assert any("above 5000" in step for step in cause["remediation"]["manual"]), cause["remediation"]
-    assert TOKEN not in done.stdout + done.stderr
+    assert TOKEN not in stdout + stderr
 
 
 def test_the_samples_own_tests_pass_where_it_is_installed(venv: Venv) -> None:
