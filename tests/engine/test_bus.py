@@ -249,3 +249,63 @@ def test_no_finding_lost_or_duplicated(
                 assert expected <= set(got), f"subscriber {i} lost {sorted(expected - set(got))}"
 
     anyio.run(scenario)
+
+
+async def test_closing_a_reactive_subscription_releases_its_queued_leases() -> None:
+    # Each queued delivery holds a lease (a publisher clone): unless aclose releases them, the plain subscriber's
+    # stream never ends and the run would wait for its deadline.
+    bus = Bus(buffer=4)
+    plain = bus.subscribe("plain")
+    reactive = bus.subscribe_reactive("reactor", predicate=lambda f: True)
+    pub = bus.publisher()
+    bus.close()
+    async with pub:
+        await pub.publish(mk("c", "one"))
+        await pub.publish(mk("c", "two"))
+    await reactive.aclose()
+    seen: list[Finding] = []
+    with anyio.fail_after(5):
+        await drain(plain, seen)
+    assert [f.subject for f in seen] == ["one", "two"]
+
+
+async def test_a_cancelled_reactive_send_releases_its_lease() -> None:
+    bus = Bus(buffer=1)
+    plain = bus.subscribe("plain", buffer=4)
+    reactive = bus.subscribe_reactive("reactor", predicate=lambda f: True)
+    pub = bus.publisher()
+    bus.close()
+    async with pub:
+        await pub.publish(mk("c", "one"))  # fills the reactor's buffer
+        with anyio.move_on_after(0.05):
+            await pub.publish(mk("c", "two"))  # blocks on the full reactor, then is cancelled
+    await reactive.aclose()
+    seen: list[Finding] = []
+    with anyio.fail_after(5):
+        await drain(plain, seen)
+    assert [f.subject for f in seen] == ["one", "two"]
+
+
+def test_a_route_filters_by_topic_and_predicate_together() -> None:
+    bus = Bus()
+    bus.subscribe("both", topics=["a"], predicate=lambda f: f.subject == "x")
+    route = bus._routes[0]
+    assert route.wants(mk("a", "x"))
+    assert not route.wants(mk("a", "y"))
+    assert not route.wants(mk("b", "x"))
+    bus.subscribe("all")
+    assert bus._routes[1].wants(mk("b", "y"))
+    bus.close()
+
+
+def test_a_closed_publisher_cannot_be_cloned() -> None:
+    bus = Bus()
+    bus.subscribe("s")
+    pub = bus.publisher()
+    bus.close()
+    assert not pub.closed
+    pub.close()
+    assert pub.closed
+    pub.close()  # closing twice is harmless
+    with pytest.raises(anyio.ClosedResourceError):
+        pub.clone()
