@@ -2,16 +2,19 @@
 
 One ``kubernetes_asyncio`` ApiClient per run, opened and closed by the swarm, so probes never load kubeconfig
 themselves and a missing or broken kubeconfig becomes one clear problem instead of a crash in every probe.
+``kubernetes_asyncio`` is imported only when a client is opened: it is most of a cold start otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from kubernetes_asyncio import client, config
+if TYPE_CHECKING:  # kubernetes_asyncio costs ~1 s to import: only a run that talks to a cluster pays for it
+    from kubernetes_asyncio import client
 
-from floe_agents.config.targets import KubernetesTarget
+    from floe_agents.config.targets import KubernetesTarget
 
 __all__ = ["OPEN_TIMEOUT_S", "KubeUnavailableError", "open_kube"]
 
@@ -30,6 +33,8 @@ async def open_kube(target: KubernetesTarget) -> AsyncIterator[client.ApiClient 
     if target.mode == "none":
         yield None
         return
+    from kubernetes_asyncio import client, config  # noqa: PLC0415 - ~1 s: only a run with a cluster pays it
+
     configuration = client.Configuration()
     if target.mode == "url" and not target.url:
         raise KubeUnavailableError("kubernetes.mode is 'url' but kubernetes.url is not set")

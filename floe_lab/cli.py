@@ -19,9 +19,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from floe_agents.config import ConfigError
-from floe_agents.report.model import EXIT_TOOL_ERROR
-
 __all__ = ["demo_command", "lab_app", "lab_state_dir", "register", "running_lab_targets"]
 
 lab_app = typer.Typer(help="A local Floe stack on loopback with fault injection.", no_args_is_help=True)
@@ -43,6 +40,8 @@ def lab_state_dir(state: Path | None = None) -> Path:
 
 def running_lab_targets() -> Path:
     """``--target lab``: the targets file of the lab running in the default state folder."""
+    from floe_agents.config import ConfigError  # noqa: PLC0415 - pydantic: not at every start of the CLI
+
     path = lab_state_dir() / "targets.yaml"
     if not path.exists():
         raise ConfigError(path, "no running lab (start one with `floe-agents lab up`)")
@@ -61,11 +60,14 @@ def _say(line: str) -> None:
 
 
 def _error(message: str) -> typer.Exit:
+    from floe_agents.report.model import EXIT_TOOL_ERROR  # noqa: PLC0415 - the report package is not cheap
+
     sys.stderr.write(f"floe-agents: error: {message}\n")
     return typer.Exit(EXIT_TOOL_ERROR)
 
 
 def _up(state_dir: Path, scenario_name: str) -> None:
+    from floe_agents.config import ConfigError  # noqa: PLC0415
     from floe_lab.control import LabError, lab_up  # noqa: PLC0415 - the lab is optional
     from floe_lab.scenario import load_scenario  # noqa: PLC0415
 

@@ -16,8 +16,6 @@ from pathlib import Path
 
 import typer
 
-from floe_agents.config import ConfigError
-
 __all__ = ["COMMANDS_GROUP", "TARGETS_GROUP", "add_commands", "named_target"]
 
 COMMANDS_GROUP = "floe_agents.commands"
@@ -41,6 +39,8 @@ def named_target(name: str) -> Path | None:
 
     Raises :class:`ConfigError` with the plugin's own reason when it knows the name but has nothing to offer
     (``no running lab``)."""
+    from floe_agents.config import ConfigError  # noqa: PLC0415 - pydantic: not for every start of the CLI
+
     for ep in entry_points(group=TARGETS_GROUP, name=name):
         try:
             locate: Callable[[], Path] = ep.load()
