@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from floe_agents.config.loading import quote
+
 __all__ = [
     "CatalogProfile",
     "CredentialConfig",
@@ -110,7 +112,7 @@ class PlatformConfig(_Strict):
     @classmethod
     def _major_one(cls, value: str) -> str:
         if value.split(".", maxsplit=1)[0] != "1":
-            msg = f"unsupported platform.yaml version {value!r} (floe-agents reads 1.x)"
+            msg = f"unsupported platform.yaml version {quote(value)} (floe-agents reads 1.x)"
             raise ValueError(msg)
         return value
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, SecretStr, model_validator
 
-from floe_agents.config.loading import read_yaml, validate_model
+from floe_agents.config.loading import ConfigError, quote, read_yaml, validate_model
 
 __all__ = [
     "CLUSTER_VANTAGE",
@@ -38,6 +39,29 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _checked_url(value: str) -> str:
+    """A URL a probe can connect to: it parses, names a scheme and a host, and any port is in 1..65535."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        msg = f"not a valid URL {quote(value)} ({exc})"
+        raise ValueError(msg) from None
+    if not parts.scheme or not parts.netloc:
+        msg = f"URL {quote(value)} needs a scheme and a host (like http://host:port)"
+        raise ValueError(msg)
+    if not parts.hostname:
+        msg = f"URL {quote(value)} has no host"
+        raise ValueError(msg)
+    if port is not None and not 1 <= port <= 65535:
+        msg = f"URL {quote(value)} has port {port}, outside 1..65535"
+        raise ValueError(msg)
+    return value
+
+
+Url = Annotated[str, AfterValidator(_checked_url)]
+
+
 class VantageSpec(_Strict):
     """How host names resolve from a vantage. ``system``: this process's resolver (only for our own vantage or
     one that shares our DNS); ``hosts``: a static table (name -> address), with ``search`` suffixes tried like a
@@ -51,9 +75,9 @@ class VantageSpec(_Strict):
 class EndpointTarget(_Strict):
     """One endpoint of a component: a URL per vantage, and an optional HTTP health path."""
 
-    urls: dict[str, str] = Field(default_factory=dict)
-    health_path: str | None = None
-    expect_status: list[int] = Field(default_factory=lambda: [200])
+    urls: dict[str, Url] = Field(default_factory=dict)
+    health_path: str | None = Field(default=None, pattern=r"^/")
+    expect_status: list[Annotated[int, Field(ge=100, le=599)]] = Field(default_factory=lambda: [200])
 
     def url_for(self, vantage: str) -> str | None:
         return self.urls.get(vantage)
@@ -69,7 +93,7 @@ class KubernetesTarget(_Strict):
     mode: Literal["kubeconfig", "in-cluster", "url", "none"] = "none"
     kubeconfig: str | None = None
     context: str | None = None
-    url: str | None = None
+    url: Url | None = None
     token: SecretStr | None = None
     verify_tls: bool = True
 
@@ -106,7 +130,7 @@ class Targets(_Strict):
     def _vantage_known(self) -> Targets:
         if self.vantage not in self.vantages:
             known = ", ".join(sorted(self.vantages)) or "none"
-            msg = f"vantage {self.vantage!r} is not declared under 'vantages' (declared: {known})"
+            msg = f"vantage {quote(self.vantage)} is not declared under 'vantages' (declared: {known})"
             raise ValueError(msg)
         return self
 
@@ -189,6 +213,20 @@ def load_targets(path: Path | None) -> Targets:
     if path is None:
         return default_targets()
     data = read_yaml(path)
-    if data is not None and not isinstance(data, dict):
+    if not isinstance(data, dict):
         return validate_model(Targets, data, path)  # raises the uniform "expected a mapping" error
-    return validate_model(Targets, _deep_merge(default_targets_data(), data or {}), path)
+    targets = validate_model(Targets, _deep_merge(default_targets_data(), data), path)
+    _check_vantages(targets, path)
+    return targets
+
+
+def _check_vantages(targets: Targets, path: Path) -> None:
+    """Every vantage an endpoint gives a URL for is declared (a misspelt one would silently never be used)."""
+    known = ", ".join(sorted(targets.vantages))
+    for comp_name, comp in targets.components.items():
+        for ep_name, ep in comp.endpoints.items():
+            for vantage in ep.urls:
+                if vantage not in targets.vantages:
+                    field = f"components.{comp_name}.endpoints.{ep_name}.urls.{vantage}"
+                    problem = f"vantage {quote(vantage)} is not declared under 'vantages' (declared: {known})"
+                    raise ConfigError(path, problem, field=field)

@@ -20,11 +20,10 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field
 
 from floe_agents._frozen import Frozen
-from floe_agents.config.loading import ConfigError, validate_model
+from floe_agents.config.loading import ConfigError, parse_yaml, read_text, validate_model
 from floe_agents.findings import Finding, Status
 from floe_agents.registry import Registry
 
@@ -173,11 +172,7 @@ def _check_codes(rules: RuleSet, origin: str, codes: Collection[str]) -> None:
 
 
 def _load_text(text: str, origin: str, codes: Collection[str] | None) -> RuleSet:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(origin, f"invalid YAML: {exc}") from None
-    rules = validate_model(RuleSet, data, origin)
+    rules = validate_model(RuleSet, parse_yaml(text, origin), origin)
     if codes is not None:
         _check_codes(rules, origin, codes)
     return rules
@@ -217,9 +212,9 @@ def load_rules(paths: Iterable[Path], codes: Collection[str] | None = None) -> R
         files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
         for file in files:
             try:
-                text = file.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ConfigError(file, f"cannot read rules file ({exc})") from None
+                text = read_text(file)  # bounded: refuses a huge file before reading it whole
+            except ConfigError as exc:
+                raise ConfigError(file, f"cannot read rules file ({exc.problem})") from None
             out = out + _load_text(text, str(file), codes)
     return out
 
