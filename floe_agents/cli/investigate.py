@@ -8,20 +8,28 @@ one line; ``--log-level debug`` shows the traceback on stderr.
 from __future__ import annotations
 
 import gc
+import math
+import os
+import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import anyio
+import anyio.abc
 import structlog
 import typer
 from rich.console import Console
 from rich.live import Live
 
-from floe_agents.cli.logs import configure_logging
+from floe_agents.cli.logs import LEVELS, EventLog, configure_logging
+from floe_agents.cli.output import write_atomically
 from floe_agents.cli.plugins import named_target
 from floe_agents.cli.progress import Progress
+from floe_agents.cli.usage import interrupted_exit_code
 from floe_agents.config import ConfigError, PlatformConfig, load_targets, load_yaml_model
+from floe_agents.events import Observer
 from floe_agents.redact import Redactor
 from floe_agents.registry import Registry
 from floe_agents.report import render_json, render_markdown
@@ -38,6 +46,18 @@ log = structlog.get_logger("floe_agents.cli")
 def _fail(message: str) -> typer.Exit:
     sys.stderr.write(f"floe-agents: error: {message}\n")
     return typer.Exit(EXIT_TOOL_ERROR)
+
+
+def _seconds(value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise typer.BadParameter(f"{value:g} is not a positive number of seconds")
+    return value
+
+
+def _log_level(value: str) -> str:
+    if value.lower() not in LEVELS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(LEVELS)}")
+    return value.lower()
 
 
 def _target_path(target: str | None) -> Path | None:
@@ -73,8 +93,6 @@ def _build_plan(
     if unknown:
         known = ", ".join(sorted(targets.components))
         raise ConfigError("--only/--skip", f"unknown component(s) {', '.join(unknown)} (known: {known})")
-    if timeout <= 0:
-        raise ConfigError("--timeout", "must be a positive number of seconds")
     return Plan(
         targets=targets,
         registry=Registry.from_entry_points(),
@@ -86,16 +104,55 @@ def _build_plan(
     )
 
 
-async def _run(plan: Plan, redactor: Redactor, progress_live: bool) -> Investigation:
+@dataclass
+class _Interrupt:
+    """The signal that interrupted the run, if one did."""
+
+    signum: int | None = None
+
+
+async def _watch_signals(
+    work: anyio.CancelScope,
+    interrupt: _Interrupt,
+    progress: Progress,
+    *,
+    task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """SIGINT/SIGTERM cancel the run (the report is then not written); a second signal ends the process at once."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
+        async for signum in signals:
+            if interrupt.signum is not None:
+                sys.stderr.write(f"floe-agents: interrupted by {signal.Signals(signum).name} again; stopping now\n")
+                sys.stderr.flush()
+                os._exit(interrupted_exit_code(signum))
+            interrupt.signum = signum
+            progress.interrupted = True
+            log.info("interrupted", signal=signal.Signals(signum).name)
+            work.cancel()
+
+
+async def _run(plan: Plan, redactor: Redactor, progress_live: bool, interrupt: _Interrupt) -> Investigation | None:
+    """The investigation, or None when a signal interrupted it."""
     progress = Progress(stream=sys.stderr, redactor=redactor, live=progress_live)
-    if not progress_live:
-        sys.stderr.write(
-            f"floe-agents: investigating from vantage '{plan.targets.vantage}' "
-            f"(deadline {plan.options.deadline_s:g}s)\n"
-        )
-        return await investigate(plan, observers=[progress])
-    with Live(progress, console=Console(stderr=True), refresh_per_second=8, transient=True):
-        return await investigate(plan, observers=[progress])
+    observers: list[Observer] = [progress, EventLog()]
+    result: Investigation | None = None
+    async with anyio.create_task_group() as tg:
+        with anyio.CancelScope() as work:
+            await tg.start(_watch_signals, work, interrupt, progress)
+            log.info("investigating", vantage=plan.targets.vantage, deadline_s=plan.options.deadline_s)
+            if not progress_live:
+                sys.stderr.write(
+                    f"floe-agents: investigating from vantage '{plan.targets.vantage}' "
+                    f"(deadline {plan.options.deadline_s:g}s)\n"
+                )
+                sys.stderr.flush()
+                result = await investigate(plan, observers=observers)
+            else:
+                with Live(progress, console=Console(stderr=True), refresh_per_second=8, transient=True):
+                    result = await investigate(plan, observers=observers)
+        tg.cancel_scope.cancel()  # the run is over (or interrupted): stop watching for signals
+    return None if interrupt.signum is not None else result
 
 
 def investigate_command(
@@ -118,9 +175,11 @@ def investigate_command(
         list[str] | None, typer.Option("--only", help="Only these components (repeat or comma-separate).")
     ] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip these components.")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Global deadline in seconds.")] = 20.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Global deadline in seconds.", callback=_seconds)] = 20.0,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Probes running at once.", min=1)] = 32,
-    log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "warning",
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info, warning or error.", callback=_log_level)
+    ] = "warning",
     rules: Annotated[
         list[Path] | None,
         typer.Option("--rules", help="More root-cause rules: a YAML file or a folder of them (docs/rules.md)."),
@@ -137,21 +196,27 @@ def investigate_command(
     # Modules, the registry and the rules live as long as the process: keep the collector from walking them
     # again during the run (a full collection costs ~80 ms, a third of an investigation's CPU on the lab).
     gc.freeze()
+    interrupt = _Interrupt()
     try:
-        result = anyio.run(_run, plan, redactor, sys.stderr.isatty())
+        result = anyio.run(_run, plan, redactor, sys.stderr.isatty(), interrupt)
     except Exception as exc:  # the tool itself broke: one line, traceback only in debug logs
         log.debug("investigation crashed", exc_info=True)
         raise _fail(f"internal error: {type(exc).__name__}: {redactor(str(exc))}") from None
+    if result is None or interrupt.signum is not None:
+        signum = interrupt.signum or signal.SIGINT
+        where = f"; {report} left as it was" if report is not None else ""
+        sys.stderr.write(f"floe-agents: interrupted by {signal.Signals(signum).name}: no report written{where}\n")
+        raise typer.Exit(interrupted_exit_code(signum))
     doc = result.report
+    log.info("investigated", overall=doc.overall.value, exit_code=doc.exit_code, wall_s=round(result.wall_s, 3))
     text = render_json(doc, redactor) if json_out else render_markdown(doc, redactor)
     if report is None:
         sys.stdout.write(text)
     else:
         try:
-            report.parent.mkdir(parents=True, exist_ok=True)
-            report.write_text(text, encoding="utf-8")
+            write_atomically(report, text)
         except OSError as exc:
-            raise _fail(f"{report}: cannot write report ({exc.strerror or exc})") from None
+            raise _fail(f"{report}: cannot write report ({exc.strerror or exc}); the old report is unchanged") from None
         sys.stderr.write(
             f"floe-agents: {doc.overall.value}: {len(doc.root_causes)} root cause(s); report written to {report}\n"
         )

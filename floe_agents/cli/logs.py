@@ -1,6 +1,9 @@
 """Logging setup for the CLI: structlog to stderr, JSON when stderr is not a terminal.
 
-Logs are for operators and log shippers; they never go to stdout, where a report may be written.
+Logs are for operators and log shippers; they never go to stdout, where a report may be written. The engine
+tells what a run does as typed events (:mod:`floe_agents.events`), not as log lines: :class:`EventLog` is the
+observer that turns them into logs (every event at ``debug``; the run's start and end at ``info``), so
+``--log-level debug`` shows the run as it happens.
 """
 
 from __future__ import annotations
@@ -12,9 +15,18 @@ from typing import Any
 
 import structlog
 
+from floe_agents.events import (
+    AgentDeadlineHit,
+    AgentFinished,
+    AgentStarted,
+    FindingPosted,
+    FollowUpLaunched,
+    RunEvent,
+    RunStarted,
+)
 from floe_agents.redact import Redactor
 
-__all__ = ["configure_logging"]
+__all__ = ["LEVELS", "EventLog", "configure_logging"]
 
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
@@ -41,3 +53,41 @@ def configure_logging(level: str, redactor: Redactor, *, json_logs: bool | None 
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+class EventLog:
+    """Observer of one run that logs its events: pass it to ``investigate(plan, observers=[...])``."""
+
+    def __init__(self, name: str = "floe_agents.run") -> None:
+        self.log = structlog.get_logger(name)
+
+    def __call__(self, event: RunEvent) -> None:
+        match event:
+            case RunStarted(agents=agents):
+                self.log.info("run started", agents=list(agents))
+            case AgentStarted(component=component):
+                self.log.debug("agent started", component=component)
+            case AgentDeadlineHit(component=component, unfinished=unfinished):
+                self.log.debug("agent cut off", component=component, unfinished=list(unfinished))
+            case AgentFinished(component=component, duration_s=duration_s, probes=probes, deadline_hit=cut):
+                self.log.debug(
+                    "agent finished",
+                    component=component,
+                    duration_s=round(duration_s, 3),
+                    probes={name: round(s, 3) for name, s in probes.items()},
+                    cut_off=cut,
+                )
+            case FollowUpLaunched(probe=probe, trigger=trigger, code=code):
+                self.log.debug("follow-up launched", probe=probe, trigger=trigger, code=code)
+            case FindingPosted(finding=f):
+                self.log.debug(
+                    "finding",
+                    component=f.component,
+                    check=f.check,
+                    status=f.status.value,
+                    code=str(f.code),
+                    summary=f.summary,
+                    subject=f.subject,
+                )
+            case _:
+                pass

@@ -32,6 +32,7 @@ class Progress:
     states: dict[str, str] = field(default_factory=dict)  # agent -> waiting, running, done or deadline
     statuses: dict[str, list[Status]] = field(default_factory=dict)
     said: dict[str, tuple[Status, str, str]] = field(default_factory=dict)  # finding key -> what was shown
+    interrupted: bool = False  # a signal cut the run short: agents cut off now were interrupted, not late
 
     def __call__(self, event: RunEvent) -> None:
         match event:
@@ -49,9 +50,10 @@ class Progress:
                 pass
 
     def _agent_finished(self, event: AgentFinished) -> None:
-        self.states[event.component] = "deadline" if event.deadline_hit else "done"
+        cut = "interrupted" if self.interrupted else "deadline"
+        self.states[event.component] = cut if event.deadline_hit else "done"
         if not self.live:
-            state = "hit the deadline" if event.deadline_hit else "done"
+            state = ("interrupted" if self.interrupted else "hit the deadline") if event.deadline_hit else "done"
             self.stream.write(f"  agent {event.component} {state} in {event.duration_s:.2f}s\n")
 
     def _finding(self, finding: Finding) -> None:
