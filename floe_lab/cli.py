@@ -9,8 +9,11 @@ targets file path go to stdout.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -66,6 +69,28 @@ def _error(message: str) -> typer.Exit:
     return typer.Exit(EXIT_TOOL_ERROR)
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups: a task group's failure names its task's error."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+@contextlib.contextmanager
+def _sigterm_as_sigint() -> Iterator[None]:
+    """SIGTERM takes the SIGINT path (the event loop cancels ``lab up``, which stops whatever it started),
+    instead of killing the process on the spot and leaving every server running."""
+
+    def on_term(signum: int, frame: object) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _up(state_dir: Path, scenario_name: str) -> None:
     from floe_agents.config import ConfigError  # noqa: PLC0415
     from floe_lab.control import LabError, lab_up  # noqa: PLC0415 - the lab is optional
@@ -77,11 +102,16 @@ def _up(state_dir: Path, scenario_name: str) -> None:
         raise _error(str(exc)) from None
     sys.stderr.write(f"floe-agents: starting the lab in {state_dir} (scenario {scenario.name})\n")
     try:
-        info = anyio.run(lab_up, state_dir, scenario, _say)
-    except LabError as exc:
-        raise _error(str(exc)) from None
-    except Exception as exc:  # a server that would not start: one line, its log tail is in the message
-        raise _error(f"lab up failed (everything started was stopped): {type(exc).__name__}: {exc}") from None
+        with _sigterm_as_sigint():
+            info = anyio.run(lab_up, state_dir, scenario, _say)
+    except KeyboardInterrupt:  # SIGINT or SIGTERM: lab_up has stopped everything it started before this arrives
+        raise _error("lab up interrupted (everything started was stopped)") from None
+    except Exception as exc:  # a server that would not start: one line naming it and its log file
+        cause = _root_cause(exc)
+        if isinstance(cause, LabError):
+            raise _error(str(cause)) from None
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+        raise _error(f"lab up failed (everything started was stopped): {type(cause).__name__}: {first}") from None
     table = Table(title=f"floe lab up in {info.up_seconds:.1f}s — scenario {info.scenario}")
     table.add_column("workload/port")
     table.add_column("address")
@@ -123,9 +153,10 @@ def status_command(state: StateOpt = None) -> None:
 
     state_dir = lab_state_dir(state)
     info = lab_info(state_dir)
-    if info is None:
-        raise _error(f"no lab running in {state_dir} (start one with `floe-agents lab up`)")
     rows = status_rows(state_dir)
+    if info is None:
+        _leftovers(state_dir, rows)
+        raise _error(f"no lab running in {state_dir} (start one with `floe-agents lab up`)")
     table = Table(title=f"lab {info.scenario} in {state_dir}")
     for col in ("process", "pid", "alive", "ports", "RSS MB"):
         table.add_column(col)
@@ -150,6 +181,25 @@ def status_command(state: StateOpt = None) -> None:
     for name, (phase, ready, stuck) in sorted(pods.items()):
         ptable.add_row(name, phase, "yes" if ready else "no", stuck or "")
     console.print(ptable)
+
+
+def _leftovers(state_dir: Path, rows: list[dict[str, object]]) -> None:
+    """No ``lab.json``, but an interrupted ``lab up`` may have left processes: list them and say how to stop them."""
+    from floe_lab import procs  # noqa: PLC0415
+
+    pids = procs.leftover_pids(state_dir)
+    if not rows and not pids:
+        return
+    table = Table(title=f"left behind by an interrupted `lab up` in {state_dir}")
+    for col in ("process", "pid", "alive", "ports"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["name"]), str(r["pid"]), "yes" if r["alive"] else "NO", str(r["ports"]))
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
+    raise _error(
+        f"no complete lab in {state_dir}, but an interrupted `lab up` left {len(rows)} recorded servers "
+        f"and {len(pids)} live processes; `floe-agents lab down --state {state_dir}` stops them"
+    )
 
 
 def _token(targets: Path) -> str:

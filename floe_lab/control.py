@@ -27,7 +27,7 @@ from floe_lab.cluster_ops import apply_objects, run_hook_jobs, wait_settled
 from floe_lab.dagster_runs import launch_demo_run
 from floe_lab.manifests import LabSettings, infra_objects, platform_yaml
 from floe_lab.manifests_dagster import dagster_objects, hook_jobs
-from floe_lab.network import PORTS_FILE, SERVICES_FILE, allocate_ports, services_table, write_json
+from floe_lab.network import PORTS_FILE, SERVICES_FILE, allocate_ports, services_table, write_json, write_private
 from floe_lab.postgres import remove_data, start_postgres
 from floe_lab.scenario import Scenario
 from floe_lab.targets_file import lab_targets
@@ -138,10 +138,12 @@ async def lab_up(
         run_id = await launch_demo_run(ports, say) if run_pipeline else None
     except BaseException:
         with anyio.CancelScope(shield=True):
+            await procs.settle_spawns()  # a server spawned while we were cancelled has its record by now
             records = {r.name: r for r in procs.load_records(state_dir)}
             if "kubelet" in records:
-                await procs.stop(state_dir, records["kubelet"], grace=5.0)
+                await procs.stop(state_dir, records["kubelet"], grace=procs.STOP_GRACE_S)
             await procs.stop_all(state_dir)
+            await anyio.to_thread.run_sync(procs.kill_leftovers, state_dir)  # anything unrecorded, last
             remove_data(state_dir)
         raise
     targets = state_dir / "targets.yaml"
@@ -153,9 +155,9 @@ async def lab_up(
         "s3_secret_access_key": settings.aws_secret,
         "cube_api_secret": settings.cube_secret,
     }
-    await anyio.Path(state_dir / "platform.yaml").write_text(platform_yaml(settings))
     text = yaml.safe_dump(lab_targets(ports, table, api_url, token, credentials), sort_keys=False)
-    await anyio.Path(targets).write_text(text)
+    for path, content in ((state_dir / "platform.yaml", platform_yaml(settings)), (targets, text)):
+        await anyio.to_thread.run_sync(write_private, path, content)  # 0600: token and passwords inside
     endpoints = {f"{w}/{n}": f"127.0.0.1:{p}" for w, named in ports.items() for n, p in named.items()}
     info = LabInfo(
         state_dir=str(state_dir),
@@ -180,7 +182,7 @@ async def lab_down(state_dir: Path, say: Say) -> list[int]:
     if not records and lab_info(state_dir) is None:
         raise LabError(f"no lab in {state_dir}")
     if "kubelet" in records:
-        await procs.stop(state_dir, records["kubelet"], grace=5.0)
+        await procs.stop(state_dir, records["kubelet"], grace=procs.STOP_GRACE_S)
     results = await procs.stop_all(state_dir)
     for r in results:
         say(f"stopped {r.name} (pid {r.pid}, {r.how}, {r.seconds:.1f}s)")

@@ -77,14 +77,12 @@ async def polaris(ctx: LaunchContext) -> procs.ProcSpec:
         str(ctx.ports["http"]),
         "--mgmt-port",
         str(ctx.ports["management"]),
-        "--db-url",
-        db,
         "--services",
         str(ctx.state_dir / SERVICES_FILE),
-        "--bootstrap-credentials",
-        ctx.env.get("POLARIS_BOOTSTRAP_CREDENTIALS", ""),
     ]
-    return _spec(ctx, argv, [procs.LogReady("READY")])
+    # The DB URL holds the password and the bootstrap credentials a secret: both by environment (the pod's
+    # POLARIS_BOOTSTRAP_CREDENTIALS is already there), never on the command line where `ps` shows them.
+    return _spec(ctx, argv, [procs.LogReady("READY")], env={"POLARIS_DB_URL": db})
 
 
 async def jaeger(ctx: LaunchContext) -> procs.ProcSpec:

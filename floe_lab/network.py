@@ -9,7 +9,10 @@ launchers read. NodePorts are not emulated; the local vantage uses the real port
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 from floe_lab.procs import free_ports
 
-__all__ = ["PORTS_FILE", "SERVICES_FILE", "ServiceTable", "allocate_ports", "services_table", "write_json"]
+__all__ = [
+    "PORTS_FILE",
+    "SERVICES_FILE",
+    "ServiceTable",
+    "allocate_ports",
+    "services_table",
+    "write_json",
+    "write_private",
+]
 
 PORTS_FILE = "ports.json"
 SERVICES_FILE = "services.json"
@@ -25,9 +36,23 @@ _SUFFIXES = (".floe.svc.cluster.local", ".floe.svc", ".floe", ".svc.cluster.loca
 
 
 def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
+    write_private(path, json.dumps(data, indent=2, sort_keys=True))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600 from the first byte, whatever the umask) and
+    atomically: a temporary file in the same folder, fsync, rename. The lab's files hold tokens and passwords."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # mkstemp: mode 0600
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _workloads(manifests: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -100,8 +100,9 @@ def _prepare_dirs(base: Path, run_as: tuple[str, int, int] | None, password: str
     pwfile = None
     if not (data / "PG_VERSION").exists():
         pwfile = data.parent / "pwfile"
-        pwfile.write_text(password + "\n")
-        pwfile.chmod(0o600)
+        pwfile.unlink(missing_ok=True)
+        with os.fdopen(os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(password + "\n")  # 0600 from creation: never readable by others, not even for a moment
     if run_as is not None:
         for path in [data, *([pwfile] if pwfile else [])]:
             os.chown(path, run_as[1], run_as[2])
@@ -154,7 +155,7 @@ async def start_postgres(
     password: str,
     port: int | None = None,
     databases: Sequence[str] = LAB_DATABASES,
-    ready_within: float = 20.0,
+    ready_within: float = procs.READY_BUDGET_S,
 ) -> Postgres:
     """Init (first time) and start PostgreSQL for ``<state_dir>/postgres``, then create ``databases``.
 

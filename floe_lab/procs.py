@@ -21,10 +21,12 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import anyio
 import httpx
@@ -41,6 +43,8 @@ from floe_lab.proctable import (
 )
 
 __all__ = [
+    "READY_BUDGET_S",
+    "STOP_GRACE_S",
     "HttpReady",
     "LogReady",
     "MemUsage",
@@ -53,12 +57,14 @@ __all__ = [
     "free_port",
     "free_ports",
     "is_alive",
+    "kill_leftovers",
     "leftover_pids",
     "listening",
     "live_pids",
     "load_records",
     "memory",
     "memory_of",
+    "settle_spawns",
     "start",
     "stop",
     "stop_all",
@@ -66,6 +72,10 @@ __all__ = [
 
 LAB_ENV, PROC_ENV = "FLOE_LAB_STATE", "FLOE_LAB_PROC"
 _POLL = 0.05
+# Budgets for a busy 2-core machine (another lab, a test suite): at load 11 the kubelet took over 20 s to print
+# READY. A budget is an upper bound: a quiet machine still starts in seconds, polled every _POLL.
+READY_BUDGET_S = 120.0
+STOP_GRACE_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -223,16 +233,61 @@ def _spawn(spec: ProcSpec, state_dir: Path) -> ProcRecord:
     return rec
 
 
-async def start(state_dir: Path, spec: ProcSpec, *, ready_within: float = 20.0) -> ProcRecord:
+class _Spawn:
+    """One spawn handed to a worker thread. A native cancel (SIGINT/SIGTERM in ``lab up``) does not wait for the
+    thread: the spawn then either never runs (abandoned while queued) or runs to the end, and a cleanup waits for
+    the running ones (:func:`settle_spawns`) so it sees their records."""
+
+    lock = threading.Lock()
+    running: ClassVar[set[int]] = set()
+
+    def __init__(self) -> None:
+        self.state = "queued"
+
+    def run(self, spec: ProcSpec, state_dir: Path) -> ProcRecord | None:
+        with self.lock:
+            if self.state == "abandoned":
+                return None
+            self.state = "running"
+            self.running.add(id(self))
+        try:
+            return _spawn(spec, state_dir)
+        finally:
+            with self.lock:
+                self.state = "done"
+                self.running.discard(id(self))
+
+    def abandon(self) -> None:
+        with self.lock:
+            if self.state == "queued":
+                self.state = "abandoned"
+
+
+async def settle_spawns(within: float = READY_BUDGET_S) -> None:
+    """Wait until no spawn is running, so a cleanup sees the record of a process started while it was cancelled."""
+    with anyio.move_on_after(within, shield=True):
+        while _Spawn.running:  # noqa: ASYNC110 - worker threads empty it
+            await anyio.sleep(_POLL)
+
+
+async def start(state_dir: Path, spec: ProcSpec, *, ready_within: float = READY_BUDGET_S) -> ProcRecord:
     """Start ``spec`` detached, record it, and wait for every ready check; on failure stop it and raise."""
-    rec = await anyio.to_thread.run_sync(_spawn, spec, _abs(state_dir))
+    job = _Spawn()
+    try:
+        rec = await anyio.to_thread.run_sync(job.run, spec, _abs(state_dir))
+    except BaseException:
+        job.abandon()
+        raise
+    assert rec is not None  # only an abandoned spawn returns None, and then we did not get here
     try:
         with anyio.fail_after(ready_within):
             for check in spec.ready:
                 await _wait_ready(rec, check)
     except TimeoutError:
         await stop(state_dir, rec)
-        raise ProcStartError(f"{spec.name} not ready after {ready_within}s:\n{rec.log_tail()}") from None
+        raise ProcStartError(
+            f"{spec.name} not ready after {ready_within:g}s (its log: {rec.log_path}):\n{rec.log_tail()}"
+        ) from None
     except ProcStartError:
         await stop(state_dir, rec)
         raise
@@ -249,7 +304,7 @@ def _check_running(rec: ProcRecord) -> None:
     _reap(rec.pid)
     st = read_stat(rec.pid)
     if st is None or st.state in "ZX" or st.ticks != rec.start_ticks:
-        raise ProcStartError(f"{rec.name} exited before it was ready:\n{rec.log_tail()}")
+        raise ProcStartError(f"{rec.name} exited before it was ready (its log: {rec.log_path}):\n{rec.log_tail()}")
 
 
 async def _wait_ready(rec: ProcRecord, check: ReadyCheck) -> None:
@@ -294,7 +349,7 @@ async def _wait_gone(rec: ProcRecord, seconds: float) -> list[int]:
         await anyio.sleep(_POLL)
 
 
-async def stop(state_dir: Path, rec: ProcRecord, *, grace: float = 3.0) -> StopResult:
+async def stop(state_dir: Path, rec: ProcRecord, *, grace: float = STOP_GRACE_S) -> StopResult:
     """Signal the server, SIGKILL whatever is left of it after ``grace``, and drop its record.
 
     The stop signal goes to the leader's group and to the top of any other tree of the server's processes
@@ -316,8 +371,19 @@ async def stop(state_dir: Path, rec: ProcRecord, *, grace: float = 3.0) -> StopR
     return StopResult(rec.name, rec.pid, how, time.monotonic() - began)
 
 
+def kill_leftovers(state_dir: Path) -> list[int]:
+    """SIGKILL every live process still carrying this lab's marker (what no record names any more); their PIDs."""
+    left = leftover_pids(state_dir)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in left:
+        _reap(pid)
+    return left
+
+
 async def stop_all(
-    state_dir: Path, *, grace: float = 3.0, last: Sequence[str] = ("postgres", "s3")
+    state_dir: Path, *, grace: float = STOP_GRACE_S, last: Sequence[str] = ("postgres", "s3")
 ) -> list[StopResult]:
     """Stop every recorded server of ``state_dir``: all at once, except the storage named in ``last``, which
     goes once the rest are down (so Dagster and the catalog do not spend their shutdown retrying the DB)."""

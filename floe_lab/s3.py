@@ -155,7 +155,7 @@ def provision(endpoint: str, *, region: str = "us-east-1", buckets: Sequence[str
 
 
 async def start_s3(
-    state_dir: Path, *, port: int | None = None, region: str = "us-east-1", ready_within: float = 20.0
+    state_dir: Path, *, port: int | None = None, region: str = "us-east-1", ready_within: float = procs.READY_BUDGET_S
 ) -> S3Server:
     """Start the moto server on 127.0.0.1 (free port unless given) and provision it like LocalStack's init."""
     port = port or procs.free_port()

@@ -87,7 +87,7 @@ async def start_code_server(
     port: int | None = None,
     env: Mapping[str, str] | None = None,
     location_name: str = LOCATION_NAME,
-    ready_within: float = 60.0,
+    ready_within: float = procs.READY_BUDGET_S,
 ) -> procs.ProcRecord:
     """``dagster code-server start`` serving the ``floe-demo`` location over gRPC on 127.0.0.1.
 
@@ -130,7 +130,7 @@ async def start_webserver(
     *,
     port: int | None = None,
     env: Mapping[str, str] | None = None,
-    ready_within: float = 60.0,
+    ready_within: float = procs.READY_BUDGET_S,
 ) -> procs.ProcRecord:
     """``dagster-webserver`` on 127.0.0.1 with ``workspace``; ready once ``/server_info`` answers."""
     port = port or procs.free_port()
@@ -153,7 +153,7 @@ async def start_daemon(
     workspace: Path,
     *,
     env: Mapping[str, str] | None = None,
-    ready_within: float = 60.0,
+    ready_within: float = procs.READY_BUDGET_S,
 ) -> procs.ProcRecord:
     """``dagster-daemon run`` with ``workspace``; ready once it has listed its daemons (heartbeats follow)."""
     spec = procs.ProcSpec(
@@ -188,7 +188,7 @@ async def start_stack(
     *,
     code_env: Mapping[str, str] | None = None,
     server_env: Mapping[str, str] | None = None,
-    ready_within: float = 60.0,
+    ready_within: float = procs.READY_BUDGET_S,
 ) -> DagsterStack:
     """Code server first (the others load the location from it), then webserver and daemon side by side.
 

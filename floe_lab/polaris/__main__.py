@@ -4,6 +4,7 @@ Why a process: the lab runs its servers as child processes so a test (or a perso
 catalog and watch floe-agents notice (and, with an in-memory-like sqlite file deleted, watch the warehouse
 vanish). Prints exactly one ``READY http://127.0.0.1:N mgmt=http://127.0.0.1:M`` line, flushed, once both
 ports listen; then Quarkus-style log lines on stdout (the "pod log"). SIGTERM/SIGINT stop it cleanly.
+The database URL (with its password) comes from ``POLARIS_DB_URL`` in the lab, never the command line.
 Static AWS keys come from ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` as in the pod.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,7 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m floe_lab.polaris", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="API port (8181-like); 0 = OS-chosen")
     parser.add_argument("--mgmt-port", type=int, default=0, help="management/health port (8182-like)")
-    parser.add_argument("--db-url", required=True, help="SQLAlchemy URL, e.g. postgresql+psycopg2://u:p@h:5432/db")
+    parser.add_argument(
+        "--db-url",
+        default=None,
+        help="SQLAlchemy URL, e.g. postgresql+psycopg2://u:p@h:5432/db (else POLARIS_DB_URL, off `ps`)",
+    )
     parser.add_argument("--services", default=None, help="JSON service table: the catalog pod's cluster DNS")
     parser.add_argument(
         "--bootstrap-credentials",
@@ -55,7 +61,11 @@ async def _serve(config: PolarisConfig) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    db_url = args.db_url or os.environ.get("POLARIS_DB_URL")
+    if not db_url:
+        parser.error("--db-url or POLARIS_DB_URL is required")
     overrides: dict[str, object] = {
         "port": args.port,
         "mgmt_port": args.mgmt_port,
@@ -65,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["bootstrap"] = parse_bootstrap(args.bootstrap_credentials)
     if args.region:
         overrides["aws_region"] = args.region
-    return asyncio.run(_serve(PolarisConfig.from_env(args.db_url, overrides)))
+    return asyncio.run(_serve(PolarisConfig.from_env(db_url, overrides)))
 
 
 if __name__ == "__main__":

@@ -190,8 +190,8 @@ async def test_webserver_daemon_and_code_server_run_and_stop(real_postgres: Post
     finally:
         results = await procs.stop_all(tmp_path)
     print("stops: " + ", ".join(f"{r.name} {r.how} {r.seconds:.2f}s" for r in results))
-    assert {r.how for r in results} == {"signal"}
-    assert max(r.seconds for r in results) < 5
+    assert {r.how for r in results} == {"signal"}  # each stopped on its signal within the load-tolerant grace
+    assert max(r.seconds for r in results) < procs.STOP_GRACE_S + 2.0
     assert_nothing_left(tmp_path, [stack.code_server.ports["grpc"], stack.webserver.ports["http"]])
 
 

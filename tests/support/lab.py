@@ -81,7 +81,7 @@ def start_lab(scenario: str, state: Path) -> Iterator[LabHandle]:
     """`floe-agents lab up` with ``scenario``; waits for the launched pipeline run; `lab down` afterwards."""
     from floe_lab.dagster_runs import wait_for_run  # noqa: PLC0415
 
-    up = cli("lab", "up", "--scenario", scenario, "--state", str(state))
+    up = cli("lab", "up", "--scenario", scenario, "--state", str(state), timeout=600)  # a busy machine: load 20+
     try:
         assert up.returncode == 0, up.stderr[-4000:]
         handle = LabHandle.load(state)
