@@ -1,13 +1,16 @@
 """Calling a probe the way the runner does, and the type of the ``make_ctx`` fixture (tests/probes/conftest.py)
-that builds a real ProbeContext (real httpx client, real resolvers) over a small targets model."""
+that builds a real ProbeContext (real httpx client, real resolvers) over a small targets model; and a probe that
+reads JSON over HTTP (``probes._http``) against each class of ``bad_server()``."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import CannotObserveError, Finding, Status
 from floe_agents.registry import ProbeSpec
+from tests.support.net import bad_server
 
 CtxFactory = Callable[..., ProbeContext]
 
@@ -25,4 +28,30 @@ async def run_probe(spec: ProbeSpec, ctx: ProbeContext, trigger: Finding | None 
     return result
 
 
-__all__ = ["CtxFactory", "run_probe"]
+def bad_answers(check: str, not_the_service: str) -> list[tuple[str, str, str]]:
+    """``(bad_server class, code, reason)`` for a probe that reads JSON through ``probes._http``: a timeout is
+    ``<check>.unreachable``, 401 and 403 ``<check>.auth_failed``, the rest ``<check>.bad_response``;
+    ``not_the_service`` is the reason for valid JSON that is not the service's answer (``ok-json``)."""
+    return [
+        ("slow", f"{check}.unreachable", "timeout"),
+        ("error", f"{check}.bad_response", "http_status"),
+        ("notjson", f"{check}.bad_response", "not_json"),
+        ("truncated", f"{check}.bad_response", "truncated"),
+        ("auth", f"{check}.auth_failed", "auth"),
+        ("forbidden", f"{check}.auth_failed", "auth"),
+        ("ok-json", f"{check}.bad_response", not_the_service),
+    ]
+
+
+async def finding_from_bad_server(spec: ProbeSpec, kind: str, ctx_at: Callable[[str], ProbeContext]) -> Finding:
+    """The one finding of a probe whose endpoint (``ctx_at(url)``) is ``bad_server()``'s ``kind`` class, within
+    2 s (set the probe's request timeout below that for ``slow``)."""
+    async with bad_server() as base:
+        ctx = ctx_at(f"{base}/{kind}")
+        start = time.monotonic()
+        [finding] = await run_probe(spec, ctx)
+    assert time.monotonic() - start < 2
+    return finding
+
+
+__all__ = ["CtxFactory", "bad_answers", "finding_from_bad_server", "run_probe"]
