@@ -14,7 +14,6 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar, cast
 
-import aiohttp
 import anyio
 
 from floe_agents.gather import gather
@@ -39,6 +38,8 @@ class KubeError(Exception):
 
 async def call(fn: ApiCall, *args: str, **kwargs: str | int) -> bytes:
     """One API call, raw: the body of a 2xx answer, else KubeError naming the failure class."""
+    import aiohttp  # noqa: PLC0415 - loaded with the Kubernetes client, not before the first probe runs
+
     try:
         with anyio.fail_after(REQUEST_TIMEOUT_S + 0.5):
             raw = await fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S, **kwargs)

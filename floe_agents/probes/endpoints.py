@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 
 import httpx
-from kubernetes_asyncio import client
 from pydantic import Field, JsonValue
 
 from floe_agents.config.targets import CLUSTER_VANTAGE
@@ -167,6 +166,8 @@ async def _cluster_view(ctx: ProbeContext) -> _Found:
     reason = None if api is not None else (kube_error or "no Kubernetes API in the targets")
     got: dict[str, list[JsonObject]] = {}
     if api is not None:
+        from kubernetes_asyncio import client  # noqa: PLC0415 - ~1 s to import: not before the first probe runs
+
         core = client.CoreV1Api(api)
         calls = {"pods": core.list_namespaced_pod, "services": core.list_namespaced_service,
                  "configmaps": core.list_namespaced_config_map}  # fmt: skip

@@ -12,7 +12,7 @@ reduced to key names as soon as it arrives.
 
 from __future__ import annotations
 
-from kubernetes_asyncio import client
+from typing import TYPE_CHECKING
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import CannotObserveError, Finding, Status
@@ -33,6 +33,9 @@ from floe_agents.probes._models.kube import Endpoints, Event, Job, KeyStore, Pod
 from floe_agents.probes._models.lenient import parse_each
 from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
+
+if TYPE_CHECKING:
+    from kubernetes_asyncio import client
 
 __all__ = ["CODES", "KubeError", "component_of", "kubernetes"]
 
@@ -112,6 +115,8 @@ def _api_failure(exc: KubeError, resource: str) -> Verdict:
 
 
 async def _observe(api: client.ApiClient, ns: str) -> list[Verdict]:
+    from kubernetes_asyncio import client  # noqa: PLC0415 - ~1 s to import: not before the first probe runs
+
     core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
     calls = {"pods": core.list_namespaced_pod, "events": core.list_namespaced_event,
              "services": core.list_namespaced_service, "endpoints": core.list_namespaced_endpoints,

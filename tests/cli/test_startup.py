@@ -110,3 +110,25 @@ def test_the_listed_help_is_each_command_docstring() -> None:
         command = load_command(name)
         assert command.callback is not None
         assert line == inspect.cleandoc(command.help or "").split("\n\n")[0].replace("\n", " "), name
+
+
+def test_investigate_loads_no_cluster_client_before_the_first_probe() -> None:
+    """What `investigate` loads before its first probe runs (the command, the probes from their entry points)
+    leaves the Kubernetes client (~1 s) to the moment a probe first asks for it. psycopg is still loaded with
+    the postgres probe (its connection type is named at module level)."""
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import floe_agents.cli.investigate
+        from floe_agents.registry import Registry
+        registry = Registry.from_entry_points()
+        print(json.dumps({"errors": [str(e) for e in registry.load_errors], "modules": sorted(sys.modules)}))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=_env(), timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["errors"] == []
+    assert _loaded(set(result["modules"]), tuple(n for n in HEAVY if n != "psycopg")) == []
