@@ -109,6 +109,7 @@ async def test_json_report_on_stdout_validates_against_the_model(tmp_path: Path,
     assert {f.code for f in report.findings} == {"dns.resolved", "tcp.open", "http.healthy"}
     # Logs went to stderr as JSON lines, never into the report.
     log_lines = [line for line in err.splitlines() if line.startswith("{")]
+    assert log_lines, err  # not vacuous: --log-level info logs the run's start and end
     assert all("event" in json.loads(line) for line in log_lines)
 
 
