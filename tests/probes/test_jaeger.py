@@ -121,11 +121,7 @@ async def test_bad_query_answers(
     make_ctx: CtxFactory, monkeypatch: pytest.MonkeyPatch, kind: str, code: str, reason: str
 ) -> None:
     monkeypatch.setattr(jaeger_module, "REQUEST_TIMEOUT_S", 0.5)
-
-    def at(url: str) -> ProbeContext:
-        return dataclasses.replace(make_ctx("jaeger", {"query": {"urls": {"local": url}}}), platform=platform())
-
-    finding = await finding_from_bad_server(jaeger, kind, at)
+    finding = await finding_from_bad_server(make_ctx, jaeger, kind, "query", platform())
     assert (finding.code, finding.status, finding.evidence["reason"]) == (code, Status.FAIL, reason)
 
 

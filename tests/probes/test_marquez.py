@@ -142,11 +142,7 @@ async def test_bad_answers(
     make_ctx: CtxFactory, monkeypatch: pytest.MonkeyPatch, kind: str, code: str, reason: str
 ) -> None:
     monkeypatch.setattr(marquez_module, "REQUEST_TIMEOUT_S", 0.5)
-
-    def at(url: str) -> ProbeContext:
-        return dataclasses.replace(make_ctx("marquez", {"api": {"urls": {"local": url}}}), platform=platform())
-
-    finding = await finding_from_bad_server(marquez, kind, at)
+    finding = await finding_from_bad_server(make_ctx, marquez, kind, "api", platform())
     assert (finding.code, finding.status, finding.evidence["reason"]) == (code, Status.FAIL, reason)
 
 

@@ -4,9 +4,11 @@ reads JSON over HTTP (``probes._http``) against each class of ``bad_server()``."
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
+from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import ProbeContext
 from floe_agents.findings import CannotObserveError, Finding, Status
 from floe_agents.registry import ProbeSpec
@@ -43,11 +45,14 @@ def bad_answers(check: str, not_the_service: str) -> list[tuple[str, str, str]]:
     ]
 
 
-async def finding_from_bad_server(spec: ProbeSpec, kind: str, ctx_at: Callable[[str], ProbeContext]) -> Finding:
-    """The one finding of a probe whose endpoint (``ctx_at(url)``) is ``bad_server()``'s ``kind`` class, within
-    2 s (set the probe's request timeout below that for ``slow``)."""
+async def finding_from_bad_server(
+    make_ctx: CtxFactory, spec: ProbeSpec, kind: str, endpoint: str, platform: PlatformConfig
+) -> Finding:
+    """The one finding of ``spec`` for the component named as the probe, its ``endpoint`` at ``bad_server()``'s
+    ``kind`` class, within 2 s (set the probe's request timeout below that for ``slow``)."""
     async with bad_server() as base:
-        ctx = ctx_at(f"{base}/{kind}")
+        ctx = make_ctx(spec.name, {endpoint: {"urls": {"local": f"{base}/{kind}"}}})
+        ctx = dataclasses.replace(ctx, platform=platform)
         start = time.monotonic()
         [finding] = await run_probe(spec, ctx)
     assert time.monotonic() - start < 2
