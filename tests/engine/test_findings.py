@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from pydantic import ValidationError
 
-from floe_agents.findings import Code, Finding, Status, worst_status
-from floe_agents.redact import REDACTED, Redactor, is_secret_key, redact_text
+from floe_agents.findings import CannotObserveError, Code, Finding, Status, worst_status
+from floe_agents.redact import REDACTED, EvidenceKeys, Redactor, is_secret_key, redact_text
 
 
 def make(**kw: object) -> Finding:
@@ -104,3 +106,59 @@ def test_worst_status_orders_fail_over_warn_over_unknown_over_ok() -> None:
     assert worst_status([Status.OK, Status.UNKNOWN]) is Status.UNKNOWN
     assert worst_status([Status.UNKNOWN, Status.WARN]) is Status.WARN
     assert worst_status([Status.WARN, Status.FAIL, Status.OK]) is Status.FAIL
+
+
+def test_a_finding_names_its_key_producers_and_problem() -> None:
+    f = make(subject="host", vantage="cluster", evidence={"produced_by": ["dagster", "cube"]})
+    assert f.key == "polaris/oauth/host@cluster"
+    assert f.producers == ("dagster", "cube")
+    assert make(evidence={"produced_by": "dagster"}).producers == ()  # a list or nothing
+    assert make().producers == ()
+    assert make().is_problem and make(status="warn").is_problem and make(status="unknown").is_problem
+    assert not make(status="ok").is_problem
+    assert make().vantage == "local" and make().subject == "" and make().follow_up_of is None
+
+
+def test_duration_is_never_negative() -> None:
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    assert make(started_at=t0, finished_at=t0 + timedelta(seconds=1.5)).duration_s == 1.5
+    assert make(started_at=t0 + timedelta(seconds=2), finished_at=t0).duration_s == 0.0
+
+
+def test_codes_and_evidence_of_the_wrong_type_are_refused() -> None:
+    with pytest.raises((TypeError, ValidationError), match="finding code must be a string, got int"):
+        make(code=7)
+    with pytest.raises((TypeError, ValidationError), match="evidence must be a mapping, got list"):
+        make(evidence=["a"])
+    with pytest.raises(ValidationError, match="neither a built-in Code nor a namespaced"):
+        make(code="acme")
+    assert make(code=Code.TCP_OPEN).code == "tcp.open"
+    assert make(code="a.b.c-d_e").code == "a.b.c-d_e"
+
+
+def test_declared_evidence_keys_apply_when_the_probe_builds_the_finding() -> None:
+    base = {"component": "c", "check": "k", "status": "ok", "code": "check.ok", "summary": "s"}
+    declared = EvidenceKeys.of(public=("token_type",), secret=("dsn",))
+    f = Finding.model_validate({**base, "evidence": {"token_type": "bearer", "dsn": "x"}}, context=declared)
+    assert dict(f.evidence) == {"token_type": "bearer", "dsn": REDACTED}
+    g = Finding.model_validate({**base, "evidence": {"token_type": "bearer", "dsn": "x"}}, context="other")
+    assert dict(g.evidence) == {"token_type": REDACTED, "dsn": "x"}
+
+
+def test_status_ranks_and_severity_order() -> None:
+    assert [s.rank for s in (Status.OK, Status.UNKNOWN, Status.WARN, Status.FAIL)] == [0, 1, 2, 3]
+    assert worst_status([Status.FAIL, Status.WARN]) is Status.FAIL
+    assert worst_status(iter([Status.UNKNOWN, Status.OK])) is Status.UNKNOWN
+
+
+def test_cannot_observe_carries_its_answer() -> None:
+    exc = CannotObserveError("acme.blind", "cannot see", subject="s", evidence={"k": 1})
+    assert (exc.code, exc.summary, exc.subject, exc.evidence, str(exc)) == (
+        "acme.blind",
+        "cannot see",
+        "s",
+        {"k": 1},
+        "cannot see",
+    )
+    bare = CannotObserveError("acme.blind", "x")
+    assert bare.subject == "" and bare.evidence == {}
