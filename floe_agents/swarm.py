@@ -5,18 +5,22 @@ top task group: the coordinator and any observers consume the bus while the runn
 everything ends when the bus completes. Observers see the run only as typed events (:mod:`floe_agents.events`);
 the investigation returned is immutable and carries the report document the engine built from it. The HTTP
 client is created here and closed here; tests pass their own ``transport`` to reach in-process servers without
-sockets. The Kubernetes client is opened beside the first probes (a kubeconfig exec plugin can take a second) and
-closed when the runner is done.
+sockets. The Kubernetes client is opened beside the first probes (a kubeconfig exec plugin can take a second; its
+library is imported in a worker thread, never on the event loop) and closed when the runner is done, within
+:data:`~floe_agents.transport.CLOSE_TIMEOUT_S`, as the HTTP client is: the run ends by its deadline plus the
+runner's grace whatever the servers do.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import anyio
+import anyio.to_thread
 import httpx
 
 from floe_agents import kube
@@ -36,7 +40,7 @@ from floe_agents.resolve import resolvers_for
 from floe_agents.rules import RuleSet, builtin_rules
 from floe_agents.runner import Runner, RunOptions
 from floe_agents.topology import ComponentSpec, Topology, floe_topology
-from floe_agents.transport import run_client
+from floe_agents.transport import CLOSE_TIMEOUT_S, run_client
 
 __all__ = ["Investigation", "Plan", "investigate", "plan_agents"]
 
@@ -166,11 +170,14 @@ async def _hold_kube(
     It is opened when a probe first asks, so the probes already started send their first requests before the
     client's CA certificates are loaded on the event loop. Opening runs in ``opening``, which the swarm cancels
     when the run ends: a kubeconfig exec plugin that never returns must not keep the run alive past its
-    deadline. Once open, the client is closed normally.
+    deadline. Once open, the client is closed when the run is over, within :data:`CLOSE_TIMEOUT_S`.
     """
+    closing = contextlib.AsyncExitStack()
     async with contextlib.AsyncExitStack() as stack:
         with opening:
             await handle.wanted()
+            if target.mode != "none":  # ~1 s of imports (far more on a busy machine) that would stall the loop
+                await anyio.to_thread.run_sync(_import_kube_client, abandon_on_cancel=True)
             with anyio.move_on_after(kube.OPEN_TIMEOUT_S) as slow:
                 try:
                     api = await stack.enter_async_context(open_kube(target))
@@ -188,6 +195,16 @@ async def _hold_kube(
             return
         handle.set(api)
         await run_over.wait()
+        closing = stack.pop_all()
+    with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):  # a run's end waits for no API server
+        await closing.aclose()
+
+
+def _import_kube_client() -> None:
+    """Import kubernetes_asyncio (which open_kube and the cluster probes import lazily) in a worker thread: on
+    the event loop its import would hold up every probe and the deadline itself for as long as it takes."""
+    importlib.import_module("kubernetes_asyncio.client")
+    importlib.import_module("kubernetes_asyncio.config")
 
 
 async def _observe(sub: Subscription[Finding], observers: tuple[Observer, ...]) -> None:

@@ -15,15 +15,69 @@ from __future__ import annotations
 
 import ssl
 import urllib.request
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
 import anyio.to_thread
 import httpx
 
-__all__ = ["RunTransport", "run_client"]
+__all__ = ["CLOSE_TIMEOUT_S", "MAX_BODY_BYTES", "BodyTooLargeError", "RunTransport", "cap_body", "run_client"]
+
+MAX_BODY_BYTES = 8 * 1024 * 1024  # the most of one response body a run reads (a health answer is a few KB)
+CLOSE_TIMEOUT_S = 0.5  # closing the pools at the end of a run waits no longer for a peer
 
 _Origin = tuple[bytes, bytes, int | None]
+
+
+class BodyTooLargeError(httpx.TransportError):
+    """A response body longer than the cap: cut after ``read`` bytes (``cap`` allowed)."""
+
+    def __init__(self, cap: int, read: int, request: httpx.Request | None = None) -> None:
+        super().__init__(f"body larger than the {cap} byte cap: cut after {read} bytes", request=request)
+        self.cap = cap
+        self.read = read
+
+
+class _CappedStream(httpx.AsyncByteStream):
+    """A response stream that fails once more than ``cap`` bytes came through."""
+
+    def __init__(
+        self, inner: httpx.AsyncByteStream, cap: int, request: httpx.Request | None, decoder: Any = None
+    ) -> None:
+        self._inner = inner
+        self._cap = cap
+        self._request = request
+        self._decoder = decoder  # an httpx content decoder, when the body is compressed
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        read = 0
+        async for raw in self._inner:
+            chunk = self._decoder.decode(raw) if self._decoder is not None else raw
+            read += len(chunk)
+            if read > self._cap:
+                raise BodyTooLargeError(self._cap, read, self._request)
+            yield chunk
+        if self._decoder is not None:
+            yield self._decoder.flush()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def cap_body(response: httpx.Response, cap: int = MAX_BODY_BYTES) -> httpx.Response:
+    """``response`` with its body stream cut at ``cap`` bytes (a declared longer length fails at once)."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap:
+        raise BodyTooLargeError(cap, 0, response._request)
+    if isinstance(response.stream, httpx.AsyncByteStream):
+        decoder = None
+        if response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity"):
+            decoder = response._get_content_decoder()  # decoded here, so the cap counts what a parse would see
+            del response._decoder  # httpx caches it; it must decode nothing twice
+            del response.headers["content-encoding"]
+        response.stream = _CappedStream(response.stream, cap, response._request, decoder)
+    return response
 
 
 class RunTransport(httpx.AsyncBaseTransport):
@@ -60,15 +114,22 @@ class RunTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = await self._pool(request.url)
-        return await pool.handle_async_request(request)
+        response = await pool.handle_async_request(request)
+        try:
+            return cap_body(response)
+        except BodyTooLargeError:
+            await response.aclose()
+            raise
 
     async def aclose(self) -> None:
+        """Close every pool, within :data:`CLOSE_TIMEOUT_S` in all: a run's end waits for no server."""
         pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            try:
-                await pool.aclose()
-            except Exception:  # noqa: S112 - closing the others matters more than one pool's error
-                continue
+        with anyio.move_on_after(CLOSE_TIMEOUT_S, shield=True):
+            for pool in pools:
+                try:
+                    await pool.aclose()
+                except Exception:  # noqa: S112 - closing the others matters more than one pool's error
+                    continue
 
 
 def _environment_names_a_proxy() -> bool:
@@ -78,7 +139,15 @@ def _environment_names_a_proxy() -> bool:
 
 def run_client(transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> httpx.AsyncClient:
     """The HTTP client of a run: ``transport`` (tests), else :class:`RunTransport`, else (when the environment
-    names a proxy) httpx's own transport, which routes through it."""
+    names a proxy) httpx's own transport, which routes through it. Bodies are cut at :data:`MAX_BODY_BYTES` with
+    every transport (a response hook caps those :class:`RunTransport` did not)."""
     if transport is None and not _environment_names_a_proxy():
         transport = RunTransport()
+    if not isinstance(transport, RunTransport):
+        hooks = options.setdefault("event_hooks", {})
+        hooks["response"] = [*hooks.get("response", ()), _cap_hook]
     return httpx.AsyncClient(transport=transport, **options)
+
+
+async def _cap_hook(response: httpx.Response) -> None:
+    cap_body(response)

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import socket
 import ssl
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -28,15 +29,39 @@ from pydantic import BaseModel, JsonValue, ValidationError
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Status
 from floe_agents.probes._verdict import Verdict
+from floe_agents.transport import BodyTooLargeError
 
-__all__ = ["BROKEN", "UNREACHABLE", "Answer", "call_json", "failure_reason", "problem", "read", "under"]
+__all__ = [
+    "BROKEN",
+    "UNREACHABLE",
+    "Answer",
+    "call_json",
+    "failure_reason",
+    "printable",
+    "problem",
+    "read",
+    "under",
+]
 
 UNREACHABLE = frozenset({"timeout", "tls", "refused", "unresolvable", "connect"})
-BROKEN = frozenset({"truncated", "protocol"})  # an answer began, then broke off or made no sense as HTTP
+BROKEN = frozenset(
+    {"truncated", "protocol", "too_large"}
+)  # an answer began, then broke off, made no sense, or never ended
 BOUND_SLACK_S = 0.5  # a bounded call (httpx's timeout is per phase) gets this much more in all, and no more
 TEXT_CHARS = 500  # how much of a body is kept as text, for error evidence
 
 M = TypeVar("M", bound=BaseModel)
+_KEPT_CONTROLS = frozenset("\n\t")
+
+
+def printable(text: str | bytes, limit: int) -> str:
+    """Server text made safe to quote: bytes decoded (invalid ones replaced), control and other unprintable
+    characters dropped but newline and tab, at most ``limit`` characters (the last an ellipsis when cut)."""
+    if isinstance(text, bytes):
+        text = text[: limit * 4].decode("utf-8", "replace")
+    text = text[: limit * 4]  # enough for ``limit`` kept characters unless most are dropped
+    kept = "".join(ch for ch in text if ch in _KEPT_CONTROLS or ch == " " or unicodedata.category(ch)[0] not in "CZ")
+    return kept if len(kept) <= limit else kept[: limit - 1] + "…"
 
 
 def under(base: httpx.URL, path: str) -> httpx.URL:
@@ -60,6 +85,8 @@ def failure_reason(exc: BaseException) -> str:
     """Why a request got no usable answer, from the exception and the errors it was raised from."""
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
+    if isinstance(exc, BodyTooLargeError):
+        return "too_large"
     seen: BaseException | None = exc
     while seen is not None:
         if _is_tls(seen):
@@ -87,6 +114,7 @@ class Answer:
     detail: str = ""
     text: str = ""
     error: str = ""
+    cut: tuple[int, int] | None = None  # (cap, bytes read) of a body cut at the cap
 
     @property
     def unreachable(self) -> bool:
@@ -102,8 +130,16 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
     def evidence(self) -> dict[str, object]:
-        """The exchange as evidence: where, why, what status, what went wrong."""
-        return {"url": self.url, "reason": self.reason or None, "status_code": self.status, "error": self.detail}
+        """The exchange as evidence: where, why, what status, what went wrong (and what was cut, if anything)."""
+        evidence: dict[str, object] = {
+            "url": self.url,
+            "reason": self.reason or None,
+            "status_code": self.status,
+            "error": self.detail,
+        }
+        if self.cut is not None:
+            evidence |= {"cap_bytes": self.cut[0], "bytes_read": self.cut[1]}
+        return evidence
 
 
 async def call_json(
@@ -132,7 +168,10 @@ async def call_json(
                 method, url, headers=sent, data=data, content=content, json=json, timeout=timeout_s
             )
         except httpx.HTTPError as exc:
-            raised = f"{type(exc).__name__}: {exc}"[:300]
+            raised = printable(f"{type(exc).__name__}: {exc}", 300)
+            if isinstance(exc, BodyTooLargeError):
+                cut = (exc.cap, exc.read)
+                return Answer(shown, reason="too_large", detail=raised, error=raised, cut=cut)
             if isinstance(exc, httpx.TimeoutException):
                 detail = f"no answer within {timeout_s:g}s ({type(exc).__name__})"
                 return Answer(shown, reason="timeout", detail=detail, error=raised)
@@ -144,18 +183,19 @@ async def call_json(
 
 
 def _answer(shown: str, response: httpx.Response) -> Answer:
-    code, text = response.status_code, response.text[:TEXT_CHARS]
+    code, text = response.status_code, printable(response.text, TEXT_CHARS)
+    detail = printable(response.text, 200)
     body: JsonValue = None
     if response.content:
         try:
             body = json.loads(response.content)
         except ValueError:
             if response.is_success:
-                return Answer(shown, code, reason="not_json", detail=response.text[:200], text=text)
+                return Answer(shown, code, reason="not_json", detail=detail, text=text)
     if code in (401, 403):
-        return Answer(shown, code, body, reason="auth", detail=response.text[:200], text=text)
+        return Answer(shown, code, body, reason="auth", detail=detail, text=text)
     if not response.is_success:
-        return Answer(shown, code, body, reason="http_status", detail=response.text[:200], text=text)
+        return Answer(shown, code, body, reason="http_status", detail=detail, text=text)
     return Answer(shown, code, body, text=text)
 
 
@@ -176,7 +216,7 @@ def problem(answer: Answer, *, area: str, what: str, expected: str) -> Verdict:
     (401/403), ``<area>.unreachable`` (nothing answered) or ``<area>.bad_response`` (anything else). ``expected``
     is the reason given when a 2xx JSON answer simply lacked the expected shape."""
     if not answer.reason:
-        answer = dataclasses.replace(answer, reason=expected, detail=str(answer.body)[:200])
+        answer = dataclasses.replace(answer, reason=expected, detail=printable(str(answer.body), 200))
     kind = "auth_failed" if answer.reason == "auth" else "unreachable" if answer.unreachable else "bad_response"
     summary = f"{area.capitalize()} {what} {answer.url}: {answer.reason} {answer.detail}".strip()
     return Verdict(Status.FAIL, f"{area}.{kind}", summary, answer.evidence(), subject=answer.url)

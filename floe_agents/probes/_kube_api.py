@@ -5,6 +5,11 @@ a garbage answer and hide the difference between "refused", "timed out", "401" a
 exactly what a 3 a.m. report needs to say; so calls are made raw (``_preload_content=False``) under a hard
 timeout, and anything but a 2xx list becomes a :class:`KubeError` carrying a finding code and the reason. The
 items are then read as typed models (:func:`list_objects`), each one that does not fit left out.
+
+Nothing the API server sends is read whole: a list is asked for in pages of :data:`PAGE_ITEMS`, at most
+:data:`MAX_ITEMS` items in all, and each body is read in chunks and cut at
+:data:`~floe_agents.transport.MAX_BODY_BYTES`; either limit passed is ``k8s.api_bad_response`` with reason
+``too_large`` (a partial list would read as missing objects), never a parse of a partial body.
 """
 
 from __future__ import annotations
@@ -12,15 +17,22 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import anyio
 
 from floe_agents.gather import gather
+from floe_agents.probes._http import printable
 from floe_agents.probes._models import Model
 from floe_agents.probes._models.lenient import JsonObject, parse_each
+from floe_agents.transport import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    import aiohttp
 
 REQUEST_TIMEOUT_S = 3.0
+PAGE_ITEMS = 250  # ``limit=`` of one list call
+MAX_ITEMS = 5000  # the most items one list reads, all pages together
 M = TypeVar("M", bound=Model)
 
 
@@ -45,7 +57,7 @@ async def call(fn: ApiCall, *args: str, **kwargs: str | int) -> bytes:
             raw = await fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S, **kwargs)
             resp = cast(aiohttp.ClientResponse, raw)  # what _preload_content=False returns
             try:
-                body = await resp.read()
+                body = await _read_capped(resp)
             finally:
                 resp.release()
     except TimeoutError:
@@ -55,31 +67,61 @@ async def call(fn: ApiCall, *args: str, **kwargs: str | int) -> bytes:
         raise KubeError("k8s.api_unreachable", str(exc), error="tls" if tls else "connect") from None
     except (aiohttp.ClientError, ValueError) as exc:
         error = "truncated" if isinstance(exc, aiohttp.ClientPayloadError) else type(exc).__name__
-        raise KubeError("k8s.api_bad_response", f"{type(exc).__name__}: {exc}", error=error) from None
+        raise KubeError("k8s.api_bad_response", printable(f"{type(exc).__name__}: {exc}", 300), error=error) from None
     if 200 <= resp.status < 300:
         return body
     try:
-        message = str(json.loads(body).get("message") or "")
+        message = printable(str(json.loads(body).get("message") or ""), 300)
     except (ValueError, AttributeError):
-        message = body[:200].decode(errors="replace")
+        message = printable(body, 200)
     code = "k8s.api_unauthorized" if resp.status in (401, 403) else "k8s.api_bad_response"
     raise KubeError(code, f"HTTP {resp.status} {message}".strip(), status=resp.status)
 
 
+async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
+    chunks: list[bytes] = []
+    read = 0
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        read += len(chunk)
+        if read > MAX_BODY_BYTES:
+            raise KubeError(
+                "k8s.api_bad_response",
+                f"answer larger than the {MAX_BODY_BYTES} byte cap: cut after {read} bytes",
+                error="too_large",
+                cap_bytes=MAX_BODY_BYTES,
+                bytes_read=read,
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def list_items(fn: ApiCall, namespace: str, **kwargs: str) -> list[JsonObject]:
-    """The ``items`` of a namespaced list call (``kwargs``: e.g. ``label_selector``), as plain JSON; KubeError for
-    anything that is not a list."""
+    """The ``items`` of a namespaced list call (``kwargs``: e.g. ``label_selector``), as plain JSON, page by page;
+    KubeError for anything that is not a list, or for more than :data:`MAX_ITEMS` items."""
+    items: list[JsonObject] = []
+    more: dict[str, str] = {}
+    while True:
+        data = await _page(fn, namespace, limit=PAGE_ITEMS, **more, **kwargs)
+        items += dicts(data.get("items"))
+        if len(items) > MAX_ITEMS:
+            raise KubeError(
+                "k8s.api_bad_response", f"more than {MAX_ITEMS} items", error="too_large", max_items=MAX_ITEMS
+            )
+        token = get(data, "metadata", "continue")
+        if not isinstance(token, str) or not token:
+            return items
+        more = {"_continue": token}
+
+
+async def _page(fn: ApiCall, namespace: str, **kwargs: str | int) -> JsonObject:
     body = await call(fn, namespace, **kwargs)
     try:
         data = json.loads(body)
     except ValueError:
-        raise KubeError(
-            "k8s.api_bad_response", "answer is not JSON", body=body[:200].decode("utf-8", "replace")
-        ) from None
+        raise KubeError("k8s.api_bad_response", "answer is not JSON", body=printable(body, 200)) from None
     if not isinstance(data, dict) or "items" not in data or not isinstance(data["items"] or [], list):
-        raise KubeError("k8s.api_bad_response", "answer is not a Kubernetes list", body=str(data)[:200])
-    items = data.get("items") or []
-    return [x for x in items if isinstance(x, dict)]
+        raise KubeError("k8s.api_bad_response", "answer is not a Kubernetes list", body=printable(str(data), 200))
+    return data
 
 
 async def list_objects(model: type[M], fn: ApiCall, namespace: str, **kwargs: str) -> list[M]:

@@ -2,7 +2,9 @@
 
 Runs after ``tcp`` and skips endpoints whose port is closed (the TCP finding already says why). Every bad answer
 class gets its own code — error status, auth refused, TLS mismatch, timeout, truncated or non-JSON body, or a
-JSON body that itself says DOWN — because each points at a different fix.
+JSON body that itself says DOWN — because each points at a different fix. A body past the run's cap
+(:data:`~floe_agents.transport.MAX_BODY_BYTES`) is a bad response saying what was cut, and a server that trickles
+its answer gets :data:`REQUEST_TIMEOUT_S` (+ :data:`~floe_agents.probes._http.BOUND_SLACK_S`) in all.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import json
 from functools import partial
 
+import anyio
 import httpx
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.gather import gather
-from floe_agents.probes._http import failure_reason
+from floe_agents.probes._http import BOUND_SLACK_S, failure_reason, printable
 from floe_agents.registry import engine_codes, probe
 
 REQUEST_TIMEOUT_S = 3.0
@@ -36,26 +39,40 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
     url = ep.url.join(path)
     subject = str(url.copy_with(query=None))
     evidence: dict[str, object] = {"url": subject, "endpoint": ep.name}
-    try:
-        response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)
-    except httpx.TimeoutException as exc:
+    response: httpx.Response | None = None
+    with anyio.move_on_after(REQUEST_TIMEOUT_S + BOUND_SLACK_S):
+        try:
+            response = await ctx.http.get(url, timeout=REQUEST_TIMEOUT_S)
+        except httpx.TimeoutException as exc:
+            return ctx.finding(
+                Status.FAIL,
+                Code.HTTP_TIMEOUT,
+                f"{subject} did not answer within {REQUEST_TIMEOUT_S:g}s",
+                subject=subject,
+                evidence={**evidence, "error": type(exc).__name__},
+            )
+        except httpx.HTTPError as exc:
+            reason = failure_reason(exc)
+            code = Code.HTTP_TLS_ERROR if reason == "tls" else Code.HTTP_BAD_RESPONSE
+            what = "TLS handshake failed" if code is Code.HTTP_TLS_ERROR else "bad or no HTTP answer"
+            error = printable(f"{type(exc).__name__}: {exc}", 300)
+            for key in ("cap", "read"):
+                if hasattr(exc, key):  # a body cut at the cap: what was cut
+                    evidence[f"{key}_bytes"] = getattr(exc, key)
+            return ctx.finding(
+                Status.FAIL,
+                code,
+                f"{subject}: {what} ({error})",
+                subject=subject,
+                evidence={**evidence, "reason": reason, "error": error},
+            )
+    if response is None:
         return ctx.finding(
             Status.FAIL,
             Code.HTTP_TIMEOUT,
-            f"{subject} did not answer within {REQUEST_TIMEOUT_S:g}s",
+            f"{subject} did not send a complete answer within {REQUEST_TIMEOUT_S + BOUND_SLACK_S:g}s",
             subject=subject,
-            evidence={**evidence, "error": type(exc).__name__},
-        )
-    except httpx.HTTPError as exc:
-        reason = failure_reason(exc)
-        code = Code.HTTP_TLS_ERROR if reason == "tls" else Code.HTTP_BAD_RESPONSE
-        what = "TLS handshake failed" if code is Code.HTTP_TLS_ERROR else "bad or no HTTP answer"
-        return ctx.finding(
-            Status.FAIL,
-            code,
-            f"{subject}: {what} ({type(exc).__name__}: {exc})",
-            subject=subject,
-            evidence={**evidence, "reason": reason, "error": f"{type(exc).__name__}: {exc}"},
+            evidence={**evidence, "error": "slow"},
         )
     evidence["status_code"] = response.status_code
     if response.status_code in (401, 403):
@@ -67,7 +84,7 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
             evidence=evidence,
         )
     if response.status_code not in ep.target.expect_status:
-        evidence["body"] = response.text[:300]
+        evidence["body"] = printable(response.text, 300)
         return ctx.finding(
             Status.FAIL,
             Code.HTTP_ERROR_STATUS,
@@ -79,7 +96,7 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
         try:
             body = json.loads(response.content)
         except ValueError:
-            evidence["body"] = response.text[:300]
+            evidence["body"] = printable(response.text, 300)
             return ctx.finding(
                 Status.FAIL,
                 Code.HTTP_BAD_RESPONSE,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import kubernetes_asyncio.client  # noqa: F401 - up front: these tests time the kubeconfig, not the library's import
 import pytest
 import yaml
 
