@@ -22,7 +22,7 @@ from floe_agents.probes.cube import CODES, _jwt, _source_table, cube
 from floe_lab.observability.cube import CubeURLs, run_cube
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port, serve
-from tests.support.probes import CtxFactory, run_probe
+from tests.support.probes import CtxFactory, grouped_by_code, run_probe
 
 SECRET = "cube-secret"
 CUBES = [
@@ -45,11 +45,7 @@ GLUE_ONLY = PlatformConfig.model_validate(
 
 
 def by_code(findings: list[Finding]) -> dict[str, list[Finding]]:
-    assert all(f.code in CODES for f in findings), [f.code for f in findings]
-    out: dict[str, list[Finding]] = {}
-    for f in findings:
-        out.setdefault(f.code, []).append(f)
-    return out
+    return grouped_by_code(findings, CODES)
 
 
 @pytest.mark.lab

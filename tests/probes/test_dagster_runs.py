@@ -15,17 +15,13 @@ from floe_agents.probes.dagster_runs import CODES, classify, dagster_runs
 from tests.support.dagster import fake_dagster
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
-from tests.support.probes import CtxFactory, run_probe
+from tests.support.probes import CtxFactory, grouped_by_code, run_probe
 
 RAW = ["demo.raw_customers", "demo.raw_order_items", "demo.raw_orders", "demo.raw_products"]
 
 
 def by_code(findings: list[Finding]) -> dict[str, list[Finding]]:
-    assert all(f.code in (*CODES, Code.PROBE_SKIPPED) for f in findings), [f.code for f in findings]
-    out: dict[str, list[Finding]] = {}
-    for f in findings:
-        out.setdefault(f.code, []).append(f)
-    return out
+    return grouped_by_code(findings, (*CODES, Code.PROBE_SKIPPED))
 
 
 # --- the real lab ---------------------------------------------------------------------------------------------

@@ -14,17 +14,13 @@ from floe_agents.probes.kubernetes import CODES, component_of, kubernetes
 from tests.support.kube import fake_apiserver, kube_ctx, meta, pod
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
-from tests.support.probes import run_probe
+from tests.support.probes import grouped_by_code, run_probe
 
 SECRET = "floe-dagster-postgresql-secret"
 
 
 def codes(findings: list[Finding]) -> dict[str, list[Finding]]:
-    assert all(f.code in CODES for f in findings), sorted({f.code for f in findings} - set(CODES))
-    out: dict[str, list[Finding]] = {}
-    for f in findings:
-        out.setdefault(f.code, []).append(f)
-    return out
+    return grouped_by_code(findings, CODES)
 
 
 @pytest.mark.lab

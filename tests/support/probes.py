@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from floe_agents.config.platform import PlatformConfig
 from floe_agents.context import ProbeContext
@@ -28,6 +28,15 @@ async def run_probe(spec: ProbeSpec, ctx: ProbeContext, trigger: Finding | None 
     keys = [f.key for f in result]
     assert len(keys) == len(set(keys)), f"{spec.name} gave findings sharing a key: {sorted(keys)}"
     return result
+
+
+def grouped_by_code(findings: list[Finding], declared: Iterable[str]) -> dict[str, list[Finding]]:
+    """The findings grouped by code, every code one the probe ``declared``."""
+    assert {f.code for f in findings} <= set(declared), sorted({f.code for f in findings} - set(declared))
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        out.setdefault(f.code, []).append(f)
+    return out
 
 
 def bad_answers(check: str, not_the_service: str) -> list[tuple[str, str, str]]:
@@ -59,4 +68,4 @@ async def finding_from_bad_server(
     return finding
 
 
-__all__ = ["CtxFactory", "bad_answers", "finding_from_bad_server", "run_probe"]
+__all__ = ["CtxFactory", "bad_answers", "finding_from_bad_server", "grouped_by_code", "run_probe"]
