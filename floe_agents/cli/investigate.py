@@ -191,6 +191,9 @@ def investigate_command(
         plan = _build_plan(config, target, only, skip, timeout, concurrency, rules)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
+    except KeyboardInterrupt:  # before the run (and its signal handling) started: nothing was written
+        sys.stderr.write("floe-agents: interrupted by SIGINT: no report written\n")
+        raise typer.Exit(interrupted_exit_code(signal.SIGINT)) from None
     redactor = plan.redactor()
     configure_logging(log_level, redactor)
     # Modules, the registry and the rules live as long as the process: keep the collector from walking them

@@ -46,6 +46,7 @@ def configure_logging(level: str, redactor: Redactor, *, json_logs: bool | None 
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,  # a traceback as text, so it is scrubbed and fits a JSON line
             scrub,
             renderer,
         ],

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import structlog
 import yaml
 
+from floe_agents.cli.logs import configure_logging
+from floe_agents.redact import Redactor
 from tests.support.net import closed_port
 
 EXE = str(Path(sys.executable).with_name("floe-agents"))
@@ -52,3 +56,17 @@ def test_warning_level_logs_no_debug_or_info(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stderr
     assert _log_lines(result.stderr) == []
     assert "report written to" in result.stderr
+
+
+def test_a_logged_traceback_is_one_scrubbed_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("debug", Redactor.of(["s3cr3t-token-value"]), json_logs=True)
+    try:
+        raise RuntimeError("login with s3cr3t-token-value failed")
+    except RuntimeError:
+        structlog.get_logger("test").debug("investigation crashed", exc_info=True)
+    finally:
+        structlog.reset_defaults()  # the configuration is global: leave none pointing at this test's stderr
+    [line] = capsys.readouterr().err.splitlines()
+    logged = json.loads(line)
+    assert logged["event"] == "investigation crashed" and "RuntimeError" in logged["exception"]
+    assert "s3cr3t-token-value" not in line
