@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-import anyio
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -92,6 +91,8 @@ def _sigterm_as_sigint() -> Iterator[None]:
 
 
 def _up(state_dir: Path, scenario_name: str) -> None:
+    import anyio  # noqa: PLC0415 - this module loads with every `floe-agents` call: only typer and rich on top
+
     from floe_agents.config import ConfigError  # noqa: PLC0415
     from floe_lab.control import LabError, lab_up  # noqa: PLC0415 - the lab is optional
     from floe_lab.scenario import load_scenario  # noqa: PLC0415
@@ -148,6 +149,8 @@ def scenarios_command() -> None:
 @lab_app.command("status")
 def status_command(state: StateOpt = None) -> None:
     """Processes of the running lab (PID, alive, ports, RSS) and its pods as the Kubernetes API reports them."""
+    import anyio  # noqa: PLC0415
+
     from floe_lab.cluster_ops import pod_states  # noqa: PLC0415
     from floe_lab.control import lab_info, lab_memory, status_rows  # noqa: PLC0415
 
@@ -211,6 +214,8 @@ def _token(targets: Path) -> str:
 @lab_app.command("down")
 def down_command(state: StateOpt = None) -> None:
     """Stop every process the lab started (by PID) and check that nothing is left listening."""
+    import anyio  # noqa: PLC0415
+
     from floe_lab.control import LabError, lab_down  # noqa: PLC0415
 
     state_dir = lab_state_dir(state)

@@ -20,6 +20,7 @@ HEAVY = ("kubernetes_asyncio", "pyiceberg", "boto3", "botocore", "psycopg", "grp
 # What the top-level help does not need either: the engine, its models and the file formats.
 ENGINE = (
     "pydantic",
+    "anyio",
     "yaml",
     "httpx",
     "structlog",
