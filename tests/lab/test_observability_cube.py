@@ -8,7 +8,7 @@ lists the model's cubes in Cube's shape; ``/load`` names the table a cube reads 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,7 @@ import pytest
 
 from floe_lab.observability.cube import CubeURLs, load_model, run_cube
 from tests.support.net import closed_port, listener
-from tests.support.processes import Started, exit_code_on_sigterm, observability_process
+from tests.support.processes import exit_code_on_sigterm, observability_process
 
 SECRET = "cube-api-secret-for-the-floe-lab-0123456789"
 MODEL = """
@@ -194,18 +194,12 @@ def test_model_file_must_list_named_cubes(tmp_path: Path) -> None:
     assert load_model(good)[0]["sql_table"] == "gold.a"
 
 
-@pytest.fixture
-def cube_process(model_file: Path) -> Iterator[Started]:
+async def test_process_entry(model_file: Path) -> None:
     command = ["cube", "--model", str(model_file), "--source-url", f"http://127.0.0.1:{closed_port()}"]
-    with observability_process(*command, env={"CUBEJS_API_SECRET": SECRET}) as started:
-        yield started
-
-
-async def test_process_entry(cube_process: Started) -> None:
-    proc, words = cube_process
-    assert words[0] == "READY"
-    assert words[1].startswith("http://127.0.0.1:")
-    assert (await _get(f"{words[1]}/readyz")).status_code == 500
-    meta = await _get(f"{words[1]}/cubejs-api/v1/meta", _token())
-    assert [c["name"] for c in meta.json()["cubes"]] == ["customer_summary", "orders_daily"]
-    assert await exit_code_on_sigterm(proc) == 0
+    with observability_process(*command, env={"CUBEJS_API_SECRET": SECRET}) as (proc, words):
+        assert words[0] == "READY"
+        assert words[1].startswith("http://127.0.0.1:")
+        assert (await _get(f"{words[1]}/readyz")).status_code == 500
+        meta = await _get(f"{words[1]}/cubejs-api/v1/meta", _token())
+        assert [c["name"] for c in meta.json()["cubes"]] == ["customer_summary", "orders_daily"]
+        assert await exit_code_on_sigterm(proc) == 0

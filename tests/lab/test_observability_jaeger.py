@@ -12,7 +12,7 @@ import base64
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from floe_lab.observability.jaeger import JaegerURLs, run_jaeger
 from floe_lab.observability.jaeger_model import otlp_json_to_request
-from tests.support.processes import Started, exit_code_on_sigterm, observability_process
+from tests.support.processes import exit_code_on_sigterm, observability_process
 
 SERVICE = "floe-k8s-local"
 
@@ -217,22 +217,16 @@ async def test_state_file_survives_restart(tmp_path: Path) -> None:
         _check_trace(body["data"][0])
 
 
-@pytest.fixture
-def jaeger_process(tmp_path: Path) -> Iterator[Started]:
-    with observability_process("jaeger", "--state", str(tmp_path / "s.json")) as started:
-        yield started
-
-
-async def test_process_entry_prints_ready(jaeger_process: Started) -> None:
-    proc, words = jaeger_process
-    assert words[0] == "READY"
-    assert words[1].startswith("http://127.0.0.1:")
-    extras = dict(w.split("=", 1) for w in words[2:])
-    exporter = GrpcSpanExporter(endpoint=extras["otlp_grpc"], insecure=True)
-    await anyio.to_thread.run_sync(_emit, exporter)
-    body = (await _get(f"{words[1]}/api/services")).json()
-    assert SERVICE in body["data"]
-    assert await exit_code_on_sigterm(proc) == 0
+async def test_process_entry_prints_ready(tmp_path: Path) -> None:
+    with observability_process("jaeger", "--state", str(tmp_path / "s.json")) as (proc, words):
+        assert words[0] == "READY"
+        assert words[1].startswith("http://127.0.0.1:")
+        extras = dict(w.split("=", 1) for w in words[2:])
+        exporter = GrpcSpanExporter(endpoint=extras["otlp_grpc"], insecure=True)
+        await anyio.to_thread.run_sync(_emit, exporter)
+        body = (await _get(f"{words[1]}/api/services")).json()
+        assert SERVICE in body["data"]
+        assert await exit_code_on_sigterm(proc) == 0
 
 
 def test_otlp_json_ids_are_hex_not_base64() -> None:

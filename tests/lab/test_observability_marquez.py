@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from openlineage.client.transport.http import HttpConfig, HttpTransport
 from openlineage.client.uuid import generate_new_uuid
 
 from floe_lab.observability.marquez import MarquezURLs, run_marquez
-from tests.support.processes import Started, exit_code_on_sigterm, observability_process
+from tests.support.processes import exit_code_on_sigterm, observability_process
 
 NS = "floe-demo"
 PRODUCER = "https://github.com/Obsidian-Owl/floe-runtime"
@@ -248,17 +248,11 @@ async def test_state_survives_restart(tmp_path: Path) -> None:
         assert (await _get(f"{second.api}/api/v1/namespaces/{NS}")).json()["createdAt"] == created
 
 
-@pytest.fixture
-def marquez_process(tmp_path: Path) -> Iterator[Started]:
-    with observability_process("marquez", "--state", str(tmp_path / "m.json")) as started:
-        yield started
-
-
-async def test_process_entry(marquez_process: Started) -> None:
-    proc, words = marquez_process
-    assert words[0] == "READY"
-    assert words[2].startswith("admin=http://127.0.0.1:")
-    await anyio.to_thread.run_sync(_run_pair, words[1])
-    jobs = (await _get(f"{words[1]}/api/v1/namespaces/{NS}/jobs")).json()
-    assert jobs["totalCount"] == 1
-    assert await exit_code_on_sigterm(proc) == 0
+async def test_process_entry(tmp_path: Path) -> None:
+    with observability_process("marquez", "--state", str(tmp_path / "m.json")) as (proc, words):
+        assert words[0] == "READY"
+        assert words[2].startswith("admin=http://127.0.0.1:")
+        await anyio.to_thread.run_sync(_run_pair, words[1])
+        jobs = (await _get(f"{words[1]}/api/v1/namespaces/{NS}/jobs")).json()
+        assert jobs["totalCount"] == 1
+        assert await exit_code_on_sigterm(proc) == 0
