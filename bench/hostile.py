@@ -35,7 +35,9 @@ from pathlib import Path
 
 import yaml
 
-GRACE_S = 2.0  # the documented grace of a run past --timeout (see RunOptions.grace_s and the CLI)
+from floe_agents.runner import RUN_GRACE_S
+
+GRACE_S = RUN_GRACE_S  # the documented grace of a run past --timeout (floe_agents.runner.RUN_GRACE_S)
 RSS_LIMIT_MB = 300
 HUGE_BYTES = 2 * 1024**3
 MODES = ("huge", "drip", "silent", "garbage")
