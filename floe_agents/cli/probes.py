@@ -9,12 +9,13 @@ is listed the way ours are. Without a terminal the output is 200 columns wide, s
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from floe_agents.declarations import ENGINE_CODES
-from floe_agents.registry import ProbeSpec, Registry
+if TYPE_CHECKING:  # the registry loads the engine's models: `probes --help` does not need them
+    from floe_agents.registry import ProbeSpec
 
 __all__ = ["probes_command"]
 
@@ -47,6 +48,8 @@ def _codes_table(specs: list[ProbeSpec]) -> Table:
     for spec in specs:
         for i, (code, meaning) in enumerate(sorted(spec.codes.items())):
             table.add_row(spec.name if i == 0 else "", code, meaning)
+    from floe_agents.declarations import ENGINE_CODES  # noqa: PLC0415
+
     shared = ", ".join(sorted({code.split(".", 1)[0] + ".*" for code in ENGINE_CODES}))
     table.caption = f"every probe may also emit the engine's codes ({shared})"
     return table
@@ -71,6 +74,8 @@ def _credentials_table(specs: list[ProbeSpec]) -> Table:
 
 def probes_command() -> None:
     """List the registered probes and follow-ups, their finding codes and credentials (floe_agents.probes)."""
+    from floe_agents.registry import Registry  # noqa: PLC0415 - only when the command runs
+
     registry = Registry.from_entry_points()
     specs = sorted(registry.specs.values(), key=lambda s: (s.kind, s.name))
     console = Console(width=None if sys.stdout.isatty() else 200)

@@ -95,6 +95,12 @@ def test_top_level_help_loads_neither_the_engine_nor_the_commands() -> None:
         assert f"  {name} " in out, out
 
 
+def test_probes_help_loads_neither_the_registry_nor_the_probes() -> None:
+    """(typer itself loads pydantic to build a command's parameters, so a command's help may.)"""
+    _, modules = _start("probes", "--help")
+    assert _loaded(modules, ("yaml", "httpx", "anyio", "floe_agents.registry", "floe_agents.probes")) == []
+
+
 def test_a_command_help_is_the_real_command() -> None:
     """The stand-in in the top-level list becomes the real command: its options are all there."""
     out, _ = _start("investigate", "--help")
