@@ -15,12 +15,11 @@ from floe_agents.probes.dagster import CODES, dagster
 from tests.support.dagster import daemon, daemons, fake_dagster, gql_error, workspace
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
-from tests.support.probes import CtxFactory, run_probe
+from tests.support.probes import CtxFactory, finding_per_code, run_probe
 
 
 def by_code(findings: list[Finding]) -> dict[str, Finding]:
-    assert all(f.code in CODES for f in findings), [f.code for f in findings]
-    return {f.code: f for f in findings}
+    return finding_per_code(findings, CODES)
 
 
 async def probe_url(make_ctx: CtxFactory, url: str) -> dict[str, Finding]:

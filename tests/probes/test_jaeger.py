@@ -21,7 +21,7 @@ from floe_agents.probes.jaeger import CODES, jaeger
 from floe_lab.observability.jaeger import JaegerURLs, run_jaeger
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
-from tests.support.probes import CtxFactory, bad_answers, finding_from_bad_server, run_probe
+from tests.support.probes import CtxFactory, bad_answers, finding_from_bad_server, finding_per_code, run_probe
 
 SERVICE = "floe-k8s-local"
 
@@ -34,8 +34,7 @@ def platform(service: str | None = SERVICE, traces: bool = True) -> PlatformConf
 
 
 def by_code(findings: list[Finding]) -> dict[str, Finding]:
-    assert all(f.code in CODES for f in findings), [f.code for f in findings]
-    return {f.code: f for f in findings}
+    return finding_per_code(findings, CODES)
 
 
 @pytest.mark.lab

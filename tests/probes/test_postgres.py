@@ -23,12 +23,11 @@ from floe_agents.probes._alembic import FALLBACK_HEAD, _alembic_chain, ancestors
 from floe_agents.probes.postgres import CODES, _schema, postgres
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port
-from tests.support.probes import CtxFactory, run_probe
+from tests.support.probes import CtxFactory, finding_per_code, run_probe
 
 
 def by_code(findings: list[Finding]) -> dict[str, Finding]:
-    assert all(f.code in CODES for f in findings), [f.code for f in findings]
-    return {f.code: f for f in findings}
+    return finding_per_code(findings, CODES)
 
 
 def pg_ctx(make_ctx: CtxFactory, url: str, password: str | None = "pw", user: str = "postgres") -> ProbeContext:

@@ -30,6 +30,12 @@ async def run_probe(spec: ProbeSpec, ctx: ProbeContext, trigger: Finding | None 
     return result
 
 
+def finding_per_code(findings: list[Finding], declared: Iterable[str]) -> dict[str, Finding]:
+    """The findings by code (the last of a code wins), every code one the probe ``declared``."""
+    assert {f.code for f in findings} <= set(declared), sorted({f.code for f in findings} - set(declared))
+    return {f.code: f for f in findings}
+
+
 def grouped_by_code(findings: list[Finding], declared: Iterable[str]) -> dict[str, list[Finding]]:
     """The findings grouped by code, every code one the probe ``declared``."""
     assert {f.code for f in findings} <= set(declared), sorted({f.code for f in findings} - set(declared))
@@ -68,4 +74,4 @@ async def finding_from_bad_server(
     return finding
 
 
-__all__ = ["CtxFactory", "bad_answers", "finding_from_bad_server", "grouped_by_code", "run_probe"]
+__all__ = ["CtxFactory", "bad_answers", "finding_from_bad_server", "finding_per_code", "grouped_by_code", "run_probe"]
