@@ -179,13 +179,15 @@ async def lab_down(state_dir: Path, say: Say) -> list[int]:
     """Stop every process the lab started (kubelet first, so it cannot restart pods); return ports still open."""
     state_dir = Path(await anyio.Path(state_dir).resolve())
     records = {r.name: r for r in procs.load_records(state_dir)}
-    if not records and lab_info(state_dir) is None:
+    if not records and lab_info(state_dir) is None and not procs.leftover_pids(state_dir):
         raise LabError(f"no lab in {state_dir}")
     if "kubelet" in records:
         await procs.stop(state_dir, records["kubelet"], grace=procs.STOP_GRACE_S)
     results = await procs.stop_all(state_dir)
     for r in results:
         say(f"stopped {r.name} (pid {r.pid}, {r.how}, {r.seconds:.1f}s)")
+    if left := await anyio.to_thread.run_sync(procs.kill_leftovers, state_dir):  # a killed `up` records nothing
+        say(f"killed {len(left)} unrecorded processes of this lab (pids {left})")
     ports_file = state_dir / PORTS_FILE
     ports: list[int] = []
     if ports_file.exists():

@@ -156,3 +156,19 @@ def test_no_lab_process_has_a_secret_on_its_command_line(lab: LabHandle) -> None
             continue  # gone since the scan
         leaked = [name for name, value in secrets.items() if str(value) in cmdline]
         assert not leaked, f"pid {pid} shows {leaked} on its command line: {cmdline[:200]}"
+
+
+def test_lab_down_stops_what_a_killed_up_left_unrecorded(tmp_path: Path) -> None:
+    """``lab up`` killed outright (SIGKILL, a test's timeout) leaves servers whose records are gone or were never
+    written: ``lab down`` finds them by the lab's environment marker."""
+    state = tmp_path / "lab"
+    spec = procs.ProcSpec(name="orphan", argv=SLEEPER, ready=[procs.LogReady("READY")])
+    rec = anyio.run(lambda: procs.start(state, spec))
+    (state / "procs" / "orphan.json").unlink()
+    said: list[str] = []
+    try:
+        assert anyio.run(control.lab_down, state, said.append) == []
+    finally:
+        procs.kill_leftovers(state)
+    assert any(str(rec.pid) in line for line in said), said
+    assert_nothing_left(state, [])
