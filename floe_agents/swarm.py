@@ -6,7 +6,7 @@ everything ends when the bus completes. Observers see the run only as typed even
 the investigation returned is immutable and carries the report document the engine built from it. The HTTP
 client is created here and closed here; tests pass their own ``transport`` to reach in-process servers without
 sockets. The Kubernetes client is opened beside the first probes (a kubeconfig exec plugin can take a second; its
-library is imported in a worker thread, never on the event loop) and closed when the runner is done, within
+library is imported in a daemon thread, never on the event loop) and closed when the runner is done, within
 :data:`~floe_agents.transport.CLOSE_TIMEOUT_S`, as the HTTP client is: the run ends by its deadline plus the
 runner's grace whatever the servers do.
 """
@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import anyio
-import anyio.to_thread
 import httpx
 
 from floe_agents import kube
@@ -43,6 +44,8 @@ from floe_agents.topology import ComponentSpec, Topology, floe_topology
 from floe_agents.transport import CLOSE_TIMEOUT_S, run_client
 
 __all__ = ["Investigation", "Plan", "investigate", "plan_agents"]
+
+_IMPORT_POLL_S = 0.02  # how often the run looks whether the Kubernetes library is imported yet
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,7 @@ async def _hold_kube(
         with opening:
             await handle.wanted()
             if target.mode != "none":  # ~1 s of imports (far more on a busy machine) that would stall the loop
-                await anyio.to_thread.run_sync(_import_kube_client, abandon_on_cancel=True)
+                await _import_kube_client()
             with anyio.move_on_after(kube.OPEN_TIMEOUT_S) as slow:
                 try:
                     api = await stack.enter_async_context(open_kube(target))
@@ -200,11 +203,26 @@ async def _hold_kube(
         await closing.aclose()
 
 
-def _import_kube_client() -> None:
-    """Import kubernetes_asyncio (which open_kube and the cluster probes import lazily) in a worker thread: on
-    the event loop its import would hold up every probe and the deadline itself for as long as it takes."""
-    importlib.import_module("kubernetes_asyncio.client")
-    importlib.import_module("kubernetes_asyncio.config")
+async def _import_kube_client() -> None:
+    """Import kubernetes_asyncio (which open_kube and the cluster probes import lazily) in a daemon thread: on
+    the event loop its import would hold up every probe and the deadline itself for as long as it takes, and in
+    a worker thread the process would wait for it at exit. An import that fails is left to open_kube to report."""
+    if "kubernetes_asyncio.config" in sys.modules:
+        return
+    done = threading.Event()
+
+    def load() -> None:
+        try:
+            importlib.import_module("kubernetes_asyncio.client")
+            importlib.import_module("kubernetes_asyncio.config")
+        except Exception:  # noqa: S110 - open_kube imports it again and says why it cannot
+            pass
+        finally:
+            done.set()
+
+    threading.Thread(target=load, name="floe-agents kube import", daemon=True).start()
+    while not done.is_set():  # noqa: ASYNC110 - a thread sets it; polling needs no way back into the loop
+        await anyio.sleep(_IMPORT_POLL_S)
 
 
 async def _observe(sub: Subscription[Finding], observers: tuple[Observer, ...]) -> None:
