@@ -182,3 +182,9 @@ def test_text_pairs_name_a_secret_or_a_placeholder() -> None:
     assert redact_text("--from-literal=postgresql-password=<value>") == "--from-literal=postgresql-password=<value>"
     assert redact_text("db_password: 'hunter2'") == f"db_password: '{REDACTED}'"
     assert redact_text("https://admin:pw@h/x") == f"https://admin:{REDACTED}@h/x"
+
+
+def test_shape_rule_bounds() -> None:
+    assert redact_text("Bearer abcdefgh") == f"Bearer {REDACTED}"  # eight characters are a credential
+    assert redact_text("Bearer abcdefg") == "Bearer abcdefg"
+    assert redact_text("db-password=<value>s3cr3t") == f"db-password={REDACTED}"  # not a placeholder: more follows
