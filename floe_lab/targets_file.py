@@ -1,8 +1,9 @@
 """The targets file ``lab up`` writes, so ``--target lab`` points floe-agents at the running lab.
 
-Two vantages, like a real deployment: ``local`` (this machine; the real loopback ports stand in for the
-NodePorts) and ``cluster`` (the Service names, resolved through the lab's Service table, which is exactly what
-cluster DNS would answer). The Kubernetes API is the lab's stand-in, reached by URL and bearer token.
+Two vantages, like a real deployment: ``local`` (this machine off the cluster, where no Service name resolves;
+the real loopback ports stand in for the NodePorts) and ``cluster`` (the Service names, resolved through the
+lab's Service table, which is exactly what cluster DNS would answer). The Kubernetes API is the lab's
+stand-in, reached by URL and bearer token.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["lab_targets"]
+__all__ = ["LOCAL_HOSTS", "lab_targets"]
+
+LOCAL_HOSTS = {"localhost": "127.0.0.1"}
 
 # component -> endpoint name -> (workload, container port name, Service, Service port, scheme, health path)
 ENDPOINTS: dict[str, dict[str, tuple[str, str, str, int, str, str | None]]] = {
@@ -64,7 +67,10 @@ def lab_targets(
         "namespace": "floe",
         "vantage": "local",
         "vantages": {
-            "local": {"resolver": "system"},
+            # This machine, off the cluster: only loopback names resolve (every URL of this vantage is 127.0.0.1).
+            # A table, not the system resolver, so no lookup of a floe-infra-* name ever leaves the machine and
+            # the answer does not depend on the network's DNS.
+            "local": {"resolver": "hosts", "hosts": dict(LOCAL_HOSTS)},
             "cluster": {
                 "resolver": "hosts",
                 "hosts": hosts,

@@ -90,7 +90,7 @@ def start_lab(scenario: str, state: Path) -> Iterator[LabHandle]:
             anyio.run(lambda: wait_for_run(handle.url("floe-dagster-dagster-webserver", "http"), run_id))
         yield handle
     finally:
-        down = cli("lab", "down", "--state", str(state), timeout=60)
+        down = cli("lab", "down", "--state", str(state), timeout=300)  # stop graces add up on a busy machine
         assert down.returncode == 0, down.stderr
         assert "nothing left listening" in down.stderr
         assert not (state / "targets.yaml").exists()  # `investigate --target lab` now says there is no lab
