@@ -188,3 +188,10 @@ def test_shape_rule_bounds() -> None:
     assert redact_text("Bearer abcdefgh") == f"Bearer {REDACTED}"  # eight characters are a credential
     assert redact_text("Bearer abcdefg") == "Bearer abcdefg"
     assert redact_text("db-password=<value>s3cr3t") == f"db-password={REDACTED}"  # not a placeholder: more follows
+
+
+def test_a_secret_edge_that_is_no_word_character_needs_no_boundary() -> None:
+    assert Redactor.of(["-abc1234"])("x-abc1234 y") == f"x{REDACTED} y"
+    assert Redactor.of(["abc1234-"])("y abc1234-x") == f"y {REDACTED}x"
+    assert Redactor.of(["abc1234-"])("yabc1234-x") == "yabc1234-x"
+    assert Redactor.of(["-abc1234"])("x-abc1234y") == "x-abc1234y"
