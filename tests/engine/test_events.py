@@ -96,5 +96,5 @@ async def test_the_deadline_is_told_before_the_agent_finishes() -> None:
     assert lifecycle[:3] == [RunStarted(("a",)), AgentStarted("a"), AgentDeadlineHit("a", ("stuck",))]
     [finished] = lifecycle[3:]
     assert isinstance(finished, AgentFinished) and finished.deadline_hit and list(finished.probes) == ["quick"]
-    assert finished.duration_s >= 0.3
+    assert finished.duration_s > 0  # its own clock: the agent may start after the deadline timer did
     assert result.report.agents[0].deadline_hit
