@@ -196,6 +196,12 @@ def investigate_command(
         raise typer.Exit(interrupted_exit_code(signal.SIGINT)) from None
     redactor = plan.redactor()
     configure_logging(log_level, redactor)
+    if plan.targets.kubernetes.mode != "none":
+        # The cluster client's library costs ~1 s to import (far more on a busy machine). Loaded here, before the
+        # run's clock starts, no probe's timeout pays for it (the emitters probe timed out waiting for it under
+        # load); `--help` and runs without a cluster never load it.
+        import kubernetes_asyncio.client  # noqa: PLC0415
+        import kubernetes_asyncio.config  # noqa: F401, PLC0415
     # Modules, the registry and the rules live as long as the process: keep the collector from walking them
     # again during the run (a full collection costs ~80 ms, a third of an investigation's CPU on the lab).
     gc.freeze()
