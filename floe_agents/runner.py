@@ -41,10 +41,15 @@ from floe_agents.events import (
 )
 from floe_agents.findings import CannotObserveError, Code, Finding, Severity, Status
 from floe_agents.registry import AgentSpec, LoadError, ProbeSpec
+from floe_agents.text import printable
 
 __all__ = ["RUN_GRACE_S", "RunOptions", "Runner"]
 
 log = structlog.get_logger("floe_agents.runner")
+
+# An exception's message is quoted, never trusted: a crash on a hostile answer can carry its bytes.
+_MESSAGE_CHARS = 300
+_EVIDENCE_CHARS = 2000
 
 
 # How long past its deadline a run may take, whatever the servers do (issue 11, finding 2): ``grace_s`` (1 s) for
@@ -235,8 +240,12 @@ class Runner:
                         failure = ctx.finding(
                             Status.UNKNOWN,
                             Code.PROBE_CRASHED,
-                            f"probe {spec.name!r} crashed: {type(exc).__name__}: {exc}",
-                            evidence={"exception": type(exc).__name__, "message": str(exc), "attempts": attempt + 1},
+                            f"probe {spec.name!r} crashed: {type(exc).__name__}: {printable(str(exc), _MESSAGE_CHARS)}",
+                            evidence={
+                                "exception": type(exc).__name__,
+                                "message": printable(str(exc), _EVIDENCE_CHARS),
+                                "attempts": attempt + 1,
+                            },
                         )
                         continue
                     return _validate(spec, ctx, result)

@@ -17,7 +17,6 @@ import dataclasses
 import json
 import socket
 import ssl
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -29,6 +28,7 @@ from pydantic import BaseModel, JsonValue, ValidationError
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Status
 from floe_agents.probes._verdict import Verdict
+from floe_agents.text import printable
 from floe_agents.transport import BodyTooLargeError
 
 __all__ = [
@@ -51,17 +51,6 @@ BOUND_SLACK_S = 0.5  # a bounded call (httpx's timeout is per phase) gets this m
 TEXT_CHARS = 500  # how much of a body is kept as text, for error evidence
 
 M = TypeVar("M", bound=BaseModel)
-_KEPT_CONTROLS = frozenset("\n\t")
-
-
-def printable(text: str | bytes, limit: int) -> str:
-    """Server text made safe to quote: bytes decoded (invalid ones replaced), control and other unprintable
-    characters dropped but newline and tab, at most ``limit`` characters (the last an ellipsis when cut)."""
-    if isinstance(text, bytes):
-        text = text[: limit * 4].decode("utf-8", "replace")
-    text = text[: limit * 4]  # enough for ``limit`` kept characters unless most are dropped
-    kept = "".join(ch for ch in text if ch in _KEPT_CONTROLS or ch == " " or unicodedata.category(ch)[0] not in "CZ")
-    return kept if len(kept) <= limit else kept[: limit - 1] + "…"
 
 
 def under(base: httpx.URL, path: str) -> httpx.URL:

@@ -169,3 +169,18 @@ async def test_a_probe_past_the_deadline_gets_a_medium_deadline_finding() -> Non
     assert (f.status, f.severity, f.check) == (Status.UNKNOWN, Severity.MEDIUM, "stuck")
     assert f.summary == "stuck did not finish before the 0.2s deadline"
     assert f.evidence == {"deadline_s": 0.2}
+
+
+async def test_a_crash_message_from_a_hostile_answer_is_quoted_bounded_and_printable() -> None:
+    @probe("echoes", components=["a"])
+    async def echoes(ctx: ProbeContext) -> Finding:
+        raise ValueError("bad \x1b[31mbody\x00 " + "x" * 100_000)
+
+    with anyio.fail_after(10):
+        result = await investigate(plan(Registry.of([echoes]), "a"))
+    (crashed,) = by_code(result.analysis.findings, Code.PROBE_CRASHED)
+    assert crashed.summary.startswith("probe 'echoes' crashed: ValueError: bad [31mbody x")
+    assert "\x1b" not in crashed.summary and "\x00" not in crashed.summary
+    assert len(crashed.summary) < 400 and crashed.summary.endswith("…")
+    message = crashed.evidence["message"]
+    assert isinstance(message, str) and len(message) == 2000 and "\x1b" not in message
