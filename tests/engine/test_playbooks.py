@@ -14,7 +14,7 @@ from floe_agents.rules import builtin_rules
 def test_builtin_playbooks_load() -> None:
     books = load_playbooks([builtin_playbook_dir()])
     book = books["dagster-migrate-schema"]
-    assert book.fixes == ("dagster-unmigrated-schema",) and book.steps[0].remediation == "k8s.run_job_from_template"
+    assert book.fixes == ("dagster-unmigrated-schema",) and book.steps[0].remediation == "dagster.migrate_storage"
 
 
 def test_user_folder_overrides_builtin_and_env_path_is_searched(tmp_path: Path) -> None:
