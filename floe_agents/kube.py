@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # kubernetes_asyncio costs ~1 s to import: only a run that talks to a cluster pays for it
     from kubernetes_asyncio import client
 
-    from floe_agents.config.targets import KubernetesTarget
+    from floe_agents.transport import USER_AGENT
+from floe_agents.config.targets import KubernetesTarget
 
 __all__ = ["OPEN_TIMEOUT_S", "KubeUnavailableError", "open_kube"]
 
@@ -54,4 +55,5 @@ async def open_kube(target: KubernetesTarget) -> AsyncIterator[client.ApiClient 
         raise KubeUnavailableError(f"cannot configure the Kubernetes client ({target.mode}): {exc}") from None
     configuration.verify_ssl = target.verify_tls
     async with client.ApiClient(configuration) as api:
+        api.user_agent = USER_AGENT  # the cluster's audit log (and the lab's counters) can tell our requests apart
         yield api

@@ -41,7 +41,7 @@ from floe_agents.resolve import resolvers_for
 from floe_agents.rules import RuleSet, builtin_rules
 from floe_agents.runner import Runner, RunOptions
 from floe_agents.topology import ComponentSpec, Topology, floe_topology
-from floe_agents.transport import CLOSE_TIMEOUT_S, run_client
+from floe_agents.transport import CLOSE_TIMEOUT_S, USER_AGENT, run_client
 
 __all__ = ["Investigation", "Plan", "investigate", "plan_agents"]
 
@@ -120,7 +120,7 @@ async def investigate(
     observer_sub = bus.subscribe("observers") if observers else None
     async with contextlib.AsyncExitStack() as stack:
         http = await stack.enter_async_context(
-            run_client(transport, follow_redirects=True, headers={"User-Agent": "floe-agents"})
+            run_client(transport, follow_redirects=True, headers={"User-Agent": USER_AGENT})
         )
         cluster, run_over, kube_opening = KubeHandle(), anyio.Event(), anyio.CancelScope()
         services = Services(

@@ -22,7 +22,17 @@ import anyio
 import anyio.to_thread
 import httpx
 
-__all__ = ["CLOSE_TIMEOUT_S", "MAX_BODY_BYTES", "BodyTooLargeError", "RunTransport", "cap_body", "run_client"]
+from floe_agents import __version__
+
+__all__ = [
+    "CLOSE_TIMEOUT_S",
+    "MAX_BODY_BYTES",
+    "USER_AGENT",
+    "BodyTooLargeError",
+    "RunTransport",
+    "cap_body",
+    "run_client",
+]
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # the most of one response body a run reads (a health answer is a few KB)
 CLOSE_TIMEOUT_S = 0.5  # closing the pools at the end of a run waits no longer for a peer
@@ -135,6 +145,11 @@ class RunTransport(httpx.AsyncBaseTransport):
 def _environment_names_a_proxy() -> bool:
     proxies = urllib.request.getproxies()
     return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
+# Every request floe-agents sends says so: servers (and the lab, which counts what each client asks it to change)
+# can tell its reads and writes from everyone else's.
+USER_AGENT = f"floe-agents/{__version__}"
 
 
 def run_client(transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> httpx.AsyncClient:
