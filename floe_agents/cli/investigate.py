@@ -8,7 +8,6 @@ one line; ``--log-level debug`` shows the traceback on stderr.
 from __future__ import annotations
 
 import gc
-import math
 import os
 import signal
 import sys
@@ -23,85 +22,20 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from floe_agents.cli.logs import LEVELS, EventLog, configure_logging
+from floe_agents.cli.common import build_plan, fail, log_level_option, seconds
+from floe_agents.cli.logs import EventLog, configure_logging
 from floe_agents.cli.output import write_atomically
-from floe_agents.cli.plugins import named_target
 from floe_agents.cli.progress import Progress
 from floe_agents.cli.usage import interrupted_exit_code
-from floe_agents.config import ConfigError, PlatformConfig, load_targets, load_yaml_model
+from floe_agents.config import ConfigError
 from floe_agents.events import Observer
 from floe_agents.redact import Redactor
-from floe_agents.registry import Registry
 from floe_agents.report import render_json, render_markdown
-from floe_agents.report.model import EXIT_TOOL_ERROR
-from floe_agents.rules import rules_for
-from floe_agents.runner import RunOptions
 from floe_agents.swarm import Investigation, Plan, investigate
 
 __all__ = ["investigate_command"]
 
 log = structlog.get_logger("floe_agents.cli")
-
-
-def _fail(message: str) -> typer.Exit:
-    sys.stderr.write(f"floe-agents: error: {message}\n")
-    return typer.Exit(EXIT_TOOL_ERROR)
-
-
-def _seconds(value: float) -> float:
-    if not math.isfinite(value) or value <= 0:
-        raise typer.BadParameter(f"{value:g} is not a positive number of seconds")
-    return value
-
-
-def _log_level(value: str) -> str:
-    if value.lower() not in LEVELS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(LEVELS)}")
-    return value.lower()
-
-
-def _target_path(target: str | None) -> Path | None:
-    """``--target``: a file, or a name a plugin answers for (``lab``: the running lab's targets file)."""
-    if target is None:
-        return None
-    path = Path(target)
-    if path.exists() or "/" in target or "." in target:
-        return path
-    return named_target(target) or path
-
-
-def _names(values: list[str] | None) -> frozenset[str]:
-    return frozenset(n.strip() for v in values or () for n in v.split(",") if n.strip())
-
-
-def _build_plan(
-    config: Path | None,
-    target: str | None,
-    only: list[str] | None,
-    skip: list[str] | None,
-    timeout: float,
-    concurrency: int,
-    rules: list[Path] | None = None,
-) -> Plan:
-    target_path = _target_path(target)
-    targets = load_targets(target_path)
-    if config is None and targets.platform and target_path is not None:
-        config = target_path.parent / targets.platform
-    platform = load_yaml_model(PlatformConfig, config) if config else None
-    only_set, skip_set = _names(only), _names(skip)
-    unknown = sorted((only_set | skip_set) - set(targets.components))
-    if unknown:
-        known = ", ".join(sorted(targets.components))
-        raise ConfigError("--only/--skip", f"unknown component(s) {', '.join(unknown)} (known: {known})")
-    return Plan(
-        targets=targets,
-        registry=Registry.from_entry_points(),
-        platform=platform,
-        only=only_set,
-        skip=skip_set,
-        options=RunOptions(deadline_s=timeout, concurrency=concurrency),
-        rules=rules_for(Registry.from_entry_points(), rules or []),
-    )
 
 
 @dataclass
@@ -175,10 +109,10 @@ def investigate_command(
         list[str] | None, typer.Option("--only", help="Only these components (repeat or comma-separate).")
     ] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Skip these components.")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Global deadline in seconds.", callback=_seconds)] = 20.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Global deadline in seconds.", callback=seconds)] = 20.0,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Probes running at once.", min=1)] = 32,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="debug, info, warning or error.", callback=_log_level)
+        str, typer.Option("--log-level", help="debug, info, warning or error.", callback=log_level_option)
     ] = "warning",
     rules: Annotated[
         list[Path] | None,
@@ -188,9 +122,9 @@ def investigate_command(
     """Probe every component concurrently, find root causes, write a report. Exit 0/1/2 = healthy/degraded/failing."""
     configure_logging(log_level, Redactor())
     try:
-        plan = _build_plan(config, target, only, skip, timeout, concurrency, rules)
+        plan = build_plan(config, target, only, skip, timeout, concurrency, rules)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except KeyboardInterrupt:  # before the run (and its signal handling) started: nothing was written
         sys.stderr.write("floe-agents: interrupted by SIGINT: no report written\n")
         raise typer.Exit(interrupted_exit_code(signal.SIGINT)) from None
@@ -210,7 +144,7 @@ def investigate_command(
         result = anyio.run(_run, plan, redactor, sys.stderr.isatty(), interrupt)
     except Exception as exc:  # the tool itself broke: one line, traceback only in debug logs
         log.debug("investigation crashed", exc_info=True)
-        raise _fail(f"internal error: {type(exc).__name__}: {redactor(str(exc))}") from None
+        raise fail(f"internal error: {type(exc).__name__}: {redactor(str(exc))}") from None
     if result is None or interrupt.signum is not None:
         signum = interrupt.signum or signal.SIGINT
         where = f"; {report} left as it was" if report is not None else ""
@@ -225,7 +159,7 @@ def investigate_command(
         try:
             write_atomically(report, text)
         except OSError as exc:
-            raise _fail(f"{report}: cannot write report ({exc.strerror or exc}); the old report is unchanged") from None
+            raise fail(f"{report}: cannot write report ({exc.strerror or exc}); the old report is unchanged") from None
         sys.stderr.write(
             f"floe-agents: {doc.overall.value}: {len(doc.root_causes)} root cause(s); report written to {report}\n"
         )

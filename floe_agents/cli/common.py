@@ -1,0 +1,85 @@
+"""What the commands that investigate share: their option checks and how a run's plan is built from the files.
+
+Why here: ``investigate`` and ``heal`` take the same files and options and must read them the same way (one line
+and exit 3 for every problem, never a traceback).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import typer
+
+from floe_agents.cli.logs import LEVELS
+from floe_agents.cli.plugins import named_target
+from floe_agents.config import ConfigError, PlatformConfig, load_targets, load_yaml_model
+from floe_agents.registry import Registry
+from floe_agents.report.model import EXIT_TOOL_ERROR
+from floe_agents.rules import rules_for
+from floe_agents.runner import RunOptions
+from floe_agents.swarm import Plan
+
+__all__ = ["build_plan", "fail", "log_level_option", "seconds"]
+
+
+def fail(message: str) -> typer.Exit:
+    sys.stderr.write(f"floe-agents: error: {message}\n")
+    return typer.Exit(EXIT_TOOL_ERROR)
+
+
+def seconds(value: float) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise typer.BadParameter(f"{value:g} is not a positive number of seconds")
+    return value
+
+
+def log_level_option(value: str) -> str:
+    if value.lower() not in LEVELS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(LEVELS)}")
+    return value.lower()
+
+
+def _target_path(target: str | None) -> Path | None:
+    """``--target``: a file, or a name a plugin answers for (``lab``: the running lab's targets file)."""
+    if target is None:
+        return None
+    path = Path(target)
+    if path.exists() or "/" in target or "." in target:
+        return path
+    return named_target(target) or path
+
+
+def _names(values: list[str] | None) -> frozenset[str]:
+    return frozenset(n.strip() for v in values or () for n in v.split(",") if n.strip())
+
+
+def build_plan(
+    config: Path | None,
+    target: str | None,
+    only: list[str] | None,
+    skip: list[str] | None,
+    timeout: float,
+    concurrency: int,
+    rules: list[Path] | None = None,
+) -> Plan:
+    target_path = _target_path(target)
+    targets = load_targets(target_path)
+    if config is None and targets.platform and target_path is not None:
+        config = target_path.parent / targets.platform
+    platform = load_yaml_model(PlatformConfig, config) if config else None
+    only_set, skip_set = _names(only), _names(skip)
+    unknown = sorted((only_set | skip_set) - set(targets.components))
+    if unknown:
+        known = ", ".join(sorted(targets.components))
+        raise ConfigError("--only/--skip", f"unknown component(s) {', '.join(unknown)} (known: {known})")
+    return Plan(
+        targets=targets,
+        registry=Registry.from_entry_points(),
+        platform=platform,
+        only=only_set,
+        skip=skip_set,
+        options=RunOptions(deadline_s=timeout, concurrency=concurrency),
+        rules=rules_for(Registry.from_entry_points(), rules or []),
+    )

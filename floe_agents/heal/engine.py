@@ -1,0 +1,202 @@
+"""The heal loop: investigate, plan, (confirm,) apply in phase order, prove each fix, stop at the first that fails.
+
+Why in rounds: a root cause hides what is behind it (with the catalog's endpoint broken, nobody can see that the
+raw tables were never seeded). So after the causes of one diagnosis are fixed, heal investigates again and, if the
+fresh diagnosis shows new causes a playbook answers, plans and applies those too — at most ``max_rounds`` times
+and never the same cause twice. Each fix is proven the way a person would prove it: the investigation is re-run
+until the cause's own finding is no longer a problem and its rule no longer fires (bounded by the playbook's
+``verify_timeout_s``); a Job that "Completed" proves nothing. The first fix that fails or does not verify stops
+the heal: what was done is recorded and nothing further is attempted on a platform in an unknown state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import anyio
+
+from floe_agents.analysis import RootCause
+from floe_agents.findings import Status
+from floe_agents.heal.model import EXIT_CODES, AppliedFix, FixPlan, HealReport, Outcome
+from floe_agents.heal.planner import PlannedFix, plan_fixes
+from floe_agents.heal_context import HealContext, RemediationError
+from floe_agents.playbooks import Playbook
+from floe_agents.remediation import Change, RemediationRegistry
+from floe_agents.swarm import Investigation
+
+__all__ = ["Healer"]
+
+Confirm = Callable[[list[FixPlan]], Awaitable[bool]]
+Say = Callable[[str], None]
+_PROBLEM = (Status.FAIL, Status.WARN)
+_VERIFY_PAUSE_S = 1.0
+
+
+def _health(inv: Investigation) -> dict[str, Status]:
+    return {c.component: c.status for c in inv.report.components}
+
+
+def _causes(inv: Investigation) -> tuple[str, ...]:
+    return tuple(rc.rule for rc in inv.analysis.root_causes)
+
+
+def _still_there(cause: RootCause, inv: Investigation) -> bool:
+    """The cause still stands: its rule still fires on its component, or its own finding is still a problem."""
+    if any(rc.rule == cause.rule and rc.component == cause.component for rc in inv.analysis.root_causes):
+        return True
+    return any(f.key == cause.cause.key and f.status in _PROBLEM for f in inv.analysis.findings)
+
+
+@dataclass
+class Healer:
+    investigate: Callable[[], Awaitable[Investigation]]
+    playbooks: Mapping[str, Playbook]
+    registry: RemediationRegistry
+    ctx: HealContext
+    confirm: Confirm
+    interactive: bool = False  # a person confirms on a terminal (playbooks with `confirm: true` need one)
+    say: Say = lambda _message: None
+    max_rounds: int = 3
+    _tried: set[tuple[str, str]] = field(default_factory=set)
+    _clock: tuple[datetime, float] = field(default_factory=lambda: (datetime.now(UTC), time.monotonic()))
+
+    async def plan(self, inv: Investigation) -> list[PlannedFix]:
+        causes = inv.analysis.root_causes
+        return await plan_fixes(causes, inv.report.root_causes, self.playbooks, self.registry, self.ctx)
+
+    def _runnable(self, fixes: list[PlannedFix]) -> list[PlannedFix]:
+        """Automatic fixes heal may apply now; one needing a person's confirmation is left to a person under --yes."""
+        out: list[PlannedFix] = []
+        for fix in fixes:
+            if fix.plan.kind != "automatic" or (fix.plan.cause, fix.plan.component) in self._tried:
+                continue
+            if fix.plan.confirm and not self.interactive:
+                continue
+            out.append(fix)
+        return out
+
+    async def run(self, *, dry_run: bool) -> HealReport:
+        self._clock = (datetime.now(UTC), time.monotonic())
+        first = await self.investigate()
+        fixes = await self.plan(first)
+        shown = [self._as_shown(f) for f in fixes]
+        if dry_run or not fixes:
+            outcome: Outcome = "healthy" if not fixes and first.report.exit_code == 0 else "planned"
+            if not dry_run and outcome == "planned":
+                outcome = "manual-steps-remain"
+            return self._report(
+                "dry-run" if dry_run else "apply", outcome, first=first, last=first, plan=shown, applied=[]
+            )
+        applied: list[AppliedFix] = []
+        current = first
+        for round_no in range(1, self.max_rounds + 1):
+            runnable = self._runnable(fixes)
+            if not runnable:
+                break
+            if not await self.confirm([f.plan for f in runnable]):
+                if round_no == 1:
+                    return self._report("apply", "not-confirmed", first=first, last=first, plan=shown, applied=[])
+                break
+            for fix in runnable:
+                self._tried.add((fix.plan.cause, fix.plan.component))
+                result, current = await self._apply(fix, current)
+                applied.append(result)
+                if result.error is not None:
+                    return self._report("apply", "step-failed", first=first, last=current, plan=shown, applied=applied)
+            current = await self.investigate()
+            fixes = await self.plan(current)
+            shown.extend(self._as_shown(f) for f in self._runnable(fixes))
+        green = not current.analysis.root_causes and current.report.exit_code == 0
+        outcome = "healed" if green else "manual-steps-remain"
+        shown = self._with_remaining(shown, fixes)
+        return self._report("apply", outcome, first=first, last=current, plan=shown, applied=applied)
+
+    async def _apply(self, fix: PlannedFix, current: Investigation) -> tuple[AppliedFix, Investigation]:
+        assert fix.playbook is not None
+        book = fix.playbook
+        t0 = time.monotonic()
+        changes: list[Change] = []
+        self.say(f"applying {book.name} for {fix.plan.cause} ({len(fix.steps)} step(s))")
+        for step in fix.steps:
+            self.say(f"  {step.action.verb} {step.action.target}")
+            try:
+                changes.append(await step.run())
+            except RemediationError as exc:
+                return self._applied(fix, changes, False, f"{step.action.target}: {exc}", t0), current
+            except Exception as exc:  # a remediation's bug is a failed step, reported, never a traceback
+                error = f"{step.action.target}: {type(exc).__name__}: {exc}"
+                return self._applied(fix, changes, False, error, t0), current
+        cause = self._cause_of(fix, current)
+        deadline = time.monotonic() + book.verify_timeout_s
+        while True:
+            current = await self.investigate()
+            if cause is None or not _still_there(cause, current):
+                self.say(f"  verified: {fix.plan.cause} is gone")
+                return self._applied(fix, changes, True, None, t0), current
+            if time.monotonic() >= deadline:
+                error = f"verification failed: {fix.plan.cause} still stands after {book.verify_timeout_s:g}s"
+                return self._applied(fix, changes, False, error, t0), current
+            await anyio.sleep(_VERIFY_PAUSE_S)
+
+    @staticmethod
+    def _cause_of(fix: PlannedFix, inv: Investigation) -> RootCause | None:
+        for rc in inv.analysis.root_causes:
+            if rc.rule == fix.plan.cause and rc.component == fix.plan.component:
+                return rc
+        return None
+
+    def _applied(
+        self, fix: PlannedFix, changes: list[Change], verified: bool, error: str | None, t0: float
+    ) -> AppliedFix:
+        playbook = fix.plan.playbook or ""
+        seconds = round(time.monotonic() - t0, 3)
+        return AppliedFix(
+            cause=fix.plan.cause,
+            playbook=playbook,
+            changes=tuple(changes),
+            verified=verified,
+            error=error,
+            seconds=seconds,
+        )
+
+    def _as_shown(self, fix: PlannedFix) -> FixPlan:
+        plan = fix.plan
+        if plan.kind == "automatic" and plan.confirm and not self.interactive:
+            return plan.model_copy(update={"reason": "needs a person's confirmation on a terminal (`confirm: true`)"})
+        return plan
+
+    @staticmethod
+    def _with_remaining(shown: list[FixPlan], fixes: list[PlannedFix]) -> list[FixPlan]:
+        """The plan as applied, plus what the last diagnosis still leaves to a person."""
+        seen = {(p.cause, p.component) for p in shown}
+        extra = [f.plan for f in fixes if f.plan.kind == "manual" and (f.plan.cause, f.plan.component) not in seen]
+        return shown + extra
+
+    def _report(
+        self,
+        mode: str,
+        outcome: Outcome,
+        *,
+        first: Investigation,
+        last: Investigation,
+        plan: list[FixPlan],
+        applied: list[AppliedFix],
+    ) -> HealReport:
+        started, t0 = self._clock
+        return HealReport(
+            generated_at=started,
+            mode="dry-run" if mode == "dry-run" else "apply",
+            namespace=self.ctx.namespace,
+            outcome=outcome,
+            exit_code=EXIT_CODES[outcome],
+            before=_health(first),
+            after=_health(last) if mode == "apply" else {},
+            causes_before=_causes(first),
+            causes_after=_causes(last) if mode == "apply" else (),
+            plan=tuple(plan),
+            applied=tuple(applied),
+            wall_s=round(time.monotonic() - t0, 3),
+        )
