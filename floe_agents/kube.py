@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # kubernetes_asyncio costs ~1 s to import: only a run that talks to a cluster pays for it
     from kubernetes_asyncio import client
 
-    from floe_agents.transport import USER_AGENT
 from floe_agents.config.targets import KubernetesTarget
+from floe_agents.transport import USER_AGENT
 
 __all__ = ["OPEN_TIMEOUT_S", "KubeUnavailableError", "open_kube"]
 
