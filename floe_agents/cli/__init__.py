@@ -32,6 +32,14 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "floe_agents.cli.investigate:investigate_command",
         "Probe every component concurrently, find root causes, write a report. Exit 0/1/2 = healthy/degraded/failing.",
     ),
+    "heal": (
+        "floe_agents.cli.heal:heal_command",
+        "Plan fixes for the root causes found and apply them safely (--dry-run: plan only). Exit 0 healed.",
+    ),
+    "playbooks": (
+        "floe_agents.cli.playbooks:playbooks_command",
+        "List and validate the playbooks heal uses (built-in, FLOE_AGENTS_PLAYBOOK_PATH, --playbooks).",
+    ),
     "probes": (
         "floe_agents.cli.probes:probes_command",
         "List the registered probes and follow-ups, their finding codes and credentials (floe_agents.probes).",
@@ -91,7 +99,7 @@ class _Group(TyperGroup):
 
 app = typer.Typer(
     name="floe-agents",
-    help="Diagnose a Floe data platform: concurrent probe agents, root causes, a report.",
+    help="Diagnose and heal a Floe data platform: concurrent probe agents, root causes, playbooks, a report.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
