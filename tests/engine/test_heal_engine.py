@@ -1,0 +1,250 @@
+"""The heal loop over an in-memory platform: probes read a dict, remediations change it, the real engine decides.
+
+Why no servers here: what is under test is the engine's contract — plan reads only, phases order the fixes, each
+fix is verified by re-investigating, the first failure stops everything, a second heal plans nothing, causes
+without a playbook are left to a person, `confirm: true` is never applied by --yes — and every branch of it is
+reached faster and more exactly with a platform that is a dict. The remediations against the lab have their own
+tests (tests/remediations).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from floe_agents.config.targets import Targets
+from floe_agents.context import ProbeContext
+from floe_agents.declarations import Declarations
+from floe_agents.findings import Finding, Status
+from floe_agents.heal.engine import Healer
+from floe_agents.heal.model import FixPlan
+from floe_agents.heal_context import HealContext, RemediationError
+from floe_agents.playbooks import Playbook
+from floe_agents.redact import Redactor
+from floe_agents.registry import Registry, probe
+from floe_agents.remediation import Action, Change, Params, RemediationRegistry, Step, remediation
+from floe_agents.rules import Match, RootCauseRule, RuleSet
+from floe_agents.runner import RunOptions
+from floe_agents.swarm import Investigation, Plan, investigate
+
+CODES = {"t.missing": "the thing is missing", "t.ok": "the thing is there"}
+
+
+class ThingParams(Params):
+    thing: str
+
+
+def platform_probe(state: dict[str, Any], name: str, component: str) -> Any:
+    @probe(f"has_{name}", components=[component], codes=CODES)
+    async def has(ctx: ProbeContext) -> Finding:
+        if state.get(name):
+            return ctx.finding(Status.OK, "t.ok", f"{name} is there", subject=name)
+        return ctx.finding(Status.FAIL, "t.missing", f"{name} is missing", subject=name, evidence={"thing": name})
+
+    return has
+
+
+def rule(rule_id: str, component: str) -> RootCauseRule:
+    return RootCauseRule(
+        id=rule_id,
+        title=f"{rule_id} ({{subject}})",
+        cause=Match(codes=frozenset({"t.missing"}), components=frozenset({component})),
+        remediation={"manual": [f"do {rule_id} by hand"]},
+    )
+
+
+def make_remediation(state: dict[str, Any], log: list[str], *, fail_on: str = "", no_effect: str = "") -> Any:
+    @remediation("test.create", params=ThingParams, permissions=[("create", "things")])
+    async def create(ctx: HealContext, params: ThingParams) -> list[Step]:
+        """Create the thing when it is missing."""
+        log.append(f"plan {params.thing}")
+        if state.get(params.thing):
+            return []
+
+        async def run() -> Change:
+            log.append(f"apply {params.thing}")
+            if params.thing == fail_on:
+                raise RemediationError("the server said no")
+            if params.thing != no_effect:
+                state[params.thing] = True
+            return Change(action=action, before=None, after={"exists": True})
+
+        action = Action(kind="http", verb="create", target=f"thing {params.thing}", summary="create it")
+        return [Step(action=action, run=run)]
+
+    return create
+
+
+def book(name: str, fixes: str, phase: str, **extra: Any) -> Playbook:
+    return Playbook.model_validate(
+        {
+            "name": name,
+            "description": name,
+            "fixes": [fixes],
+            "phase": phase,
+            "steps": [{"remediation": "test.create", "params": {"thing": "{evidence.thing}"}}],
+            "verify_timeout_s": extra.pop("verify_timeout_s", 5),
+            **extra,
+        }
+    )
+
+
+class Platform:
+    """Two things on two components; the rules, probes and playbooks that find and fix them."""
+
+    def __init__(self, **remediation_options: str) -> None:
+        self.state: dict[str, Any] = {"secret": False, "catalog": False}
+        self.log: list[str] = []
+        self.registry = Registry.of(
+            [platform_probe(self.state, "secret", "a"), platform_probe(self.state, "catalog", "b")]
+        )
+        targets = Targets.model_validate(
+            {"vantages": {"local": {}}, "components": {"a": {"endpoints": {}}, "b": {"endpoints": {}}}}
+        )
+        rules = RuleSet(rules=(rule("missing-secret", "a"), rule("missing-catalog", "b")))
+        self.plan = Plan(targets=targets, registry=self.registry, rules=rules, options=RunOptions(deadline_s=10))
+        self.remediations = RemediationRegistry.of([make_remediation(self.state, self.log, **remediation_options)])
+        self.investigations = 0
+
+    async def investigate(self) -> Investigation:
+        self.investigations += 1
+        return await investigate(self.plan)
+
+    def healer(self, books: list[Playbook], *, confirm: bool = True, interactive: bool = False) -> Healer:
+        asked: list[list[FixPlan]] = []
+
+        async def answer(plans: list[FixPlan]) -> bool:
+            asked.append(plans)
+            return confirm
+
+        self.asked = asked
+        ctx = HealContext(
+            targets=self.plan.targets, http=httpx.AsyncClient(), redactor=Redactor(), declarations=Declarations()
+        )
+        return Healer(
+            investigate=self.investigate,
+            playbooks={b.name: b for b in books},
+            registry=self.remediations,
+            ctx=ctx,
+            confirm=answer,
+            interactive=interactive,
+        )
+
+
+BOOKS = [book("make-catalog", "missing-catalog", "catalog"), book("make-secret", "missing-secret", "secrets")]
+
+
+async def test_a_dry_run_plans_in_phase_order_and_changes_nothing() -> None:
+    platform = Platform()
+    with anyio.fail_after(30):
+        report = await platform.healer(BOOKS).run(dry_run=True)
+    assert report.outcome == "planned" and report.exit_code == 1 and report.mode == "dry-run"
+    assert [p.playbook for p in report.plan] == ["make-secret", "make-catalog"]  # secrets before catalog
+    assert [a.action.target for p in report.plan for a in p.actions] == ["thing secret", "thing catalog"]
+    assert platform.state == {"secret": False, "catalog": False}
+    assert not any(entry.startswith("apply") for entry in platform.log) and platform.asked == []
+    assert report.after == {} and report.applied == ()
+
+
+async def test_heal_applies_in_order_verifies_and_ends_green_then_plans_nothing() -> None:
+    platform = Platform()
+    with anyio.fail_after(60):
+        report = await platform.healer(BOOKS).run(dry_run=False)
+        assert report.outcome == "healed" and report.exit_code == 0
+        assert [e for e in platform.log if e.startswith("apply")] == ["apply secret", "apply catalog"]
+        assert [(a.playbook, a.verified, a.error) for a in report.applied] == [
+            ("make-secret", True, None),
+            ("make-catalog", True, None),
+        ]
+        assert report.before == {"a": Status.FAIL, "b": Status.FAIL}
+        assert report.after == {"a": Status.OK, "b": Status.OK}
+        assert sorted(report.causes_before) == ["missing-catalog", "missing-secret"] and report.causes_after == ()
+        again = await platform.healer(BOOKS).run(dry_run=False)
+    assert again.outcome == "healthy" and again.exit_code == 0 and again.applied == ()
+
+
+async def test_the_first_fix_that_does_not_verify_stops_the_heal() -> None:
+    platform = Platform(no_effect="secret")
+    with anyio.fail_after(60):
+        report = await platform.healer(
+            [*BOOKS[:1], book("make-secret", "missing-secret", "secrets", verify_timeout_s=0.5)]
+        ).run(dry_run=False)
+    assert report.outcome == "step-failed" and report.exit_code == 2
+    (failed,) = report.applied
+    assert failed.playbook == "make-secret" and not failed.verified
+    assert "still stands" in (failed.error or "")
+    assert "apply catalog" not in platform.log and platform.state["catalog"] is False
+
+
+async def test_a_step_that_fails_stops_the_heal_and_says_why() -> None:
+    platform = Platform(fail_on="secret")
+    with anyio.fail_after(60):
+        report = await platform.healer(BOOKS).run(dry_run=False)
+    assert report.outcome == "step-failed"
+    (failed,) = report.applied
+    assert failed.error == "thing secret: the server said no" and failed.changes == ()
+    assert platform.state == {"secret": False, "catalog": False}
+
+
+async def test_declining_the_plan_changes_nothing() -> None:
+    platform = Platform()
+    with anyio.fail_after(30):
+        report = await platform.healer(BOOKS, confirm=False).run(dry_run=False)
+    assert report.outcome == "not-confirmed" and report.exit_code == 1
+    assert len(platform.asked) == 1
+    assert [p.cause for p in platform.asked[0]] == ["missing-secret", "missing-catalog"]  # in phase order
+    assert platform.state == {"secret": False, "catalog": False}
+
+
+async def test_a_cause_without_a_playbook_is_left_with_its_manual_steps() -> None:
+    platform = Platform()
+    with anyio.fail_after(60):
+        report = await platform.healer(BOOKS[1:]).run(dry_run=False)
+    assert report.outcome == "manual-steps-remain" and report.exit_code == 1
+    manual = [p for p in report.plan if p.kind == "manual"]
+    assert [(p.cause, p.manual) for p in manual] == [("missing-catalog", ("do missing-catalog by hand",))]
+    assert manual[0].reason and "no playbook" in manual[0].reason
+    assert platform.state == {"secret": True, "catalog": False}
+
+
+async def test_a_playbook_that_needs_a_person_is_not_applied_by_yes() -> None:
+    platform = Platform()
+    books = [BOOKS[1], book("make-catalog", "missing-catalog", "catalog", confirm=True)]
+    with anyio.fail_after(60):
+        report = await platform.healer(books).run(dry_run=False)
+        assert platform.state == {"secret": True, "catalog": False}
+        shown = {p.cause: p for p in report.plan}
+        assert shown["missing-catalog"].reason and "confirmation" in shown["missing-catalog"].reason
+        assert report.outcome == "manual-steps-remain"
+        interactive = await platform.healer(books, interactive=True).run(dry_run=False)
+    assert interactive.outcome == "healed" and platform.state["catalog"] is True
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"thing": "{evidence.nope}"}, "{evidence.nope}: evidence has no 'nope'"),
+        ({"thing": "x", "extra": 1}, "extra: Extra inputs are not permitted"),
+    ],
+)
+async def test_parameters_that_cannot_be_filled_leave_the_cause_to_a_person(
+    params: dict[str, Any], reason: str
+) -> None:
+    platform = Platform()
+    broken = Playbook.model_validate(
+        {
+            "name": "make-secret",
+            "description": "d",
+            "fixes": ["missing-secret"],
+            "phase": "secrets",
+            "steps": [{"remediation": "test.create", "params": params}],
+        }
+    )
+    with anyio.fail_after(30):
+        report = await platform.healer([broken]).run(dry_run=True)
+    (fix,) = [p for p in report.plan if p.cause == "missing-secret"]
+    assert fix.kind == "manual" and fix.reason and reason in fix.reason
+    assert fix.manual == ("do missing-secret by hand",)
