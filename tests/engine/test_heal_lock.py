@@ -19,7 +19,8 @@ NS = "floe"
 @pytest.fixture
 async def api() -> AsyncIterator[Any]:
     async with serve(KubeStore(), token="t") as url, client.ApiClient(client_configuration(url, "t")) as api:
-        await client.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
+        core: Any = client.CoreV1Api(api)
+        await core.create_namespace({"metadata": {"name": NS}})
         yield api
 
 
