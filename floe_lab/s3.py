@@ -9,15 +9,23 @@ WSGI app, wrapped by a few lines that answer that route, in one process on one p
 port 4566. Moto runs with LocalStack's account id (000000000000) and real AWS managed policies, so the role
 and its ``AmazonS3FullAccess`` attachment look as they do upstream. Provisioning then goes through boto3 over
 HTTP, as the init job does.
+
+The server also counts the writes it is asked for (:class:`WriteCounter`), per ``User-Agent``, so a test can
+prove at the server that ``heal --dry-run`` wrote nothing: ``GET /_lab/v1/requests`` answers
+``{"mutating": N, "by_user_agent": {...}}`` (the underscore keeps the path out of the bucket namespace).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import re
 import signal
 import sys
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +37,12 @@ from floe_lab import procs
 
 __all__ = [
     "BUCKETS",
+    "COUNTS_PATH",
     "LOCALSTACK_ACCOUNT",
     "ROLE_NAME",
     "TEST_KEY",
     "S3Server",
+    "WriteCounter",
     "localstack_health",
     "main",
     "provision",
@@ -46,6 +56,11 @@ LOCALSTACK_ACCOUNT = "000000000000"
 TEST_KEY = "test"  # LocalStack's well-known credentials; moto does not check signatures
 S3_FULL_ACCESS = "arn:aws:iam::aws:policy/AmazonS3FullAccess"
 _HEALTH_PATH = "/_localstack/health"
+COUNTS_PATH = "/_lab/v1/requests"
+# Query-protocol actions (IAM, STS: always a POST) that change nothing stored: reads, and STS handing out
+# temporary credentials (the catalog does that on every credential vend; it is not a change to the platform).
+_READ_ACTIONS = re.compile(r"^(Get|List|Describe|Simulate|AssumeRole|DecodeAuthorizationMessage)")
+_ACTION = re.compile(rb"(?:^|&)Action=([A-Za-z0-9]+)")
 _TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -89,16 +104,77 @@ def localstack_health(version: str) -> dict[str, Any]:
     }
 
 
-def _with_health(app: Callable[..., Iterable[bytes]], version: str) -> Callable[..., Iterable[bytes]]:
-    """Wrap a WSGI app so GET/HEAD ``/_localstack/health`` answers like LocalStack; all else goes to moto."""
-    body = json.dumps(localstack_health(version)).encode()
+class WriteCounter:
+    """Requests that ask the server to change something, per ``User-Agent`` (thread-safe: moto is threaded).
+
+    Counted: every PUT and DELETE; every POST except S3 Select (a read sent as POST) and the IAM/STS
+    query-protocol reads (``Action=Get…/List…/Describe…/AssumeRole…``). Counted when received, whatever the
+    answer, so a refused write still counts. boto3 and pyarrow send their own user agents (floe-agents cannot
+    always set one), so the total is the number to trust for "nothing was written"; the per-agent split tells
+    who did write.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_agent: Counter[str] = Counter()
+
+    def observe(self, environ: dict[str, Any]) -> None:
+        """Count the request of ``environ`` if it is a write (may buffer a form body: reads it and puts it back)."""
+        if _is_write(environ):
+            with self._lock:
+                self._by_agent[str(environ.get("HTTP_USER_AGENT") or "")] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {"mutating": sum(self._by_agent.values()), "by_user_agent": dict(sorted(self._by_agent.items()))}
+
+
+def _is_write(environ: dict[str, Any]) -> bool:
+    method = str(environ.get("REQUEST_METHOD", "")).upper()
+    if method in {"PUT", "DELETE"}:
+        return True
+    if method != "POST":
+        return False
+    query = str(environ.get("QUERY_STRING", ""))
+    if re.search(r"(?:^|&)select(?:&|=|$)", query):
+        return False  # S3 SelectObjectContent: a read
+    action = _form_action(environ)
+    return action is None or not _READ_ACTIONS.match(action)
+
+
+def _form_action(environ: dict[str, Any]) -> str | None:
+    """The ``Action`` of a query-protocol (IAM/STS) POST, from the query or the form body; None for others."""
+    found = _ACTION.search(str(environ.get("QUERY_STRING", "")).encode())
+    if found is None and str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads the body after us
+        found = _ACTION.search(body)
+    return found.group(1).decode() if found else None
+
+
+def _json(start_response: Callable[..., Any], method: str, doc: Any) -> list[bytes]:
+    body = json.dumps(doc).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [] if method == "HEAD" else [body]
+
+
+def _with_health(
+    app: Callable[..., Iterable[bytes]], version: str, counter: WriteCounter | None = None
+) -> Callable[..., Iterable[bytes]]:
+    """Wrap a WSGI app so GET/HEAD ``/_localstack/health`` answers like LocalStack and ``/_lab/v1/requests``
+    with the write counts; every other request is counted (if a write) and goes to moto."""
+    health = localstack_health(version)
+    counts = counter or WriteCounter()
 
     def wrapped(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
-        if environ.get("PATH_INFO", "").rstrip("/") == _HEALTH_PATH and method in {"GET", "HEAD"}:
-            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            start_response("200 OK", headers)
-            return [] if method == "HEAD" else [body]
+        path = environ.get("PATH_INFO", "").rstrip("/")
+        if path == _HEALTH_PATH and method in {"GET", "HEAD"}:
+            return _json(start_response, method, health)
+        if path == COUNTS_PATH and method in {"GET", "HEAD"}:
+            return _json(start_response, method, counts.snapshot())
+        counts.observe(environ)
         return app(environ, start_response)
 
     return wrapped

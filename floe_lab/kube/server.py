@@ -7,7 +7,7 @@ apiserver's own 404 ``Status`` body rather than aiohttp's HTML page.
 
 Auth follows a cluster with anonymous access limited to public info: ``/healthz``, ``/livez``, ``/readyz`` and
 ``/version`` answer without credentials; anything else without the right ``Authorization: Bearer`` token is 401,
-and a *wrong* token is 401 everywhere.
+and a *wrong* token is 401 everywhere. Every write asked for is counted per client (:mod:`.counting`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from aiohttp import web
 
 from floe_lab.kube import discovery, errors, handlers, subresources
+from floe_lab.kube.counting import COUNTER, COUNTS_PATH, RequestCounter, counting_middleware, counts_route
 from floe_lab.kube.errors import ApiError
 from floe_lab.kube.httputil import STORE, STREAMS, TOKEN, StreamRegistry, Target, json_response
 from floe_lab.kube.resources import lookup
@@ -168,8 +169,11 @@ async def _end_streams(app: web.Application) -> None:
 
 def create_app(store: KubeStore | None = None, *, token: str | None = None) -> web.Application:
     """The stand-in apiserver as an aiohttp app; all its state is in ``store`` (a fresh one by default)."""
-    app = web.Application(middlewares=[_render_errors, _authenticate], client_max_size=8 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[counting_middleware, _render_errors, _authenticate], client_max_size=8 * 1024 * 1024
+    )
     app[STORE] = store if store is not None else KubeStore()
+    app[COUNTER] = RequestCounter()
     app[TOKEN] = token
     app[STREAMS] = StreamRegistry()
     app.on_shutdown.append(_end_streams)
@@ -178,6 +182,7 @@ def create_app(store: KubeStore | None = None, *, token: str | None = None) -> w
         app.router.add_get(f"{path}/", _ok)
     app.router.add_get("/version", _version)
     app.router.add_get("/version/", _version)
+    app.router.add_get(COUNTS_PATH, counts_route)  # the lab's write counter (floe_lab.kube.counting)
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     return app
 
