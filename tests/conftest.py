@@ -32,6 +32,35 @@ def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     yield from start_lab(scenario, tmp_path_factory.mktemp(f"lab-{scenario}"))
 
 
+def _lab_of(item: pytest.Item) -> object:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("lab") if callspec is not None and "lab" in getattr(item, "fixturenames", ()) else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked ``changes_lab`` (heal) changes the shared scenario lab: it runs after every other test of that
+    lab. pytest has already grouped the tests of one session-scoped lab together (one lab per group); within each
+    group the changing tests move to the end, keeping the order otherwise. So no extra lab is started for them."""
+    ordered: list[pytest.Item] = []
+    block: list[pytest.Item] = []
+
+    def flush() -> None:
+        ordered.extend(i for i in block if i.get_closest_marker("changes_lab") is None)
+        ordered.extend(i for i in block if i.get_closest_marker("changes_lab") is not None)
+        block.clear()
+
+    current: object = object()
+    for item in items:
+        lab = _lab_of(item)
+        if lab != current:
+            flush()
+            current = lab
+        block.append(item)
+    flush()
+    items[:] = ordered
+
+
 @pytest.fixture(scope="module")
 def anyio_backend() -> str:
     """asyncio only (aiohttp and grpc.aio run on nothing else); module scope lets module-scoped fixtures be async."""

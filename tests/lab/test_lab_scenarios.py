@@ -13,8 +13,10 @@ from __future__ import annotations
 import difflib
 import json
 
+import anyio
 import pytest
 
+from floe_lab.mutations import FLOE_AGENTS, MutationCounts, mutation_counts
 from floe_lab.scenario import load_scenario, scenario_names
 from tests.golden.normalize import Lab
 from tests.golden.record import golden_path
@@ -52,3 +54,49 @@ def test_investigate_against_the_lab(lab: LabHandle) -> None:
         # Every injected fault fails something: the run says so (exit 2) and names the scenario's top root cause.
         assert result.returncode == 2, result.stderr
         assert report["root_causes"][0]["rule"] == scenario.root_causes[0]
+
+
+def _changes(lab: LabHandle) -> MutationCounts:
+    return anyio.run(mutation_counts, lab.state_dir)
+
+
+@pytest.mark.changes_lab
+def test_heal_plans_without_writing_then_heals_to_green_and_a_second_heal_does_nothing(lab: LabHandle) -> None:
+    """The scenario's lab, after every read-only test of it: dry run (zero writes at the four servers), heal, then
+    a healthy investigation and a second heal that plans nothing."""
+    scenario = load_scenario(lab.info["scenario"])
+    target = str(lab.targets_file)
+    before = _changes(lab)
+    dry = cli("heal", "--dry-run", "--target", target, "--json", timeout=240)
+    writes = _changes(lab).minus(before)
+    assert writes.total_of(FLOE_AGENTS) == {"kubernetes": 0, "s3": 0, "postgres": 0, "polaris": 0}
+    assert writes.kubernetes.dry_run_of(FLOE_AGENTS) == 0  # not even a server-side dry run: planning only reads
+    plan = json.loads(dry.stdout)
+    assert plan["mode"] == "dry-run" and plan["applied"] == []
+    if scenario.name == "healthy":
+        assert dry.returncode == 0 and plan["outcome"] == "healthy" and plan["plan"] == [], dry.stderr[-2000:]
+        return
+    assert dry.returncode == 1 and plan["outcome"] == "planned", dry.stderr[-2000:]
+    automatic = {p["cause"] for p in plan["plan"] if p["kind"] == "automatic"}
+    assert scenario.root_causes[0] in automatic, plan["plan"]
+
+    healed = cli("heal", "--yes", "--target", target, "--json", timeout=600)
+    report = json.loads(healed.stdout)
+    failures = [(a["playbook"], a["error"]) for a in report["applied"] if a["error"]]
+    assert healed.returncode == 0 and report["outcome"] == "healed", (
+        report["outcome"],
+        failures,
+        healed.stderr[-3000:],
+    )
+    assert report["causes_after"] == [] and all(a["verified"] for a in report["applied"])
+    assert set(scenario.root_causes) <= {a["cause"] for a in report["applied"]}
+    wrote = _changes(lab).minus(before).total_of(FLOE_AGENTS)
+    assert sum(n or 0 for n in wrote.values()) > 0 and all(a["changes"] for a in report["applied"]), wrote
+
+    after = cli("investigate", "--target", target, "--json", timeout=120)
+    assert after.returncode == 0, [rc["rule"] for rc in json.loads(after.stdout)["root_causes"]]
+    mark = _changes(lab)
+    again = cli("heal", "--yes", "--target", target, "--json", timeout=240)
+    second = json.loads(again.stdout)
+    assert again.returncode == 0 and second["outcome"] == "healthy" and second["applied"] == [], again.stderr[-2000:]
+    assert _changes(lab).minus(mark).total_of(FLOE_AGENTS) == {"kubernetes": 0, "s3": 0, "postgres": 0, "polaris": 0}
