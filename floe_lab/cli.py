@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -228,15 +228,28 @@ def down_command(state: StateOpt = None) -> None:
     sys.stderr.write("floe-agents: lab stopped; nothing left listening\n")
 
 
+def _exit_code(command: Callable[[], None]) -> int:
+    """Run a CLI command function in-process and return the exit code it ends with."""
+    try:
+        command()
+    except typer.Exit as done:
+        return int(done.exit_code)
+    return 0
+
+
 def demo_command(
     scenario: Annotated[str, typer.Option("--scenario", "-s", help="Lab scenario to diagnose.")] = "seed",
     report: Annotated[Path, typer.Option("--report", "-o", help="Where to write the report.")] = Path(
         "floe-agents-report.md"
     ),
     state: StateOpt = None,
-    down: Annotated[bool, typer.Option("--down", help="Stop the lab after the investigation.")] = False,
+    down: Annotated[bool, typer.Option("--down", help="Stop the lab at the end.")] = False,
+    heal: Annotated[
+        bool, typer.Option("--heal/--no-heal", help="After the investigation, heal the lab and investigate again.")
+    ] = True,
 ) -> None:
-    """Bring the lab up with the seed report's faults, investigate it, and print where the report is."""
+    """Bring the lab up with the seed report's faults, investigate it, heal it, and investigate it again."""
+    from floe_agents.cli.heal import heal_command  # noqa: PLC0415
     from floe_agents.cli.investigate import investigate_command  # noqa: PLC0415
     from floe_lab.control import lab_info  # noqa: PLC0415
 
@@ -251,12 +264,23 @@ def demo_command(
         _up(state_dir, scenario)
     else:
         sys.stderr.write(f"floe-agents: reusing the running lab (scenario {scenario})\n")
-    try:
-        investigate_command(target=str(state_dir / "targets.yaml"), report=report)
-    except typer.Exit as done:
-        sys.stdout.write(f"report: {report.resolve()}\n")
-        if down:
-            down_command(state=state_dir)
+    target = str(state_dir / "targets.yaml")
+    code = _exit_code(lambda: investigate_command(target=target, report=report))
+    written = [("diagnosis", report)]
+    if heal and code not in {0, 3}:
+        heal_report = report.with_name(f"{report.stem}-heal{report.suffix}")
+        after_report = report.with_name(f"{report.stem}-after{report.suffix}")
+        healed = _exit_code(lambda: heal_command(yes=True, target=target, report=heal_report))
+        written.append(("heal", heal_report))
+        if healed != 3:
+            code = _exit_code(lambda: investigate_command(target=target, report=after_report))
+            written.append(("after heal", after_report))
         else:
-            sys.stdout.write("the lab is still running (`floe-agents lab status`); `floe-agents lab down` stops it\n")
-        raise typer.Exit(done.exit_code) from None
+            code = healed
+    for what, path in written:
+        sys.stdout.write(f"{what}: {path.resolve()}\n")
+    if down:
+        down_command(state=state_dir)
+    else:
+        sys.stdout.write("the lab is still running (`floe-agents lab status`); `floe-agents lab down` stops it\n")
+    raise typer.Exit(code)

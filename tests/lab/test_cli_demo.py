@@ -11,12 +11,19 @@ from tests.support.lab import cli
 pytestmark = pytest.mark.lab
 
 
-def test_demo_brings_up_the_seed_lab_investigates_and_stops(tmp_path: Path) -> None:
-    """The README's main job: `floe-agents demo` (lab up seed -> investigate -> report path) with --down."""
+def test_demo_investigates_the_seed_lab_heals_it_ends_green_and_stops(tmp_path: Path) -> None:
+    """The README's main job: `floe-agents demo` (lab up seed → investigate → heal → investigate) with --down."""
     report = tmp_path / "report.md"
-    result = cli("demo", "--state", str(tmp_path / "lab"), "--report", str(report), "--down")
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert f"report: {report}" in result.stdout
-    text = report.read_text()
-    assert "FAILING" in text and "dagster-webserver" in text
+    result = cli("demo", "--state", str(tmp_path / "lab"), "--report", str(report), "--down", timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    heal, after = tmp_path / "report-heal.md", tmp_path / "report-after.md"
+    for what, path in (("diagnosis", report), ("heal", heal), ("after heal", after)):
+        assert f"{what}: {path}" in result.stdout
+    before_text = report.read_text()
+    assert "FAILING" in before_text and "dagster-webserver" in before_text
+    heal_text = heal.read_text()
+    assert heal_text.startswith("# floe-agents heal: healed") and "FAILED" not in heal_text
+    assert "missing-secret" in heal_text and "dagster-unmigrated-schema" in heal_text
+    after_text = after.read_text()
+    assert "HEALTHY" in after_text and "No root cause found." in after_text
     assert "nothing left listening" in result.stderr
