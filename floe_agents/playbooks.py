@@ -25,9 +25,10 @@ ENV_PATH = "FLOE_AGENTS_PLAYBOOK_PATH"
 
 
 # The order heal applies playbooks in: what others need comes first (a Secret before the migration that reads
-# it, the schema before the catalog's users, the catalog before its tables, restarts last, once all config is in).
-Phase: TypeAlias = Literal["secrets", "schema", "catalog", "data", "workloads"]
-PHASES: tuple[Phase, ...] = ("secrets", "schema", "catalog", "data", "workloads")
+# it, the schema before the catalog's users, the catalog before its tables, restarts once all config is in, and
+# re-running the pipeline — the proof that the data path works — last of all).
+Phase: TypeAlias = Literal["secrets", "schema", "catalog", "data", "workloads", "pipeline"]
+PHASES: tuple[Phase, ...] = ("secrets", "schema", "catalog", "data", "workloads", "pipeline")
 
 
 class PlaybookStep(Frozen):
