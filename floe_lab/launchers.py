@@ -5,6 +5,10 @@ the real process. Launchers only translate: container ports to real ports, mount
 clients that resolve names in C (libpq, gRPC core), where the Python-level pod network cannot help — Service URLs
 to the real loopback address through the Service table. A URL naming something that is no Service is left as is,
 so it fails the way it would in a pod.
+
+The Dagster images honour the container's ``command``/``args`` (:mod:`floe_lab.dagster_commands`): heal's
+migrate Job, a copy of the webserver's pod template told to run ``dagster instance migrate``, migrates; it does not
+start a webserver. The other images run their one program and ignore ``command``/``args``.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from urllib.parse import quote
 import yaml
 
 from floe_lab import procs
+from floe_lab.dagster_commands import dagster_command, migrate_home
 from floe_lab.dagster_site.dagster import DEMO_MODULE
-from floe_lab.kubelet import LaunchContext
+from floe_lab.kubelet import LaunchContext, requested_command
 from floe_lab.network import SERVICES_FILE, ServiceTable
 
 __all__ = ["launchers"]
@@ -165,34 +170,45 @@ def _dagster_home(ctx: LaunchContext) -> Path:
     return home
 
 
+def _dagster_spec(
+    ctx: LaunchContext,
+    default: list[str],
+    ready: list[procs.ReadyCheck],
+    home: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> procs.ProcSpec:
+    """A Dagster image's process: the pod's own command if it has one (then Ready once running, as a pod
+    without a readiness probe), else the image's default program with its readiness check."""
+    command = dagster_command(ctx, home, exe=_exe)
+    argv = command or default
+    if argv[1:3] == ["instance", "migrate"]:
+        home = migrate_home(ctx, home)
+    env = {"DAGSTER_HOME": str(home), **(env or {})}
+    return _spec(ctx, argv, [] if command else ready, env=env, cwd=cwd or home)
+
+
 async def dagster_webserver(ctx: LaunchContext) -> procs.ProcSpec:
     home = _dagster_home(ctx)
+    if requested_command(ctx.container) is not None:  # the pod's own program: no port of the default's needed
+        return _dagster_spec(ctx, [], [], home)
     port = ctx.ports["http"]
     argv = [_exe("dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", str(home / "workspace.yaml")]
-    return _spec(
-        ctx, argv, [procs.HttpReady(f"http://127.0.0.1:{port}/server_info")], env={"DAGSTER_HOME": str(home)}, cwd=home
-    )
+    return _dagster_spec(ctx, argv, [procs.HttpReady(f"http://127.0.0.1:{port}/server_info")], home)
 
 
 async def dagster_daemon(ctx: LaunchContext) -> procs.ProcSpec:
     home = _dagster_home(ctx)
     argv = [_exe("dagster-daemon"), "run", "-w", str(home / "workspace.yaml")]
-    return _spec(
-        ctx,
-        argv,
-        [procs.LogReady("Instance is configured with the following daemons")],
-        env={"DAGSTER_HOME": str(home)},
-        cwd=home,
-    )
+    return _dagster_spec(ctx, argv, [procs.LogReady("Instance is configured with the following daemons")], home)
 
 
 async def dagster_code_server(ctx: LaunchContext) -> procs.ProcSpec:
-    port = ctx.ports["grpc"]
     table = _table(ctx)
-    env = {
-        "PYICEBERG_CATALOG__FLOE__PY_IO_IMPL": "pyiceberg.io.fsspec.FsspecFileIO",
-        "DAGSTER_HOME": str(_dagster_home(ctx)),
-    }
+    home = _dagster_home(ctx)
+    port = ctx.ports.get("grpc", 0) if requested_command(ctx.container) is not None else ctx.ports["grpc"]
+    env = {"PYICEBERG_CATALOG__FLOE__PY_IO_IMPL": "pyiceberg.io.fsspec.FsspecFileIO"}
     if "OTEL_EXPORTER_OTLP_ENDPOINT" in ctx.env:  # the OTLP gRPC exporter resolves names in C
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = table.url(ctx.env["OTEL_EXPORTER_OTLP_ENDPOINT"])
     argv = [
@@ -211,7 +227,8 @@ async def dagster_code_server(ctx: LaunchContext) -> procs.ProcSpec:
         ROOT,
         "--use-python-environment-entry-point",
     ]
-    return _spec(ctx, argv, [procs.LogReady("Started Dagster code proxy server"), procs.TcpReady(port)], env=env)
+    ready: list[procs.ReadyCheck] = [procs.LogReady("Started Dagster code proxy server"), procs.TcpReady(port)]
+    return _dagster_spec(ctx, argv, ready, home, env=env, cwd=ctx.pod_dir)
 
 
 async def job_module(ctx: LaunchContext, job: str) -> procs.ProcSpec:
@@ -219,8 +236,7 @@ async def job_module(ctx: LaunchContext, job: str) -> procs.ProcSpec:
 
 
 async def dagster_migrate(ctx: LaunchContext) -> procs.ProcSpec:
-    home = _dagster_home(ctx)
-    return _spec(ctx, [_exe("dagster"), "instance", "migrate"], [], env={"DAGSTER_HOME": str(home)}, cwd=home)
+    return _dagster_spec(ctx, [_exe("dagster"), "instance", "migrate"], [], _dagster_home(ctx))
 
 
 def launchers() -> dict[str, Launcher]:

@@ -15,7 +15,9 @@ Use::
     # or: python -m floe_lab.kubelet --api URL --token T --state DIR --launchers MODULE:ATTR
 
 Launchers (``Mapping[str, Launcher]``) turn a :class:`LaunchContext` into a ``procs.ProcSpec``; the value
-``adopt:<procname>`` mirrors a process started elsewhere and recorded by ``procs`` under that name.
+``adopt:<procname>`` mirrors a process started elsewhere and recorded by ``procs`` under that name. A launcher
+honours the container's ``command``/``args`` (:func:`requested_command`) where its image runs a real program, and
+raises :class:`ExecNotFoundError` for a program the image does not have (the pod then fails with exit 127).
 """
 
 from floe_lab.kubelet.context import (
@@ -25,8 +27,10 @@ from floe_lab.kubelet.context import (
     NODE_NAME,
     PREVIOUS_LOG_ANNOTATION,
     REAL_PORTS_ANNOTATION,
+    ExecNotFoundError,
     LaunchContext,
     Launcher,
+    requested_command,
 )
 from floe_lab.kubelet.kubelet import Kubelet
 
@@ -37,7 +41,9 @@ __all__ = [
     "NODE_NAME",
     "PREVIOUS_LOG_ANNOTATION",
     "REAL_PORTS_ANNOTATION",
+    "ExecNotFoundError",
     "Kubelet",
     "LaunchContext",
     "Launcher",
+    "requested_command",
 ]

@@ -8,7 +8,7 @@ the Kubernetes objects, so they are defined once, here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,10 @@ __all__ = [
     "NODE_NAME",
     "PREVIOUS_LOG_ANNOTATION",
     "REAL_PORTS_ANNOTATION",
+    "ExecNotFoundError",
     "LaunchContext",
     "Launcher",
+    "requested_command",
 ]
 
 LAUNCH_ANNOTATION = "lab.floe.dev/launch"
@@ -56,3 +58,27 @@ class LaunchContext:
 
 
 Launcher = Callable[[LaunchContext], Awaitable[procs.ProcSpec]]
+
+
+class ExecNotFoundError(Exception):
+    """Raised by a launcher: the container's command names a program its image does not have.
+
+    The kubelet then reports what a node reports for a container whose executable is missing: it never starts,
+    exit code 127, ``executable file not found in $PATH`` in the termination message.
+    """
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+        super().__init__(f'exec: "{program}": executable file not found in $PATH')
+
+
+def requested_command(container: Mapping[str, Any], entrypoint: Sequence[str] = ()) -> list[str] | None:
+    """The argv a container's spec asks for, or None when it asks for the image's default (no command, no args).
+
+    As Kubernetes defines it: ``command`` replaces the image's ENTRYPOINT and ``args`` its CMD, so ``args`` alone
+    run after the image's ``entrypoint`` (empty for an image whose default program is all in CMD).
+    """
+    command, args = container.get("command"), container.get("args")
+    if not command and not args:
+        return None
+    return [str(a) for a in (command or entrypoint)] + [str(a) for a in args or ()]

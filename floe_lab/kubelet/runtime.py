@@ -24,7 +24,7 @@ from floe_lab import procs
 from floe_lab.kubelet import containers
 from floe_lab.kubelet.adopt import mirror
 from floe_lab.kubelet.api import JsonObj
-from floe_lab.kubelet.context import ADOPT_PREFIX, LAUNCH_ANNOTATION, LaunchContext
+from floe_lab.kubelet.context import ADOPT_PREFIX, LAUNCH_ANNOTATION, ExecNotFoundError, LaunchContext
 from floe_lab.kubelet.envresolve import ConfigError, Objects, resolve_env
 from floe_lab.kubelet.images import ImagePuller
 from floe_lab.kubelet.node import NodeServices, go_duration
@@ -192,6 +192,8 @@ class PodWorker:
             started = time.monotonic()
             try:
                 spec = containers.finalise(await self.node.launchers[self.launch](ctx), ctx, self.proc_name)
+            except ExecNotFoundError as exc:  # the command names no program of the image: it cannot start
+                code = await self._exec_not_found(exc)
             except Exception as exc:  # a launcher that cannot build its command: the container's problem
                 self.view.state = waiting("CreateContainerError", str(exc))
                 await self.event("Warning", "Failed", f"Error: {exc}")
@@ -264,6 +266,14 @@ class PodWorker:
         await self.event("Warning", "Failed", f"Error: {message}")
         self._terminated(128, started_at, reason="StartError", message=message)
         return 128
+
+    async def _exec_not_found(self, exc: ExecNotFoundError) -> int:
+        """What a node reports when the container's executable is not in its image (the shell's 127)."""
+        message = containers.start_error(exc.program, OSError(2, "executable file not found in $PATH: unknown"))
+        self.view.new_container_id(self.uid)
+        await self.event("Warning", "Failed", f"Error: {message}")
+        self._terminated(127, now(), reason="StartError", message=message)
+        return 127
 
     def _terminated(self, code: int, started_at: str, *, reason: str | None = None, message: str | None = None) -> None:
         fallback = self.container.get("terminationMessagePolicy") == "FallbackToLogsOnError"
