@@ -49,18 +49,11 @@ class _M(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
-class _Stamp(_M):
-    time: str | None = None
-
-
 class Meta(_M):
     name: str = ""
-    uid: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
-    creation_timestamp: str | None = Field(None, alias="creationTimestamp")
     generation: int | None = None
-    managed_fields: list[_Stamp] = Field(default_factory=list, alias="managedFields")
 
 
 class KeyRef(_M):
@@ -213,23 +206,20 @@ def now_rfc3339() -> str:
 
 def references(spec: PodSpec) -> set[tuple[str, str]]:
     """Every (``Secret``|``ConfigMap``, name) a pod spec reads: env, envFrom, volumes (projected too)."""
-    out: set[tuple[str, str]] = set()
+    pairs: list[tuple[str, KeyRef | None]] = []
     for ctr in spec.init_containers + spec.containers:
         for env in ctr.env:
-            if env.value_from and env.value_from.secret_key_ref and env.value_from.secret_key_ref.name:
-                out.add(("Secret", env.value_from.secret_key_ref.name))
-            if env.value_from and env.value_from.config_map_key_ref and env.value_from.config_map_key_ref.name:
-                out.add(("ConfigMap", env.value_from.config_map_key_ref.name))
-        for src in ctr.env_from:
-            out |= {("Secret", src.secret_ref.name)} if src.secret_ref and src.secret_ref.name else set()
-            out |= {("ConfigMap", src.config_map_ref.name)} if src.config_map_ref and src.config_map_ref.name else set()
+            if env.value_from:
+                pairs += [("Secret", env.value_from.secret_key_ref), ("ConfigMap", env.value_from.config_map_key_ref)]
+        pairs += [p for src in ctr.env_from for p in (("Secret", src.secret_ref), ("ConfigMap", src.config_map_ref))]
     for vol in spec.volumes:
-        out |= {("Secret", vol.secret.secret_name)} if vol.secret and vol.secret.secret_name else set()
-        out |= {("ConfigMap", vol.config_map.name)} if vol.config_map and vol.config_map.name else set()
+        pairs += [
+            ("Secret", KeyRef(name=vol.secret.secret_name) if vol.secret else None),
+            ("ConfigMap", vol.config_map),
+        ]
         for proj in vol.projected.sources if vol.projected else []:
-            out |= {("Secret", proj.secret.name)} if proj.secret and proj.secret.name else set()
-            out |= {("ConfigMap", proj.config_map.name)} if proj.config_map and proj.config_map.name else set()
-    return out
+            pairs += [("Secret", proj.secret), ("ConfigMap", proj.config_map)]
+    return {(kind, ref.name) for kind, ref in pairs if ref is not None and ref.name}
 
 
 def rollout_pending(w: Workload) -> str | None:

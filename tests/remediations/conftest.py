@@ -5,7 +5,7 @@ evidence as the heal planner fills them."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -17,9 +17,17 @@ from floe_agents.kube import open_kube
 from floe_agents.playbooks import load_playbooks, search_path
 from floe_agents.registry import Registry
 from floe_agents.transport import run_client
-from tests.support.lab import LabHandle
+from tests.support.lab import LabHandle, start_lab
 
 FillStep = Callable[[str, int, Mapping[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
+    """A lab of the module's own, for ``parametrize("lab", [scenario], indirect=True)``: remediations change it,
+    so it must never be the session's lab that the scenario goldens (tests/lab) read."""
+    scenario = request.param
+    yield from start_lab(scenario, tmp_path_factory.mktemp(f"heal-{scenario}"))
 
 
 @pytest.fixture

@@ -1,0 +1,128 @@
+"""Where Dagster's storage schema stands, read from PostgreSQL the way the postgres probe reads it.
+
+Why the same reading: ``dagster.migrate_storage`` must plan nothing exactly when the postgres probe says
+``postgres.schema_at_head``, and its verification must be the probe's. So "head" is the same thing — the alembic
+head of the installed dagster-postgres, read from its migration scripts as text (no Dagster import), with the
+same pinned fallback — and the database is reached through the same driver (psycopg), endpoint (the postgres
+component's ``sql`` URL from this vantage) and credentials (``postgres_user``/``postgres_password``, as the
+probe declares them). Not a shared module with the probe because remediations may not import the probes'
+private helpers; the probe's ``_alembic`` is the reference this mirrors.
+"""
+
+from __future__ import annotations
+
+import configparser
+import importlib.metadata
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from floe_agents.heal_context import HealContext, RemediationError
+
+__all__ = ["FALLBACK_HEAD", "SchemaState", "installed_head", "read_schema"]
+
+FALLBACK_HEAD = "29b539ebc72a"  # dagster-postgres 0.29.27 (dagster 1.13.27), as the postgres probe pins it
+CONNECT_TIMEOUT_S = 5.0
+_REV = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.M)
+
+
+def _scripts() -> Path:
+    """The folder of dagster-postgres' alembic scripts (its alembic.ini names ``dagster:_core/storage/alembic``)."""
+    spec = importlib.util.find_spec("dagster_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise LookupError("dagster_postgres is not installed")
+    ini = Path(next(iter(spec.submodule_search_locations))) / "alembic" / "alembic.ini"
+    parser = configparser.RawConfigParser()
+    parser.read(ini)
+    package, _, rel = parser.get("alembic", "script_location").rpartition(":")
+    if not package:
+        return ini.parent / rel
+    pkg = importlib.util.find_spec(package)
+    if pkg is None or not pkg.submodule_search_locations:
+        raise LookupError(f"{package} is not installed")
+    return Path(next(iter(pkg.submodule_search_locations))) / rel
+
+
+def _chain(base: Path) -> tuple[str, dict[str, tuple[str, ...]]]:
+    chain: dict[str, tuple[str, ...]] = {}
+    for script in (base / "versions").glob("*.py"):
+        text = script.read_text(encoding="utf-8", errors="replace")
+        rev, down = _REV.search(text), _DOWN.search(text)
+        if rev:
+            chain[rev.group(1)] = tuple(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1) if down else ""))
+    heads = set(chain) - {d for downs in chain.values() for d in downs}
+    if len(heads) != 1:
+        raise LookupError(f"expected one alembic head, found {sorted(heads)}")
+    return heads.pop(), chain
+
+
+def installed_head() -> tuple[str, dict[str, tuple[str, ...]] | None]:
+    """(head, revision -> down revisions) of the installed dagster-postgres' scripts; (pinned head, None)."""
+    try:
+        return _chain(_scripts())
+    except (LookupError, OSError, ValueError, configparser.Error, importlib.metadata.PackageNotFoundError):
+        return FALLBACK_HEAD, None
+
+
+def _ancestors(chain: dict[str, tuple[str, ...]], head: str) -> set[str]:
+    out: set[str] = set()
+    todo = list(chain.get(head, ()))
+    while todo:
+        rev = todo.pop()
+        if rev not in out:
+            out.add(rev)
+            todo.extend(chain.get(rev, ()))
+    return out
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    database: str
+    tables: int
+    revision: str | None
+    head: str
+    behind: bool  # the revision is an ancestor of head (or, without the scripts, just not head)
+
+    @property
+    def needs_migration(self) -> bool:
+        """No tables, no stamp, or behind head; an unknown (newer) revision is not ours to touch."""
+        return self.tables == 0 or self.revision is None or self.behind
+
+    def shown(self) -> dict[str, object]:
+        return {"database": self.database, "tables": self.tables, "revision": self.revision, "head": self.head}
+
+
+async def read_schema(ctx: HealContext, database: str) -> SchemaState:
+    """The schema of ``database`` on the postgres component's sql endpoint; RemediationError if unreadable."""
+    url = ctx.url("postgres", "sql")
+    if url is None or not url.host:
+        raise RemediationError("the targets give no postgres sql endpoint for this vantage")
+    params: dict[str, str | int | None] = dict(url.params.items())
+    params.update(host=url.host, port=url.port or 5432, user=ctx.credential("postgres_user"), dbname=database,
+                  password=ctx.credential("postgres_password"), connect_timeout=int(CONNECT_TIMEOUT_S),
+                  application_name="floe-agents-heal")  # fmt: skip
+    head, chain = await anyio.to_thread.run_sync(installed_head)
+    try:
+        with anyio.fail_after(CONNECT_TIMEOUT_S + 5):
+            async with await psycopg.AsyncConnection.connect(make_conninfo("", **params), autocommit=True) as conn:
+                cur = await conn.execute(
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                    "AND n.nspname NOT LIKE 'pg_toast%'"
+                )
+                tables = int((await cur.fetchone() or (0,))[0])
+                stamp = await conn.execute("SELECT to_regclass('public.alembic_version') IS NOT NULL")
+                revision = None
+                if (await stamp.fetchone() or (False,))[0]:
+                    row = await (await conn.execute("SELECT version_num FROM public.alembic_version")).fetchone()
+                    revision = str(row[0]) if row else None
+    except (psycopg.Error, TimeoutError) as exc:
+        raise RemediationError(ctx.mask(f"cannot read the {database} schema: {type(exc).__name__}: {exc}")) from None
+    behind = revision is not None and revision != head and (chain is None or revision in _ancestors(chain, head))
+    return SchemaState(database, tables, revision, head, behind)
