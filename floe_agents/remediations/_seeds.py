@@ -125,4 +125,4 @@ def load_seed(name_or_path: str) -> SeedSpec:
     try:
         return load_yaml_model(SeedSpec, path)
     except ConfigError as exc:
-        raise RemediationError(f"seed spec {path}: {exc}") from None
+        raise RemediationError(f"seed spec {exc}") from None
