@@ -139,6 +139,17 @@ def unsupported_media_type() -> ApiError:
     )
 
 
+def unsupported_body_media_type() -> ApiError:
+    """A create/update body in a format the stand-in does not decode (protobuf, CBOR): the apiserver's 415, as
+    it answers for types it serves only as JSON — clients such as kubectl then send JSON."""
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json, application/yaml",
+    )
+
+
 def success_status(rt: ResourceType, name: str, uid: str) -> dict[str, Any]:
     """The body of a DELETE that removed an object at once, for types that do not echo the object back."""
     details = _details(rt, name)

@@ -97,6 +97,10 @@ def dry_run(request: web.Request, body: dict[str, Any] | None = None) -> bool:
     return bool(values)
 
 
+# Bodies of create/update/delete decoded here; no Content-Type (aiohttp's octet-stream) is read as JSON.
+_BODY_TYPES = frozenset({"application/json", "application/yaml", "application/octet-stream"})
+
+
 async def read_body(request: web.Request, *, optional: bool = False, yaml_ok: bool = False) -> Any:
     """The decoded request body (JSON, or YAML for apply patches); 400 for a missing or malformed one."""
     raw = await request.read()
@@ -104,8 +108,11 @@ async def read_body(request: web.Request, *, optional: bool = False, yaml_ok: bo
         if optional:
             return None
         raise errors.bad_request("the body of the request was empty")
+    as_yaml = yaml_ok or request.content_type == "application/yaml"
+    if request.method != "PATCH" and request.content_type not in _BODY_TYPES:  # a patch's type is checked apart
+        raise errors.unsupported_body_media_type()
     try:
-        if yaml_ok:
+        if as_yaml:
             return yaml.safe_load(raw)
         return json.loads(raw)
     except (ValueError, yaml.YAMLError) as exc:
