@@ -97,7 +97,8 @@ async def _values(kube: Kube, p: CreateSecretParams, keys: list[str]) -> dict[st
     return {k: base64.b64encode(content).decode() for k in keys}
 
 
-def _step(ctx: HealContext, kube: Kube, p: CreateSecretParams, existing: Json, values: dict[str, str]) -> Step:
+def _step(kube: Kube, p: CreateSecretParams, existing: Json, values: dict[str, str]) -> Step:
+    """The write; the shown body holds, for each key, where its value comes from (never the value)."""
     ns, name = p.namespace, p.name
     what = f"Secret {ns}/{name}"
     before_keys = sorted((existing.get("data") or {}).keys())
@@ -154,4 +155,4 @@ async def spec(ctx: HealContext, params: CreateSecretParams) -> list[Step]:
     missing = [k for k in dict.fromkeys(params.keys) if k not in have]
     if not missing:
         return []
-    return [_step(ctx, kube, params, existing, await _values(kube, params, missing))]
+    return [_step(kube, params, existing, await _values(kube, params, missing))]

@@ -60,7 +60,7 @@ def _step(ctx: HealContext, kube: Kube, p: RolloutRestartParams, w: Workload, wh
         kind="kubernetes",
         verb="patch",
         target=what,
-        summary=f"restart {what} (kubectl rollout restart) because {why}; wait for it to be Ready",
+        summary=ctx.mask(f"restart {what} (kubectl rollout restart) because {why}; wait for it to be Ready"),
         body=shown,
         undo=None,  # a restart replaces pods; there is nothing to take back
     )
