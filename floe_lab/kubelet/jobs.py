@@ -6,11 +6,15 @@ way batch/v1 does (``succeeded``/``failed`` counts, ``startTime``/``completionTi
 ``SuccessCriteriaMet``+``Complete`` or ``FailureTarget``+``Failed`` conditions with ``BackoffLimitExceeded``),
 with the controller's events. Deleting a Job and creating it again runs it again (a new uid, new pods). Retries
 after a failed pod wait an exponential back-off (lab scale). One pod at a time: parallelism above 1 is not run.
+``activeDeadlineSeconds`` caps the whole Job (running pods deleted, ``Failed``/``DeadlineExceeded``, before any
+backoffLimit reasoning) and ``ttlSecondsAfterFinished`` deletes a finished Job with its pods, as heal's migrate Job
+and the chart's hook Jobs rely on.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 from floe_lab.kubelet.api import JsonObj, KubeApi
 from floe_lab.kubelet.recorder import EventRecorder, now
@@ -22,6 +26,22 @@ __all__ = ["JobController"]
 
 _BACKOFF = "Job has reached the specified backoff limit"
 _COMPLETED = "Reached expected number of succeeded pods"
+_DEADLINE = "Job was active longer than specified deadline"
+
+
+def _age(stamp: object) -> float:
+    """Seconds since an RFC 3339 timestamp (0 when there is none)."""
+    if not isinstance(stamp, str) or not stamp:
+        return 0.0
+    return (datetime.now(UTC) - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()
+
+
+def _finished_at(job: JsonObj) -> str | None:
+    status = job.get("status") or {}
+    for cond in status.get("conditions") or []:
+        if cond.get("type") in ("Complete", "Failed") and cond.get("status") == "True":
+            return str(status.get("completionTime") or cond.get("lastTransitionTime") or "")
+    return None
 
 
 def _finished(job: JsonObj) -> bool:
@@ -43,6 +63,12 @@ class JobController:
         await self._recorder.emit(job, type_, reason, message, component="job-controller")
 
     async def sync(self, job: JsonObj, snap: Snapshot) -> None:
+        ttl = (job.get("spec") or {}).get("ttlSecondsAfterFinished")
+        finished_at = _finished_at(job)
+        if finished_at is not None and ttl is not None and not is_terminating(job) and _age(finished_at) >= int(ttl):
+            namespace, name = key(job)
+            await self._api.delete("jobs", namespace, name, propagation="Background")  # the TTL controller
+            return
         if is_terminating(job) or _finished(job) or (job.get("spec") or {}).get("suspend"):
             return
         namespace, name = key(job)
@@ -57,15 +83,15 @@ class JobController:
         stamp = now()
         status: JsonObj = {"startTime": old.get("startTime") or stamp, "terminating": 0, "uncountedTerminatedPods": {}}
         conditions: list[JsonObj] = list(old.get("conditions") or [])
-        if failed > limit:
+        deadline = spec.get("activeDeadlineSeconds")
+        overdue = deadline is not None and succeeded < completions and _age(old.get("startTime")) >= int(deadline)
+        if failed > limit or overdue:
+            reason, message = ("DeadlineExceeded", _DEADLINE) if overdue else ("BackoffLimitExceeded", _BACKOFF)
             for pod in running:
                 await self._api.delete("pods", namespace, pod["metadata"]["name"])
-            conditions += [
-                condition(t, True, "BackoffLimitExceeded", _BACKOFF, stamp, probe=True)
-                for t in ("FailureTarget", "Failed")
-            ]
+            conditions += [condition(t, True, reason, message, stamp, probe=True) for t in ("FailureTarget", "Failed")]
             running = []
-            await self._emit(job, "Warning", "BackoffLimitExceeded", _BACKOFF)
+            await self._emit(job, "Warning", reason, message)
             self._retry_at.pop(uid, None)
         elif succeeded >= completions:
             conditions += [

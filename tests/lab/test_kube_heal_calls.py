@@ -210,3 +210,33 @@ async def test_kubectl_rollout_restart_and_wait_against_the_stand_in(tmp_path: P
         assert await _ready_pod(lab, "web-", not_named={first["metadata"]["name"]}) is not None
         got = await anyio.to_thread.run_sync(lambda: _kubectl(open_url, tmp_path, "get", "deploy", "web", "-o", "json"))
         assert json.loads(got.stdout)["metadata"]["generation"] == 2  # (in a thread: the server needs the loop)
+
+
+async def test_a_job_past_its_deadline_fails_and_a_finished_one_goes_after_its_ttl(tmp_path: Path) -> None:
+    async with running_lab(tmp_path) as lab:
+        batch: Any = client.BatchV1Api(lab.api_client)
+        slow = workload("Job", "slow", "serve", container("slow", ports={"http": 80}))  # never exits by itself
+        slow["spec"]["activeDeadlineSeconds"] = 1
+        brief = workload("Job", "brief", "job:ok", container("brief"))
+        brief["spec"]["ttlSecondsAfterFinished"] = 0
+        await batch.create_namespaced_job(NS, slow)
+        await batch.create_namespaced_job(NS, brief)
+
+        async def failed_reason() -> str | None:
+            conditions = (await lab.get(f"/apis/batch/v1/namespaces/{NS}/jobs/slow")).get("status", {})
+            found = [c["reason"] for c in conditions.get("conditions", []) if c["type"] == "Failed"]
+            return found[0] if found else None
+
+        assert await eventually(failed_reason, within=60, what="the deadline") == "DeadlineExceeded"
+
+        async def gone() -> bool:
+            jobs = (await lab.get(f"/apis/batch/v1/namespaces/{NS}/jobs"))["items"]
+            return "brief" not in [j["metadata"]["name"] for j in jobs] and not await lab.pods("brief-")
+
+        await eventually(gone, within=60, what="the finished Job deleted by its TTL")
+        assert "Completed" in [e["reason"] for e in await lab.events("brief")]  # it did finish first
+        await eventually(lambda: _no_pods(lab, "slow-"), within=60, what="the overdue pod deleted")
+
+
+async def _no_pods(lab: Any, prefix: str) -> bool:
+    return not await lab.pods(prefix)
