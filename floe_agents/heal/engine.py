@@ -21,7 +21,7 @@ import anyio
 from floe_agents.analysis import RootCause
 from floe_agents.findings import Status
 from floe_agents.heal.model import EXIT_CODES, AppliedFix, FixPlan, HealReport, Outcome
-from floe_agents.heal.planner import PlannedFix, plan_fixes
+from floe_agents.heal.planner import PlannedFix, plan_cause, plan_fixes
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.playbooks import Playbook
 from floe_agents.remediation import Change, RemediationRegistry
@@ -115,12 +115,23 @@ class Healer:
         return self._report("apply", outcome, first=first, last=current, plan=shown, applied=applied)
 
     async def _apply(self, fix: PlannedFix, current: Investigation) -> tuple[AppliedFix, Investigation]:
+        """Re-plan the fix on the platform as it is now (earlier fixes changed it), carry out the steps that were
+        reviewed and are still needed — never one that was not reviewed — then verify."""
         assert fix.playbook is not None
         book = fix.playbook
         t0 = time.monotonic()
+        cause = self._cause_of(fix, current)
+        if cause is None:  # an earlier fix took this cause away too
+            self.say(f"{fix.plan.cause}: already gone (an earlier fix removed it)")
+            return self._applied(fix, [], True, None, t0), current
+        fresh = await plan_cause(cause, None, {book.name: book}, self.registry, self.ctx)
+        if fresh.plan.kind == "manual":
+            return self._applied(fix, [], False, f"cannot plan it again: {fresh.plan.reason}", t0), current
+        reviewed = {(a.action.verb, a.action.target) for a in fix.plan.actions}
+        steps = [s for s in fresh.steps if (s.action.verb, s.action.target) in reviewed]
         changes: list[Change] = []
-        self.say(f"applying {book.name} for {fix.plan.cause} ({len(fix.steps)} step(s))")
-        for step in fix.steps:
+        self.say(f"applying {book.name} for {fix.plan.cause} ({len(steps)} step(s))")
+        for step in steps:
             self.say(f"  {step.action.verb} {step.action.target}")
             try:
                 changes.append(await step.run())
@@ -129,11 +140,10 @@ class Healer:
             except Exception as exc:  # a remediation's bug is a failed step, reported, never a traceback
                 error = f"{step.action.target}: {type(exc).__name__}: {exc}"
                 return self._applied(fix, changes, False, error, t0), current
-        cause = self._cause_of(fix, current)
         deadline = time.monotonic() + book.verify_timeout_s
         while True:
             current = await self.investigate()
-            if cause is None or not _still_there(cause, current):
+            if not _still_there(cause, current):
                 self.say(f"  verified: {fix.plan.cause} is gone")
                 return self._applied(fix, changes, True, None, t0), current
             if time.monotonic() >= deadline:

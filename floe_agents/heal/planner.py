@@ -31,20 +31,25 @@ class PlannedFix:
     plan: FixPlan
     steps: tuple[Step, ...] = ()
     playbook: Playbook | None = None
+    cause: RootCause | None = None
+    preconditions_unmet: bool = False
+
+
+def playbooks_for(cause: RootCause, playbooks: Mapping[str, Playbook]) -> list[Playbook]:
+    """The playbooks that fix the cause's rule: the one its rule names first, then the others by name."""
+    named = cause.remediation.playbook
+    found = [playbooks[n] for n in sorted(playbooks) if cause.rule in playbooks[n].fixes]
+    return sorted(found, key=lambda b: b.name != named)
 
 
 def playbook_for(cause: RootCause, playbooks: Mapping[str, Playbook]) -> Playbook | None:
-    """The playbook the cause's rule names, else the first (by name) that lists the rule in ``fixes``."""
-    named = cause.remediation.playbook
-    if named and named in playbooks and cause.rule in playbooks[named].fixes:
-        return playbooks[named]
-    for name in sorted(playbooks):
-        if cause.rule in playbooks[name].fixes:
-            return playbooks[name]
-    return None
+    found = playbooks_for(cause, playbooks)
+    return found[0] if found else None
 
 
-def _manual(cause: RootCause, shown: RootCause | None, reason: str, book: Playbook | None = None) -> PlannedFix:
+def _manual(
+    cause: RootCause, shown: RootCause | None, reason: str, book: Playbook | None = None, *, unmet: bool = False
+) -> PlannedFix:
     steps = (shown or cause).remediation.manual
     plan = FixPlan(
         cause=cause.rule,
@@ -56,7 +61,7 @@ def _manual(cause: RootCause, shown: RootCause | None, reason: str, book: Playbo
         manual=steps,
         reason=reason,
     )
-    return PlannedFix(plan)
+    return PlannedFix(plan, preconditions_unmet=unmet)
 
 
 async def _plan_one(
@@ -71,7 +76,7 @@ async def _plan_one(
         try:
             resolve(condition, scope)
         except FillError as exc:
-            return _manual(cause, shown, f"playbook {book.name}: precondition not met: {exc}", book)
+            return _manual(cause, shown, f"playbook {book.name}: precondition not met: {exc}", book, unmet=True)
     steps: list[Step] = []
     actions: list[PlannedAction] = []
     for index, step in enumerate(book.steps, 1):
@@ -105,7 +110,53 @@ async def _plan_one(
         manual=(shown or cause).remediation.manual if not steps else (),
         verify=book.verify,
     )
-    return PlannedFix(plan, tuple(steps), book)
+    return PlannedFix(plan, tuple(steps), book, cause)
+
+
+async def plan_cause(
+    cause: RootCause,
+    shown: RootCause | None,
+    playbooks: Mapping[str, Playbook],
+    registry: RemediationRegistry,
+    ctx: HealContext,
+) -> PlannedFix:
+    """The cause's plan from the first playbook fixing its rule whose preconditions hold (else why not)."""
+    books = playbooks_for(cause, playbooks)
+    if not books:
+        return _manual(cause, shown, "no playbook answers this cause: it needs a person")
+    first: PlannedFix | None = None
+    for book in books:
+        planned = await _plan_one(cause, shown, book, registry, ctx)
+        if not planned.preconditions_unmet:
+            return planned
+        first = first or planned
+    assert first is not None
+    return first
+
+
+def _key(step: Step) -> tuple[str, str]:
+    return (step.action.verb, step.action.target)
+
+
+def _without_repeats(fixes: list[PlannedFix]) -> list[PlannedFix]:
+    """Each action once: a step an earlier fix (in apply order) already takes is not planned again; a fix left
+    with no step of its own is still applied (verified) after the fix that does its work."""
+    seen: dict[tuple[str, str], str] = {}
+    out: list[PlannedFix] = []
+    for fix in fixes:
+        own = [s for s in fix.steps if _key(s) not in seen]
+        done_by = sorted({seen[_key(s)] for s in fix.steps if _key(s) in seen})
+        for step in own:
+            seen[_key(step)] = fix.plan.playbook or fix.plan.cause
+        if len(own) == len(fix.steps):
+            out.append(fix)
+            continue
+        kept = {_key(s) for s in own}
+        actions = tuple(a for a in fix.plan.actions if (a.action.verb, a.action.target) in kept)
+        note = f"some of its steps are taken by {', '.join(done_by)} first"
+        plan = fix.plan.model_copy(update={"actions": actions, "reason": note})
+        out.append(PlannedFix(plan, tuple(own), fix.playbook, fix.cause))
+    return out
 
 
 async def plan_fixes(
@@ -115,19 +166,16 @@ async def plan_fixes(
     registry: RemediationRegistry,
     ctx: HealContext,
 ) -> list[PlannedFix]:
-    """One :class:`PlannedFix` per cause, in the order heal applies them (phase, then the diagnosis's rank).
+    """One :class:`PlannedFix` per cause, in the order heal applies them (phase, then the diagnosis's rank), each
+    action planned once.
 
     ``shown`` are the report's root causes (fix steps filled in), matched to ``causes`` by rule and component.
     """
     filled = {(rc.rule, rc.component): rc for rc in shown}
-    out: list[PlannedFix] = []
-    for cause in causes:
-        display = filled.get((cause.rule, cause.component))
-        book = playbook_for(cause, playbooks)
-        if book is None:
-            out.append(_manual(cause, display, "no playbook answers this cause: it needs a person"))
-            continue
-        out.append(await _plan_one(cause, display, book, registry, ctx))
+    out = [await plan_cause(c, filled.get((c.rule, c.component)), playbooks, registry, ctx) for c in causes]
     rank = {phase: i for i, phase in enumerate(PHASES)}
-    order = {id(fix): i for i, fix in enumerate(out)}
-    return sorted(out, key=lambda f: (rank.get(f.plan.phase, len(rank)) if f.plan.phase else len(rank), order[id(f)]))
+
+    def when(fix: PlannedFix) -> int:
+        return rank[fix.plan.phase] if fix.plan.phase else len(rank)  # causes left to a person last
+
+    return _without_repeats(sorted(out, key=when))  # stable: the diagnosis's rank within a phase

@@ -248,3 +248,95 @@ async def test_parameters_that_cannot_be_filled_leave_the_cause_to_a_person(
     (fix,) = [p for p in report.plan if p.cause == "missing-secret"]
     assert fix.kind == "manual" and fix.reason and reason in fix.reason
     assert fix.manual == ("do missing-secret by hand",)
+
+
+class SharedParams(Params):
+    thing: str
+    also: str = ""
+
+
+def sharing_remediation(state: dict[str, Any], log: list[str]) -> Any:
+    """Creates the thing and, when asked, also ``also`` (a step two fixes may both plan); a ``surprise`` key in
+    the state makes it plan one more step than it did before (what a re-plan may find)."""
+
+    @remediation("test.create", params=SharedParams)
+    async def create(ctx: HealContext, params: SharedParams) -> list[Step]:
+        """Create things."""
+        steps: list[Step] = []
+        for name in filter(None, (params.thing, params.also, state.get("surprise") and "surprise")):
+            if state.get(name):
+                continue
+
+            async def run(name: str = name) -> Change:
+                log.append(f"apply {name}")
+                state[name] = True
+                if name == "secret":
+                    state["surprise"] = True
+                return Change(action=Action(kind="http", verb="create", target=f"thing {name}", summary="s"))
+
+            steps.append(Step(Action(kind="http", verb="create", target=f"thing {name}", summary="create"), run))
+        return steps
+
+    return create
+
+
+def sharing_platform() -> Platform:
+    platform = Platform()
+    platform.remediations = RemediationRegistry.of([sharing_remediation(platform.state, platform.log)])
+    return platform
+
+
+def two_step_book(name: str, fixes: str, phase: str, thing: str, also: str, **extra: Any) -> Playbook:
+    step = {"remediation": "test.create", "params": {"thing": thing, "also": also}}
+    return Playbook.model_validate(
+        {"name": name, "description": name, "fixes": [fixes], "phase": phase, "steps": [step], **extra}
+    )
+
+
+async def test_an_action_two_fixes_plan_is_planned_and_applied_once_and_nothing_unreviewed_is_applied() -> None:
+    platform = sharing_platform()
+    books = [
+        two_step_book("make-secret", "missing-secret", "secrets", "secret", "catalog"),
+        two_step_book("make-catalog", "missing-catalog", "catalog", "catalog", ""),
+    ]
+    with anyio.fail_after(60):
+        dry = await platform.healer(books).run(dry_run=True)
+        by_cause = {p.cause: p for p in dry.plan}
+        assert [a.action.target for a in by_cause["missing-secret"].actions] == ["thing secret", "thing catalog"]
+        assert by_cause["missing-catalog"].actions == ()  # its one step is the secret fix's second
+        assert by_cause["missing-catalog"].reason == "some of its steps are taken by make-secret first"
+        report = await platform.healer(books).run(dry_run=False)
+    assert report.outcome == "healed"
+    assert platform.log.count("apply catalog") == 1
+    # Applying the secret made the remediation want a "surprise" step no one reviewed: never applied in that
+    # round; the next round plans it only for a cause that still stands (none), so it is never applied at all.
+    assert "apply surprise" not in platform.log
+
+
+async def test_a_playbook_whose_preconditions_fail_gives_way_to_the_next_that_fixes_the_rule() -> None:
+    platform = Platform()
+    needs = book("a-needs-more", "missing-secret", "secrets", preconditions=["evidence.absent"])
+    books = [needs, book("b-make-secret", "missing-secret", "secrets"), BOOKS[0]]
+    with anyio.fail_after(30):
+        report = await platform.healer(books).run(dry_run=True)
+    (fix,) = [p for p in report.plan if p.cause == "missing-secret"]
+    assert fix.playbook == "b-make-secret" and fix.kind == "automatic"
+    with anyio.fail_after(30):
+        only = await platform.healer([needs, BOOKS[0]]).run(dry_run=True)
+    (left,) = [p for p in only.plan if p.cause == "missing-secret"]
+    assert left.kind == "manual" and left.playbook == "a-needs-more"
+    assert left.reason == "playbook a-needs-more: precondition not met: {evidence.absent}: evidence has no 'absent'"
+
+
+async def test_a_step_a_re_plan_finds_that_was_not_reviewed_is_not_applied() -> None:
+    platform = sharing_platform()
+    books = [
+        two_step_book("make-secret", "missing-secret", "secrets", "secret", ""),
+        two_step_book("make-catalog", "missing-catalog", "catalog", "catalog", ""),
+    ]
+    with anyio.fail_after(60):
+        report = await platform.healer(books).run(dry_run=False)
+    # Applying the secret makes the remediation want a "surprise" step too when the catalog fix is re-planned just
+    # before it runs; only the reviewed "catalog" step is applied.
+    assert [e for e in platform.log if e.startswith("apply")] == ["apply secret", "apply catalog"]
+    assert report.outcome == "healed"
