@@ -112,8 +112,11 @@ class TokenBroker:
     def _principal_for(self, client_id: str, client_secret: str) -> Entity:
         for entity in self._store.entities("principal"):
             if entity.payload.get("clientId") == client_id:
-                if secrets.compare_digest(entity.payload.get("secretHash", ""), hash_secret(client_secret)):
-                    return entity
+                offered = hash_secret(client_secret)
+                # after a rotation the previous secret stays valid as the secondary one, as in Polaris
+                for stored in (entity.payload.get("secretHash", ""), entity.payload.get("secondaryHash", "")):
+                    if stored and secrets.compare_digest(stored, offered):
+                        return entity
                 break
         raise OAuthError("unauthorized_client")
 

@@ -13,7 +13,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["BootstrapCredentials", "PolarisConfig", "parse_bootstrap"]
+__all__ = ["POLARIS_VERSION", "BootstrapCredentials", "PolarisConfig", "parse_bootstrap"]
+
+# The Apache Polaris release whose API (spec/polaris-management-service.yml, the Iceberg REST spec it bundles) and
+# answers the stand-in imitates; it prints it where Polaris does, in the Quarkus startup line.
+POLARIS_VERSION = "1.7.0"
 
 
 @dataclass(frozen=True)

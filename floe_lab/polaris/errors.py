@@ -26,6 +26,7 @@ __all__ = [
     "already_exists",
     "bad_request",
     "cloud_status",
+    "commit_conflict",
     "commit_failed",
     "forbidden",
     "illegal_argument",
@@ -151,6 +152,15 @@ def already_exists(message: str) -> PolarisError:
 
 def commit_failed(message: str) -> PolarisError:
     return PolarisError(409, "CommitFailedException", message)
+
+
+def commit_conflict(label: str, current: int, expected: object) -> PolarisError:
+    """A management update with a stale ``currentEntityVersion`` (Polaris's ``CommitConflictException``)."""
+    return PolarisError(
+        409,
+        "CommitConflictException",
+        f"Failed to update {label}; currentEntityVersion '{current}', expected '{expected}'",
+    )
 
 
 def forbidden(message: str) -> PolarisError:

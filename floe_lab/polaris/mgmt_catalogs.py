@@ -15,13 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
-from floe_lab.polaris import errors
+from floe_lab.polaris import errors, validate
 from floe_lab.polaris.auth import CATALOG_ADMIN, SERVICE_ADMIN, Principal, authorize_root
 from floe_lab.polaris.model import CatalogEntity, parse_catalog
 from floe_lab.polaris.state import PRINCIPAL, PolarisState, catalog_from_entity, catalog_to_entity
 from floe_lab.polaris.store import Entity
 
-__all__ = ["MGMT", "grant_key", "routes"]
+__all__ = ["MGMT", "grant_key", "now_ms", "read_body", "routes"]
 
 MGMT = "/api/management/v1"
 _ADMIN_GRANTS = ("CATALOG_MANAGE_ACCESS", "CATALOG_MANAGE_METADATA")
@@ -82,13 +82,15 @@ class _Catalogs:
         return catalog
 
     def _update(self, name: str, body: dict[str, Any]) -> CatalogEntity:
+        expected = validate.int_field(body, "currentEntityVersion")
+        properties = None if body.get("properties") is None else validate.string_map(body["properties"])
+        storage = validate.object_field(
+            body, "storageConfigInfo", "org.apache.polaris.core.admin.model.StorageConfigInfo"
+        )
         current = self._get(name)
-        expected = body.get("currentEntityVersion")
-        if not isinstance(expected, int) or expected != current.entity_version:
-            raise errors.commit_failed(
-                f"Failed to update Catalog; currentEntityVersion '{current.entity_version}', expected '{expected}'"
-            )
-        updated = current.updated(body.get("properties"), body.get("storageConfigInfo"), now_ms())
+        if expected != current.entity_version:
+            raise errors.commit_conflict("Catalog", current.entity_version, expected)
+        updated = current.updated(properties, storage, now_ms())
         if _overlaps(self.state, updated):
             raise errors.PolarisError(
                 400,
@@ -96,7 +98,9 @@ class _Catalogs:
                 f"Cannot update Catalog {name}. One or more of its new locations overlaps with an existing catalog",
             )
         if not self.state.store.replace_if_version(catalog_to_entity(updated), current.entity_version):
-            raise errors.commit_failed(f"Concurrent modification on Catalog '{name}'; retry later")
+            raise errors.PolarisError(
+                409, "CommitConflictException", f"Concurrent modification on Catalog '{name}'; retry later"
+            )
         return updated
 
     def _delete(self, name: str) -> None:
@@ -119,8 +123,8 @@ class _Catalogs:
         return web.json_response({"catalogs": [catalog_from_entity(e).to_json() for e in found]})
 
     async def create(self, request: web.Request) -> web.Response:
+        body = await read_body(request)
         _root(request, "CREATE_CATALOG")
-        body = await _body(request)
         catalog = await self.state.run(self._create, body.get("catalog"))
         self.state.log.log(
             "INFO", "org.apa.pol.ser.adm.PolarisServiceImpl", f"Created new catalog {json.dumps(catalog.to_json())}"
@@ -128,20 +132,28 @@ class _Catalogs:
         return web.json_response(catalog.to_json(), status=201)
 
     async def get(self, request: web.Request) -> web.Response:
+        name = _path_name(request, "getCatalog")
         _root(request, "GET_CATALOG")
-        catalog = await self.state.run(self._get, request.match_info["catalog"])
+        catalog = await self.state.run(self._get, name)
         return web.json_response(catalog.to_json())
 
     async def update(self, request: web.Request) -> web.Response:
+        name = _path_name(request, "updateCatalog")
+        body = await read_body(request)
         _root(request, "UPDATE_CATALOG")
-        body = await _body(request)
-        catalog = await self.state.run(self._update, request.match_info["catalog"], body)
+        catalog = await self.state.run(self._update, name, body)
         return web.json_response(catalog.to_json())
 
     async def delete(self, request: web.Request) -> web.Response:
+        name = _path_name(request, "deleteCatalog")
         _root(request, "DELETE_CATALOG")
-        await self.state.run(self._delete, request.match_info["catalog"])
+        await self.state.run(self._delete, name)
         return web.Response(status=204)
+
+
+def _path_name(request: web.Request, operation: str) -> str:
+    """The ``{catalogName}`` path parameter, as Bean Validation checks it before the handler runs."""
+    return validate.entity_name(request.match_info["catalogName"], f"{operation}.catalogName")
 
 
 def _root(request: web.Request, op: str) -> Principal:
@@ -150,13 +162,13 @@ def _root(request: web.Request, op: str) -> Principal:
     return principal
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
+async def read_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except ValueError as exc:
-        raise errors.bad_request(f"Invalid JSON: {exc}") from None
+        raise errors.PolarisError(400, "JsonParseException", f"Invalid JSON: {exc}") from None
     if not isinstance(body, dict):
-        raise errors.bad_request("Invalid JSON: expected an object")
+        raise validate.mismatched("java.lang.Object", body)
     return body
 
 
@@ -165,7 +177,7 @@ def routes(state: PolarisState) -> list[web.RouteDef]:
     return [
         web.get(MGMT + "/catalogs", api.list, allow_head=False),
         web.post(MGMT + "/catalogs", api.create),
-        web.get(MGMT + "/catalogs/{catalog}", api.get, allow_head=False),
-        web.put(MGMT + "/catalogs/{catalog}", api.update),
-        web.delete(MGMT + "/catalogs/{catalog}", api.delete),
+        web.get(MGMT + "/catalogs/{catalogName}", api.get, allow_head=False),
+        web.put(MGMT + "/catalogs/{catalogName}", api.update),
+        web.delete(MGMT + "/catalogs/{catalogName}", api.delete),
     ]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from floe_lab.polaris import errors
+from floe_lab.polaris import errors, validate
 
 __all__ = [
     "DEFAULT_BASE_LOCATION",
@@ -58,7 +58,7 @@ class S3StorageConfig:
         storage_type = str(raw.get("storageType", ""))
         if storage_type != "S3":
             raise errors.illegal_argument(f"Unsupported storage type: {storage_type or None}")
-        allowed = [str(x) for x in raw.get("allowedLocations") or []]
+        allowed = validate.string_list(raw.get("allowedLocations"))
         if base_location and base_location.rstrip("/") not in {a.rstrip("/") for a in allowed}:
             allowed.insert(0, base_location)  # Polaris always allows the catalog's own base location
         values: dict[str, Any] = {}
@@ -156,19 +156,23 @@ class CatalogEntity:
 
 def parse_catalog(raw: Any, now: int) -> CatalogEntity:
     """A new catalog from a ``CreateCatalogRequest`` body's ``catalog`` object."""
+    if raw is None:
+        raise errors.PolarisError(
+            400, "ConstraintViolationException", "Invalid value: createCatalog.request.catalog: must not be null"
+        )
     if not isinstance(raw, dict):
-        raise errors.bad_request("Invalid value: catalog must be an object")
-    name = raw.get("name")
-    if not isinstance(name, str) or not name:
-        raise errors.bad_request("Invalid value: catalog name must not be empty")
+        raise validate.mismatched("org.apache.polaris.core.admin.model.Catalog", raw)
+    name = validate.entity_name(raw.get("name"), "createCatalog.request.catalog.name")
     catalog_type = str(raw.get("type", "INTERNAL")).upper()
     if catalog_type != "INTERNAL":
         raise errors.illegal_argument(f"Unsupported catalog type for this stand-in: {catalog_type}")
-    props = {str(k): str(v) for k, v in (raw.get("properties") or {}).items()}
+    props = validate.string_map(raw.get("properties"))
     if not props.get(DEFAULT_BASE_LOCATION):
         raise errors.bad_request(f"Invalid value: properties.{DEFAULT_BASE_LOCATION} must not be null")
-    storage_raw = raw.get("storageConfigInfo")
-    if not isinstance(storage_raw, dict):
+    storage_raw = validate.object_field(
+        raw, "storageConfigInfo", "org.apache.polaris.core.admin.model.StorageConfigInfo"
+    )
+    if storage_raw is None:
         raise errors.bad_request("Invalid value: storageConfigInfo must not be null")
     storage = S3StorageConfig.from_json(storage_raw, props[DEFAULT_BASE_LOCATION])
     return CatalogEntity(name, props, storage, now, now, 1)

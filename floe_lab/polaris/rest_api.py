@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from floe_lab.polaris import errors, tables
+from floe_lab.polaris import errors, tables, validate
 from floe_lab.polaris.auth import authorize_catalog
 from floe_lab.polaris.model import CatalogEntity
 from floe_lab.polaris.state import PRINCIPAL, PolarisState
@@ -43,7 +43,8 @@ _WRITE_OPS = frozenset(
 
 
 def _namespace(raw: str) -> tuple[str, ...]:
-    return tuple(part for part in raw.split("\x1f") if part) if raw else ()
+    """``NamespaceUtils.splitNamespace``: every level kept, empty ones too (such a namespace cannot exist)."""
+    return tuple(raw.split("\x1f"))
 
 
 def _delegation(request: web.Request) -> frozenset[str]:
@@ -103,14 +104,15 @@ class _Api:
     # --- namespaces -------------------------------------------------------------------------------------------
     async def list_namespaces(self, request: web.Request) -> web.Response:
         wh = await self._warehouse(request, "LIST_NAMESPACES")
-        found = await self.state.run(wh.list_namespaces, _namespace(request.query.get("parent", "")))
+        parent = request.query.get("parent")
+        found = await self.state.run(wh.list_namespaces, () if parent is None else _namespace(parent))
         return web.json_response({"namespaces": [list(ns) for ns in found]})
 
     async def create_namespace(self, request: web.Request) -> web.Response:
         body = await _json(request)
+        namespace = validate.namespace_levels(body.get("namespace"))  # checked before the catalog, like Polaris
+        props = validate.string_map(body.get("properties"))
         wh = await self._warehouse(request, "CREATE_NAMESPACE")
-        namespace = tuple(str(p) for p in body.get("namespace") or [])
-        props = {str(k): str(v) for k, v in (body.get("properties") or {}).items()}
         created = await self.state.run(wh.create_namespace, namespace, props)
         return web.json_response({"namespace": list(namespace), "properties": created})
 
@@ -129,9 +131,9 @@ class _Api:
 
     async def update_namespace(self, request: web.Request) -> web.Response:
         body = await _json(request)
+        removals = validate.string_list(body.get("removals"))
+        updates = validate.string_map(body.get("updates"))
         wh = await self._warehouse(request, "UPDATE_NAMESPACE_PROPERTIES")
-        removals = [str(r) for r in body.get("removals") or []]
-        updates = {str(k): str(v) for k, v in (body.get("updates") or {}).items()}
         summary = await self.state.run(
             wh.update_namespace, _namespace(request.match_info["namespace"]), removals, updates
         )
@@ -147,10 +149,10 @@ class _Api:
         return web.json_response({"identifiers": [{"namespace": list(t[:-1]), "name": t[-1]} for t in found]})
 
     async def create_table(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        wh = await self._warehouse(request, "CREATE_TABLE")
         namespace = _namespace(request.match_info["namespace"])
-        body = await self.state.run(tables.create_table, wh, namespace, raw, _delegation(request))
+        create = tables.parse_create(namespace, await request.read())
+        wh = await self._warehouse(request, "CREATE_TABLE")
+        body = await self.state.run(tables.create_table, wh, namespace, create, _delegation(request))
         return web.json_response(body)
 
     async def load_table(self, request: web.Request) -> web.Response:
@@ -181,8 +183,9 @@ class _Api:
 
     async def rename_table(self, request: web.Request) -> web.Response:
         body = await _json(request)
-        wh = await self._warehouse(request, "RENAME_TABLE")
         source, destination = _table_ref(body.get("source")), _table_ref(body.get("destination"))
+        validate.namespace_levels(list(destination))  # EntityNameValidator on the new identifier only
+        wh = await self._warehouse(request, "RENAME_TABLE")
         await self.state.run(wh.rename_table, source, destination)
         return web.Response(status=204)
 
@@ -195,9 +198,13 @@ class _Api:
 
 
 def _table_ref(raw: Any) -> tuple[str, ...]:
-    if not isinstance(raw, dict) or not raw.get("name"):
+    if raw is not None and not isinstance(raw, dict):
+        raise validate.mismatched("org.apache.iceberg.catalog.TableIdentifier", raw)
+    if not raw or not raw.get("name"):
         raise errors.illegal_argument("Invalid table identifier: missing name")
-    return (*(str(p) for p in raw.get("namespace") or []), str(raw["name"]))
+    if not isinstance(raw["name"], str):
+        raise validate.mismatched("java.lang.String", raw["name"])
+    return (*validate.string_list(raw.get("namespace")), raw["name"])
 
 
 def _basic_auth(header: str | None) -> tuple[str, str] | None:

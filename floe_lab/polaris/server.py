@@ -27,9 +27,9 @@ from pyiceberg.catalog.sql import SqlCatalogBaseTable
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from floe_lab.polaris import errors, mgmt_catalogs, mgmt_roles, rest_api
+from floe_lab.polaris import errors, lab_api, mgmt_catalogs, mgmt_principals, mgmt_roles, rest_api
 from floe_lab.polaris.auth import ROOT, SERVICE_ADMIN, TokenBroker, hash_secret
-from floe_lab.polaris.config import BootstrapCredentials, PolarisConfig
+from floe_lab.polaris.config import POLARIS_VERSION, BootstrapCredentials, PolarisConfig
 from floe_lab.polaris.sdk import Credentials, PodSdk
 from floe_lab.polaris.services import ServiceTable
 from floe_lab.polaris.state import PRINCIPAL, PolarisState, ServerLog
@@ -114,8 +114,11 @@ def _middleware(state: PolarisState) -> Middleware:
     async def middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
         user = "-"
         response: web.StreamResponse
+        state.requests.observe(
+            request.method, request.path, request.headers.get("User-Agent"), token_path=rest_api.TOKEN_PATH
+        )
         try:
-            if request.path == rest_api.TOKEN_PATH:
+            if request.path == rest_api.TOKEN_PATH or request.path.startswith(lab_api.LAB_PREFIX):
                 response = await handler(request)
             else:
                 principal = state.broker.authenticate(request.headers.get("Authorization"))
@@ -131,6 +134,11 @@ def _middleware(state: PolarisState) -> Middleware:
             response = _error_response(state, errors.storage_error(err))
         except errors.OAuthError as err:
             response = web.json_response(err.body(), status=err.status)
+        except web.HTTPNotFound:  # no such route: JAX-RS's NotFoundException through IcebergExceptionMapper
+            response = web.json_response(errors.not_found("HTTP 404 Not Found").body(), status=404)
+        except web.HTTPMethodNotAllowed:
+            error = errors.PolarisError(405, "NotAllowedException", "HTTP 405 Method Not Allowed")
+            response = web.json_response(error.body(), status=405)
         except web.HTTPException as exc:
             response = exc
         except SQLAlchemyError as exc:
@@ -185,7 +193,13 @@ def _health_app(state: PolarisState) -> web.Application:
 
 def _api_app(state: PolarisState) -> web.Application:
     app = web.Application(middlewares=[_middleware(state)], client_max_size=64 * 1024 * 1024)
-    app.add_routes(rest_api.routes(state) + mgmt_catalogs.routes(state) + mgmt_roles.routes(state))
+    app.add_routes(
+        rest_api.routes(state)
+        + mgmt_catalogs.routes(state)
+        + mgmt_principals.routes(state)
+        + mgmt_roles.routes(state)
+        + lab_api.routes(state.requests)
+    )
     return app
 
 
@@ -229,7 +243,12 @@ async def run_polaris(config: PolarisConfig, log_stream: TextIO | None = None) -
         async with AsyncExitStack() as stack:
             url = await stack.enter_async_context(_serve(_api_app(state), config.port))
             mgmt = await stack.enter_async_context(_serve(_health_app(state), config.mgmt_port))
-            state.log.log("INFO", "io.quarkus", f"polaris stand-in started; listening on {url} (management {mgmt})")
+            state.log.log(
+                "INFO",
+                "io.quarkus",
+                f"Apache Polaris Server {POLARIS_VERSION} on JVM (powered by Quarkus; a floe-lab stand-in) started. "
+                f"Listening on: {url}. Management interface listening on {mgmt}.",
+            )
             yield RunningPolaris(url, mgmt, state)
     finally:
         state.sdk.pool.close()

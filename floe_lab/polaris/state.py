@@ -12,7 +12,7 @@ import collections
 import datetime as dt
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO, TypeVar
 
 import anyio.to_thread
@@ -20,6 +20,7 @@ from aiohttp import web
 from sqlalchemy import Engine
 
 from floe_lab.polaris.auth import Principal, TokenBroker
+from floe_lab.polaris.lab_api import RequestCounter
 from floe_lab.polaris.model import CatalogEntity, S3StorageConfig
 from floe_lab.polaris.sdk import Credentials, PodSdk
 from floe_lab.polaris.storage_io import StorageAccess
@@ -93,6 +94,7 @@ class PolarisState:
     static_credentials: Credentials | None
     default_region: str
     log: ServerLog
+    requests: RequestCounter = field(default_factory=RequestCounter)
 
     async def run(self, func: Callable[..., _T], *args: Any) -> _T:
         """Blocking work (SQL, S3, STS) off the event loop."""

@@ -39,8 +39,8 @@ _ENTITIES = Table(
     "polaris_standin_entities",
     _METADATA,
     Column("kind", String(32), primary_key=True),
-    Column("scope", String(255), primary_key=True),
-    Column("name", String(255), primary_key=True),
+    Column("scope", String(1024), primary_key=True),  # names may be 256 characters (the spec's maxLength)
+    Column("name", String(1024), primary_key=True),
     Column("payload", Text, nullable=False),
     Column("entity_version", Integer, nullable=False),
     Column("create_ts", BigInteger, nullable=False),
@@ -50,8 +50,8 @@ _LINKS = Table(
     "polaris_standin_links",
     _METADATA,
     Column("kind", String(32), primary_key=True),
-    Column("left_key", String(512), primary_key=True),
-    Column("right_key", String(1024), primary_key=True),
+    Column("left_key", String(2048), primary_key=True),
+    Column("right_key", String(4096), primary_key=True),
 )
 
 

@@ -22,11 +22,19 @@ from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
 from pyiceberg.table.update import AssertCreate, SetLocationUpdate, TableRequirement, TableUpdate
 from pyiceberg.typedef import Identifier
 
-from floe_lab.polaris import errors
+from floe_lab.polaris import errors, validate
 from floe_lab.polaris.model import child_location
 from floe_lab.polaris.warehouse import Warehouse, dotted, translated
 
-__all__ = ["VENDED_CREDENTIALS", "commit_table", "create_table", "load_credentials", "load_table", "register_table"]
+__all__ = [
+    "VENDED_CREDENTIALS",
+    "commit_table",
+    "create_table",
+    "load_credentials",
+    "load_table",
+    "parse_create",
+    "register_table",
+]
 
 VENDED_CREDENTIALS = "vended-credentials"
 _REQUIREMENTS: TypeAdapter[list[TableRequirement]] = TypeAdapter(list[TableRequirement])
@@ -52,7 +60,9 @@ def _response(
     delegation: Collection[str],
 ) -> dict[str, Any]:
     config: dict[str, str] = {}
-    body: dict[str, Any] = {"metadata-location": metadata_location, "metadata": _metadata_json(metadata)}
+    body: dict[str, Any] = {"metadata": _metadata_json(metadata)}
+    if metadata_location is not None:  # Iceberg's LoadTableResponseParser writes it only when there is one
+        body = {"metadata-location": metadata_location, **body}
     if VENDED_CREDENTIALS in delegation:
         if wh.storage.vended is None:
             raise errors.illegal_argument(
@@ -66,18 +76,46 @@ def _response(
     return body
 
 
-def create_table(wh: Warehouse, namespace: Identifier, raw: bytes, delegation: Collection[str]) -> dict[str, Any]:
+def parse_create(namespace: Identifier, raw: bytes) -> CreateTableRequest:
+    """A ``CreateTableRequest`` body, checked as Polaris does before it resolves the catalog."""
     try:
         payload = json.loads(raw or b"{}")
         if not isinstance(payload, dict):
-            raise errors.illegal_argument("Invalid request body: expected an object")
+            raise validate.mismatched("org.apache.iceberg.rest.requests.CreateTableRequest", payload)
         for optional in ("location", "partition-spec", "write-order"):  # optional in the REST spec
             payload.setdefault(optional, None)
+        payload["properties"] = validate.string_map(payload.get("properties"))
+        _check_schema(payload.get("schema"))
         request = CreateTableRequest.model_validate(payload)
     except ValidationError as exc:
         raise _bad_body(exc) from None
     except ValueError as exc:
         raise errors.illegal_argument(f"Invalid request body: {exc}") from None
+    validate.namespace_levels(list(namespace))  # EntityNameValidator.validateIdentifier
+    validate.iceberg_name(request.name)
+    return request
+
+
+def _check_schema(raw: Any) -> None:
+    """What Iceberg's ``SchemaParser`` requires of each field before pydantic sees it."""
+    if raw is None:
+        raise errors.illegal_argument("Cannot parse missing field: schema")
+    if not isinstance(raw, dict):
+        raise errors.illegal_argument(f"Cannot parse type from non-object value: {json.dumps(raw)}")
+    fields = raw.get("fields")
+    if not isinstance(fields, list):
+        raise errors.illegal_argument("Cannot parse missing list: fields")
+    for field in fields:
+        if not isinstance(field, dict):
+            raise errors.illegal_argument(f"Cannot parse struct field from non-object: {json.dumps(field)}")
+        for key in ("id", "name", "type", "required"):
+            if key not in field:
+                raise errors.illegal_argument(f"Cannot parse missing field: {key}")
+
+
+def create_table(
+    wh: Warehouse, namespace: Identifier, request: CreateTableRequest, delegation: Collection[str]
+) -> dict[str, Any]:
     identifier = (*namespace, request.name)
     wh.require_namespace(namespace)
     if wh.table_exists(identifier):
@@ -117,8 +155,10 @@ def load_credentials(wh: Warehouse, identifier: Identifier) -> dict[str, Any]:
 def commit_table(wh: Warehouse, identifier: Identifier, raw: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(raw or b"{}")
-        requirements = _REQUIREMENTS.validate_python(payload.get("requirements") or [])
-        updates = _UPDATES.validate_python(payload.get("updates") or [])
+        if not isinstance(payload, dict):
+            raise validate.mismatched("org.apache.iceberg.rest.requests.UpdateTableRequest", payload)
+        requirements = _REQUIREMENTS.validate_python(_listed(payload, "requirements"))
+        updates = _UPDATES.validate_python(_listed(payload, "updates"))
     except ValidationError as exc:
         raise _bad_body(exc) from None
     except (ValueError, AttributeError) as exc:
@@ -142,6 +182,15 @@ def commit_table(wh: Warehouse, identifier: Identifier, raw: bytes) -> dict[str,
     return {"metadata-location": response.metadata_location, "metadata": _metadata_json(response.metadata)}
 
 
+def _listed(payload: Mapping[str, Any], key: str) -> list[Any]:
+    value = payload.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise validate.mismatched("java.util.ArrayList", value)
+    return value
+
+
 class _Named:
     """What SqlCatalog.commit_table needs of a table that does not exist yet: its name."""
 
@@ -160,6 +209,8 @@ def register_table(
         raise errors.illegal_argument("Cannot parse missing string: name")
     if not isinstance(metadata_location, str) or not metadata_location:
         raise errors.illegal_argument("Cannot parse missing string: metadata-location")
+    validate.namespace_levels(list(namespace))
+    validate.iceberg_name(name)
     identifier = (*namespace, name)
     wh.require_namespace(namespace)
     if wh.table_exists(identifier):

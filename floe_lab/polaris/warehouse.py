@@ -85,8 +85,8 @@ class Warehouse:
     # --- namespaces -------------------------------------------------------------------------------------------
     def namespace_properties(self, namespace: Identifier) -> dict[str, str] | None:
         """Properties of exactly this namespace, or ``None`` (children alone do not make it exist)."""
-        if not namespace:
-            return None
+        if not namespace or any(not level.strip() for level in namespace):
+            return None  # a blank level was never creatable (EntityNameValidator), so it does not exist
         try:
             props = self.sql.load_namespace_properties(namespace)
         except NoSuchNamespaceError:
@@ -135,8 +135,8 @@ class Warehouse:
         with translated():
             children = self.list_namespaces(namespace)
             if children or self.sql.list_tables(namespace):
-                raise errors.PolarisError(
-                    400, "NamespaceNotEmptyException", f"Namespace {dotted(namespace)} is not empty"
+                raise errors.PolarisError(  # IcebergExceptionMapper: NamespaceNotEmptyException -> 409
+                    409, "NamespaceNotEmptyException", f"Namespace {dotted(namespace)} is not empty"
                 )
             self.sql.drop_namespace(namespace)
 

@@ -118,7 +118,7 @@ async def test_management_catalog_shape_and_concurrency(polaris: RunningPolaris,
     assert duplicate.json()["error"]["message"] == (
         "Cannot create Catalog demo_catalog. Catalog already exists or resolution failed"
     )
-    assert stale.status_code == 409 and stale.json()["error"]["type"] == "CommitFailedException"
+    assert stale.status_code == 409 and stale.json()["error"]["type"] == "CommitConflictException"  # Polaris 1.7
     assert updated.status_code == 200
     assert updated.json()["entityVersion"] == 2 and updated.json()["storageConfigInfo"]["stsUnavailable"] is True
     assert missing.status_code == 404 and missing.json()["error"]["message"] == "Catalog nope not found"

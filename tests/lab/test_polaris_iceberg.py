@@ -15,7 +15,7 @@ import httpx
 import pyarrow as pa
 import pytest
 from pyiceberg.catalog.rest import RestCatalog
-from pyiceberg.exceptions import BadRequestError, NoSuchTableError
+from pyiceberg.exceptions import BadRequestError, NamespaceNotEmptyError, NoSuchTableError
 
 from floe_lab.polaris import RunningPolaris, run_polaris
 from tests.support.polaris import (
@@ -112,8 +112,8 @@ async def test_table_lifecycle_and_conflicts(polaris: RunningPolaris, polaris_s3
         assert catalog.list_tables("demo") == [("demo", "orders_v2")]
         with pytest.raises(NoSuchTableError, match=r"Table does not exist: demo\.orders"):
             catalog.load_table("demo.orders")
-        # Polaris maps NamespaceNotEmptyException to 400 (not the spec's 409), so pyiceberg sees a BadRequestError.
-        with pytest.raises(BadRequestError, match="NamespaceNotEmptyException: Namespace demo is not empty"):
+        # Polaris (>= 1.2) maps NamespaceNotEmptyException to 409, as the spec says: pyiceberg's NamespaceNotEmptyError.
+        with pytest.raises(NamespaceNotEmptyError, match="NamespaceNotEmptyException: Namespace demo is not empty"):
             catalog.drop_namespace("demo")
         catalog.drop_table("demo.orders_v2")
         assert not catalog.table_exists("demo.orders_v2")

@@ -10,7 +10,11 @@ part is the stand-in as the catalog probes see it: its components in a targets m
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import boto3  # type: ignore[import-untyped]
 import httpx
 import yaml
@@ -238,3 +243,58 @@ def standin_components(running: RunningPolaris, s3: PolarisS3) -> dict[str, Any]
         },
         "s3": {"endpoints": {"api": {"urls": {"local": s3.endpoint, "cluster": IN_CLUSTER_S3}}}},
     }
+
+
+# --- the official Polaris client (PyPI apache-polaris): its CLI as a subprocess and its management API ---------
+# Lazily imported: the generated client is large, and only the tests that drive the stand-in with it need it.
+CLI_PROMPT_END = "> "
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One ``polaris`` process: its exit code and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _cli_env(home: Path) -> dict[str, str]:
+    """The CLI's environment: its own config home, no proxy settings or client credentials of the caller."""
+    drop = ("proxy", "polaris_")
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith(drop) and "proxy" not in k.lower()}
+    return {**env, "POLARIS_HOME": str(home), "PYTHONUNBUFFERED": "1", "LC_ALL": "C.UTF-8", "TERM": "dumb"}
+
+
+def _cli_argv(polaris: RunningPolaris) -> list[str]:
+    cli = Path(sys.executable).with_name("polaris")
+    return [str(cli), "--base-url", polaris.url, "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]
+
+
+async def polaris_cli(polaris: RunningPolaris, home: Path, *args: str) -> CliRun:
+    """``polaris --base-url URL --client-id .. --client-secret .. ARGS`` as a subprocess (the event loop keeps
+    serving the in-process stand-in meanwhile)."""
+    done = await anyio.run_process([*_cli_argv(polaris), *args], check=False, env=_cli_env(home))
+    return CliRun(done.returncode, done.stdout.decode(), done.stderr.decode())
+
+
+async def polaris_repl(polaris: RunningPolaris, home: Path, commands: list[str]) -> list[str]:
+    """Several CLI commands in one ``polaris repl`` process (one start-up instead of one per command); returns
+    what each command printed (stdout and stderr, in order)."""
+    script = "".join(f"{line}\n" for line in [*commands, "exit"])
+    argv = [*_cli_argv(polaris), "repl"]
+    done = await anyio.run_process(
+        argv, input=script.encode(), check=False, env=_cli_env(home), stderr=subprocess.STDOUT
+    )
+    prompt = f"polaris@{polaris.url.removeprefix('http://')}{CLI_PROMPT_END}"
+    parts = done.stdout.decode().split(prompt)
+    assert done.returncode == 0 and len(parts) == len(commands) + 2, done.stdout.decode()
+    return [part.strip() for part in parts[1:-1]]
+
+
+def polaris_admin(polaris: RunningPolaris, token: str) -> Any:
+    """The official client's generated management API (``PolarisDefaultApi``), blocking: call it in a thread."""
+    sdk: Any = importlib.import_module("apache_polaris.sdk.management")
+    configuration = sdk.Configuration(host=f"{polaris.url}/api/management/v1", access_token=token)
+    # no keep-alive: an idle pooled connection would keep a server task alive past the test (the leak check)
+    return sdk.PolarisDefaultApi(sdk.ApiClient(configuration, header_name="Connection", header_value="close"))
