@@ -4,7 +4,7 @@ Why our own small client and not the probes' (``probes/_catalog``, private to pr
 ``apache-polaris`` client: a remediation needs very few calls (get/create a catalog, its roles and grants, a
 namespace, a table's existence), each of which must be shown *exactly* in the plan — method, URL, body — before it
 is sent. A thin httpx layer over the heal context's client makes the shown request the sent request, answers 401
-and 403 as :class:`NotPermittedError`, and reads what the servers answer into the typed models below.
+and 403 as :class:`NotPermittedError`, and reads what the servers answer into the typed models of ``_polaris_models``.
 
 Everything named comes from parameters filled from platform.yaml and the cause's evidence (the warehouse, the
 platform's catalogs, layers and storage profiles); where the catalog is comes from the catalog's platform URI
@@ -19,23 +19,37 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import Field, JsonValue
 
 from floe_agents.config.platform import CatalogProfile, LayerConfig, StorageProfile
 from floe_agents.heal_context import HealContext, NotPermittedError, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step
+from floe_agents.remediations._polaris_models import (
+    ConfigAnswer,
+    GrantsAnswer,
+    ManagementCatalog,
+    RolesAnswer,
+    StorageConfig,
+    TablesAnswer,
+    TokenAnswer,
+    read,
+)
 from floe_agents.transport import USER_AGENT
 
 __all__ = [
     "USER_AGENT",
     "CatalogParams",
+    "GrantsAnswer",
     "ManagementCatalog",
     "Polaris",
     "Resolved",
+    "RolesAnswer",
     "StorageConfig",
+    "TablesAnswer",
     "expect",
     "http_step",
     "ns_path",
+    "read",
     "resolve",
     "to_our_vantage",
 ]
@@ -51,37 +65,6 @@ class CatalogParams(Params):
     catalogs: dict[str, CatalogProfile] = Field(default_factory=dict)
     layers: dict[str, LayerConfig] = Field(default_factory=dict)
     storage: dict[str, StorageProfile] = Field(default_factory=dict)
-
-
-class StorageConfig(BaseModel):
-    """``storageConfigInfo`` as the management API shows it; fields we do not touch ride along unchanged."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    storage_type: str = Field(alias="storageType")
-    allowed_locations: list[str] = Field(default_factory=list, alias="allowedLocations")
-    endpoint: str | None = None
-    endpoint_internal: str | None = Field(default=None, alias="endpointInternal")
-    path_style_access: bool | None = Field(default=None, alias="pathStyleAccess")
-    role_arn: str | None = Field(default=None, alias="roleArn")
-    sts_endpoint: str | None = Field(default=None, alias="stsEndpoint")
-    sts_unavailable: bool | None = Field(default=None, alias="stsUnavailable")
-    region: str | None = None
-
-    def body(self) -> dict[str, JsonValue]:
-        """The JSON the management API takes (absent optional fields omitted)."""
-        out: dict[str, JsonValue] = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return out
-
-
-class ManagementCatalog(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    name: str
-    type: str = "INTERNAL"
-    properties: dict[str, str] = Field(default_factory=dict)
-    entity_version: int = Field(alias="entityVersion")
-    storage_config_info: StorageConfig = Field(alias="storageConfigInfo")
 
 
 @dataclass(frozen=True)
@@ -218,10 +201,9 @@ class Polaris:
                 "scope": self.scope,
             }
             ans = await self._send("POST", self.rest("oauth", "tokens"), data=form, auth=False)
-            token = ans.json().get("access_token") if ans.status_code == 200 else None
-            if not isinstance(token, str):
+            if ans.status_code != 200:
                 raise RemediationError(f"the catalog refused the login: HTTP {ans.status_code} {_message(ans)}")
-            self.token = token
+            self.token = read(ans, TokenAnswer, "OAuth token").access_token
         return self.token
 
     async def call(self, method: str, url: httpx.URL, body: Mapping[str, Any] | None = None) -> httpx.Response:
@@ -247,7 +229,7 @@ class Polaris:
         if ans.status_code == 404:
             return None
         expect(ans, f"GET catalog {warehouse}", 200)
-        return ManagementCatalog.model_validate(ans.json())
+        return read(ans, ManagementCatalog, f"GET catalog {warehouse}")
 
     async def prefix(self, warehouse: str) -> str | None:
         """The Iceberg REST prefix for the warehouse (``/v1/config``), or None when there is no such warehouse."""
@@ -255,8 +237,7 @@ class Polaris:
         if ans.status_code in (400, 404):
             return None
         expect(ans, f"GET config for {warehouse}", 200)
-        overrides = ans.json().get("overrides") or {}
-        return str(overrides.get("prefix") or warehouse)
+        return read(ans, ConfigAnswer, f"GET config for {warehouse}").overrides.get("prefix") or warehouse
 
     async def exists(self, url: httpx.URL, method: str = "GET") -> bool:
         """Whether the entity at ``url`` exists (404: no)."""

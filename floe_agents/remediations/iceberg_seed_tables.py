@@ -29,9 +29,11 @@ from floe_agents.remediations._polaris import (
     CatalogParams,
     Polaris,
     Resolved,
+    TablesAnswer,
     expect,
     http_step,
     ns_path,
+    read,
     resolve,
     to_our_vantage,
 )
@@ -86,9 +88,9 @@ async def _existing(pol: Polaris, warehouse: str, namespace: str) -> set[str] | 
         if ans.status_code == 404:
             return None
         expect(ans, f"GET tables of {namespace}", 200)
-        body = ans.json()
-        found |= {str(i.get("name")) for i in body.get("identifiers") or []}
-        token = body.get("next-page-token")
+        page = read(ans, TablesAnswer, f"GET tables of {namespace}")
+        found |= {i.name for i in page.identifiers}
+        token = page.next_page_token
         if not token:
             return found
 

@@ -15,7 +15,17 @@ from pydantic import Field
 
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Step, remediation
-from floe_agents.remediations._polaris import CatalogParams, Polaris, Resolved, expect, http_step, resolve
+from floe_agents.remediations._polaris import (
+    CatalogParams,
+    GrantsAnswer,
+    Polaris,
+    Resolved,
+    RolesAnswer,
+    expect,
+    http_step,
+    read,
+    resolve,
+)
 
 __all__ = ["CreateCatalogParams", "spec"]
 
@@ -110,7 +120,8 @@ async def plan(ctx: HealContext, params: CreateCatalogParams) -> list[Step]:
     if role_exists:
         ans = await pol.call("GET", grants_url)
         expect(ans, f"GET grants of {role}", 200)
-        granted = {g.get("privilege", "") for g in ans.json().get("grants", []) if g.get("type") == "catalog"}
+        grants = read(ans, GrantsAnswer, f"GET grants of {role}").grants
+        granted = {g.privilege for g in grants if g.type == "catalog"}
     for privilege in params.privileges:
         if privilege in granted:
             continue
@@ -129,7 +140,7 @@ async def plan(ctx: HealContext, params: CreateCatalogParams) -> list[Step]:
     if role_exists:
         ans = await pol.call("GET", pol.management("principal-roles", prole, "catalog-roles", w))
         expect(ans, f"GET catalog roles of principal role {prole}", 200)
-        assigned = {str(r.get("name")) for r in ans.json().get("roles", [])}
+        assigned = {r.name for r in read(ans, RolesAnswer, f"GET catalog roles of {prole}").roles}
     if role not in assigned:
         steps.append(
             http_step(

@@ -24,6 +24,7 @@ from floe_agents.remediations._polaris import (
     Resolved,
     StorageConfig,
     expect,
+    read,
     resolve,
 )
 
@@ -98,7 +99,7 @@ async def plan(ctx: HealContext, params: FixStorageParams) -> list[Step]:
                     return Change(action=action, before=before, after="already fixed by someone else: nothing sent")
                 continue
             expect(ans, f"PUT catalog {cat.warehouse}", 200)
-            after = ManagementCatalog.model_validate(ans.json()).storage_config_info.body()
+            after = read(ans, ManagementCatalog, f"PUT catalog {cat.warehouse}").storage_config_info.body()
             prior = ctx.mask(latest.storage_config_info.body())  # the state our PUT replaced (re-read after a 409)
             return Change(action=action, before=prior, after=ctx.mask(after))
         raise RemediationError(f"catalog {cat.warehouse} changed twice while we updated it (409): not forced")

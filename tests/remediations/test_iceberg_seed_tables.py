@@ -63,6 +63,7 @@ def _catalog(ctx: HealContext, params: SeedTablesParams) -> RestCatalog:
 
 @pytest.mark.lab
 @pytest.mark.anyio
+@pytest.mark.timeout(900)  # the module's lab comes up and down inside its tests' setup and teardown
 async def test_seeds_only_the_missing_tables_and_never_overwrites(lab: LabHandle) -> None:
     cause = await cause_of(lab, "missing-raw-tables", iceberg)
     spec = load_seed("raw-tables")

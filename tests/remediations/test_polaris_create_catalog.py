@@ -20,7 +20,11 @@ from floe_agents.remediations.polaris_create_namespaces import spec as create_na
 from tests.remediations._polaris_lab import applied, cause_of, heal_context, lab_for, management, params_for, planned
 from tests.support.lab import LabHandle, findings_of, probe_findings
 
-pytestmark = [pytest.mark.lab, pytest.mark.anyio]
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.anyio,
+    pytest.mark.timeout(900),  # the module's lab comes up and down inside its tests' setup and teardown
+]
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ def test_wanted_namespaces_are_layers_seeds_and_the_cause_s_parents_first() -> N
 
 @pytest.mark.lab
 @pytest.mark.anyio
+@pytest.mark.timeout(900)  # the module's lab comes up and down inside its tests' setup and teardown
 async def test_creates_only_the_missing_namespace_with_its_location(lab: LabHandle) -> None:
     cause = await cause_of(lab, "missing-namespace", polaris)
     warehouse, namespace = cause.cause.evidence["warehouse"], cause.cause.evidence["namespace"]
@@ -69,6 +70,7 @@ async def test_creates_only_the_missing_namespace_with_its_location(lab: LabHand
 
 @pytest.mark.lab
 @pytest.mark.anyio
+@pytest.mark.timeout(900)  # the module's lab comes up and down inside its tests' setup and teardown
 async def test_the_playbook_then_seeds_the_tables_into_it(lab: LabHandle) -> None:
     evidence = {"warehouse": "demo_catalog", "namespace": "demo"}
     async with heal_context(lab) as ctx:

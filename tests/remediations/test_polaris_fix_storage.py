@@ -17,7 +17,11 @@ from floe_agents.remediations.polaris_fix_storage import spec as fix_storage
 from tests.remediations._polaris_lab import applied, cause_of, heal_context, lab_for, management, params_for, planned
 from tests.support.lab import LabHandle, findings_of, probe_findings
 
-pytestmark = [pytest.mark.lab, pytest.mark.anyio]
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.anyio,
+    pytest.mark.timeout(900),  # the module's lab comes up and down inside its tests' setup and teardown
+]
 
 PLATFORM_ENDPOINT = "http://floe-infra-localstack:4566"  # the lab's platform.yaml storage endpoint
 
