@@ -106,7 +106,7 @@ async def read_schema(ctx: HealContext, database: str) -> SchemaState:
     params: dict[str, str | int | None] = dict(url.params.items())
     params.update(host=url.host, port=url.port or 5432, user=ctx.credential("postgres_user"), dbname=database,
                   password=ctx.credential("postgres_password"), connect_timeout=int(CONNECT_TIMEOUT_S),
-                  application_name="floe-agents-heal")  # fmt: skip
+                  application_name="floe-agents")  # fmt: skip
     head, chain = await anyio.to_thread.run_sync(installed_head)
     try:
         with anyio.fail_after(CONNECT_TIMEOUT_S + 5):
