@@ -33,6 +33,7 @@ Confirm = Callable[[list[FixPlan]], Awaitable[bool]]
 Say = Callable[[str], None]
 _PROBLEM = (Status.FAIL, Status.WARN)
 _VERIFY_PAUSE_S = 1.0
+_SETTLE_PAUSE_S = 2.0
 
 
 def _health(inv: Investigation) -> dict[str, Status]:
@@ -41,6 +42,10 @@ def _health(inv: Investigation) -> dict[str, Status]:
 
 def _causes(inv: Investigation) -> tuple[str, ...]:
     return tuple(rc.rule for rc in inv.analysis.root_causes)
+
+
+def _key(plan: FixPlan) -> tuple[str, str]:
+    return (plan.cause, plan.component)
 
 
 def _still_there(cause: RootCause, inv: Investigation) -> bool:
@@ -60,6 +65,7 @@ class Healer:
     interactive: bool = False  # a person confirms on a terminal (playbooks with `confirm: true` need one)
     say: Say = lambda _message: None
     max_rounds: int = 3
+    settle_s: float = 60.0  # how long a cause heal did not start with may take to clear (a rollout in progress)
     _tried: set[tuple[str, str]] = field(default_factory=set)
     _clock: tuple[datetime, float] = field(default_factory=lambda: (datetime.now(UTC), time.monotonic()))
 
@@ -106,8 +112,7 @@ class Healer:
                 applied.append(result)
                 if result.error is not None:
                     return self._report("apply", "step-failed", first=first, last=current, plan=shown, applied=applied)
-            current = await self.investigate()
-            fixes = await self.plan(current)
+            current, fixes = await self._settled(first)
             shown.extend(self._as_shown(f) for f in self._runnable(fixes))
         green = not current.analysis.root_causes and current.report.exit_code == 0
         outcome = "healed" if green else "manual-steps-remain"
@@ -150,6 +155,25 @@ class Healer:
                 error = f"verification failed: {fix.plan.cause} still stands after {book.verify_timeout_s:g}s"
                 return self._applied(fix, changes, False, error, t0), current
             await anyio.sleep(_VERIFY_PAUSE_S)
+
+    async def _settled(self, first: Investigation) -> tuple[Investigation, list[PlannedFix]]:
+        """The diagnosis once the platform has settled: a cause that was not there when heal started and that no
+        playbook answers (pods refusing connections while they restart) is given ``settle_s`` to clear before it
+        counts; one that stays is reported."""
+        before = {(rc.rule, rc.component) for rc in first.analysis.root_causes}
+        deadline = time.monotonic() + self.settle_s
+        while True:
+            current = await self.investigate()
+            fixes = await self.plan(current)
+            new = [
+                f.plan.cause
+                for f in fixes
+                if f.plan.kind == "manual" and (f.plan.cause, f.plan.component) not in before
+            ]
+            if not new or time.monotonic() >= deadline:
+                return current, fixes
+            self.say(f"waiting for the platform to settle ({', '.join(sorted(set(new)))} appeared during the heal)")
+            await anyio.sleep(_SETTLE_PAUSE_S)
 
     @staticmethod
     def _cause_of(fix: PlannedFix, inv: Investigation) -> RootCause | None:

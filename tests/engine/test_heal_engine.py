@@ -340,3 +340,31 @@ async def test_a_step_a_re_plan_finds_that_was_not_reviewed_is_not_applied() -> 
     # before it runs; only the reviewed "catalog" step is applied.
     assert [e for e in platform.log if e.startswith("apply")] == ["apply secret", "apply catalog"]
     assert report.outcome == "healed"
+
+
+async def test_a_cause_that_appears_while_the_heal_restarts_things_is_waited_out_not_reported() -> None:
+    """Applying the secret fix makes component c refuse for four investigations (a rollout): heal waits for it."""
+    platform = Platform()
+    state = platform.state
+    calls = {"n": 0}
+
+    @probe("restarting", components=["c"], codes=CODES)
+    async def restarting(ctx: ProbeContext) -> Finding:
+        calls["n"] += 1
+        if state.get("secret") and state.setdefault("rollout", 4) > 0:
+            state["rollout"] -= 1
+            return ctx.finding(Status.FAIL, "t.missing", "c refuses while it restarts", subject="c")
+        return ctx.finding(Status.OK, "t.ok", "c answers", subject="c")
+
+    registry = Registry.of([*platform.registry.specs.values(), restarting])
+    targets = Targets.model_validate(
+        {"vantages": {"local": {}}, "components": {n: {"endpoints": {}} for n in ("a", "b", "c")}}
+    )
+    rules = RuleSet(rules=(*platform.plan.rules.rules, rule("c-down", "c")))
+    platform.plan = Plan(targets=targets, registry=registry, rules=rules, options=RunOptions(deadline_s=10))
+    healer = platform.healer(BOOKS)
+    healer.settle_s = 60
+    with anyio.fail_after(120):
+        report = await healer.run(dry_run=False)
+    assert report.outcome == "healed" and report.causes_after == (), report
+    assert state["rollout"] == 0
