@@ -49,9 +49,8 @@ def _key(plan: FixPlan) -> tuple[str, str]:
 
 
 def _still_there(cause: RootCause, inv: Investigation) -> bool:
-    """The cause still stands: its rule still fires on its component, or its own finding is still a problem."""
-    if any(rc.rule == cause.rule and rc.component == cause.component for rc in inv.analysis.root_causes):
-        return True
+    """The cause still stands: the very finding that was the cause is still a problem. (The same rule may now fire
+    on another finding — a second instance of the fault, answered in the next round — which is not this cause.)"""
     return any(f.key == cause.cause.key and f.status in _PROBLEM for f in inv.analysis.findings)
 
 
