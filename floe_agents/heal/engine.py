@@ -44,6 +44,12 @@ def _causes(inv: Investigation) -> tuple[str, ...]:
     return tuple(rc.rule for rc in inv.analysis.root_causes)
 
 
+def _attempt(fix: PlannedFix) -> tuple[str, str, str]:
+    """What one attempt answers: the rule on a component for one cause finding (the same rule may fire again on
+    another finding — a second instance of the fault — and that one is answered too)."""
+    return (fix.plan.cause, fix.plan.component, fix.cause.cause.key if fix.cause is not None else "")
+
+
 def _key(plan: FixPlan) -> tuple[str, str]:
     return (plan.cause, plan.component)
 
@@ -65,7 +71,7 @@ class Healer:
     say: Say = lambda _message: None
     max_rounds: int = 3
     settle_s: float = 60.0  # how long a cause heal did not start with may take to clear (a rollout in progress)
-    _tried: set[tuple[str, str]] = field(default_factory=set)
+    _tried: set[tuple[str, str, str]] = field(default_factory=set)  # rule, component, cause finding
     _clock: tuple[datetime, float] = field(default_factory=lambda: (datetime.now(UTC), time.monotonic()))
 
     async def plan(self, inv: Investigation) -> list[PlannedFix]:
@@ -76,7 +82,7 @@ class Healer:
         """Automatic fixes heal may apply now; one needing a person's confirmation is left to a person under --yes."""
         out: list[PlannedFix] = []
         for fix in fixes:
-            if fix.plan.kind != "automatic" or (fix.plan.cause, fix.plan.component) in self._tried:
+            if fix.plan.kind != "automatic" or _attempt(fix) in self._tried:
                 continue
             if fix.plan.confirm and not self.interactive:
                 continue
@@ -106,7 +112,7 @@ class Healer:
                     return self._report("apply", "not-confirmed", first=first, last=first, plan=shown, applied=[])
                 break
             for fix in runnable:
-                self._tried.add((fix.plan.cause, fix.plan.component))
+                self._tried.add(_attempt(fix))
                 result, current = await self._apply(fix, current)
                 applied.append(result)
                 if result.error is not None:

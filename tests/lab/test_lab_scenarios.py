@@ -85,6 +85,8 @@ def test_heal_plans_without_writing_then_heals_to_green_and_a_second_heal_does_n
     failures = [(a["playbook"], a["error"]) for a in report["applied"] if a["error"]]
     assert healed.returncode == 0 and report["outcome"] == "healed", (
         report["outcome"],
+        report["causes_after"],
+        [(p["cause"], p["kind"], p["reason"]) for p in report["plan"] if p["kind"] != "automatic"],
         failures,
         healed.stderr[-3000:],
     )
