@@ -8,10 +8,10 @@ the remediations and scrubbed again here with the run's redactor.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from floe_agents.heal.model import FixPlan, HealReport
 from floe_agents.redact import Redactor
+from floe_agents.report.model import scrub
 
 __all__ = ["render_heal_json", "render_heal_markdown", "render_plan"]
 
@@ -25,18 +25,8 @@ _HEADLINE = {
 }
 
 
-def _scrub(value: Any, redactor: Redactor) -> Any:
-    if isinstance(value, str):
-        return redactor(value)
-    if isinstance(value, list):
-        return [_scrub(v, redactor) for v in value]
-    if isinstance(value, dict):
-        return {k: _scrub(v, redactor) for k, v in value.items()}
-    return value
-
-
 def render_heal_json(report: HealReport, redactor: Redactor) -> str:
-    return json.dumps(_scrub(report.model_dump(mode="json"), redactor), indent=2) + "\n"
+    return json.dumps(scrub(report.model_dump(mode="json"), redactor), indent=2) + "\n"
 
 
 def _fix_lines(index: int, fix: FixPlan) -> list[str]:

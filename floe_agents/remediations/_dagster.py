@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from floe_agents.heal_context import HealContext, RemediationError
 
-__all__ = ["COMPONENT", "FINISHED", "graphql", "latest_run", "launched_run", "wait_for"]
+__all__ = ["COMPONENT", "FINISHED", "LAUNCH_ANSWER", "graphql", "latest_run", "launched_run", "wait_for"]
 
 COMPONENT = "dagster-webserver"
 FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
@@ -25,6 +25,16 @@ query Latest($job: String!, $statuses: [RunStatus!]) {
     ... on PythonError { message }
   }
 }
+"""
+# What a launch mutation (launchRun, launchRunReexecution) may answer, as a GraphQL selection.
+LAUNCH_ANSWER = """
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on PipelineNotFoundError { message }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
 """
 _STATUS = "query Status($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
 

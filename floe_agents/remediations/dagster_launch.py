@@ -16,7 +16,7 @@ from pydantic import Field
 
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step, remediation
-from floe_agents.remediations._dagster import COMPONENT, graphql, latest_run, launched_run, wait_for
+from floe_agents.remediations._dagster import COMPONENT, LAUNCH_ANSWER, graphql, latest_run, launched_run, wait_for
 
 __all__ = ["launch_first_runs"]
 
@@ -29,19 +29,17 @@ query Jobs {
   }
 }
 """
-LAUNCH = """
+LAUNCH = (
+    """
 mutation Launch($selector: JobOrPipelineSelector!) {
   launchRun(executionParams: {selector: $selector, runConfigData: {}}) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on PipelineNotFoundError { message }
-    ... on InvalidSubsetError { message }
-    ... on UnauthorizedError { message }
+"""
+    + LAUNCH_ANSWER
+    + """
   }
 }
 """
+)
 
 
 class LaunchParams(Params):

@@ -14,23 +14,21 @@ from pydantic import Field
 
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step, remediation
-from floe_agents.remediations._dagster import COMPONENT, graphql, latest_run, launched_run, wait_for
+from floe_agents.remediations._dagster import COMPONENT, LAUNCH_ANSWER, graphql, latest_run, launched_run, wait_for
 
 __all__ = ["rerun_failed_job"]
 
-RERUN = """
+RERUN = (
+    """
 mutation Rerun($parent: String!) {
   launchRunReexecution(reexecutionParams: {parentRunId: $parent, strategy: ALL_STEPS}) {
-    __typename
-    ... on LaunchRunSuccess { run { runId } }
-    ... on PythonError { message }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on PipelineNotFoundError { message }
-    ... on InvalidSubsetError { message }
-    ... on UnauthorizedError { message }
+"""
+    + LAUNCH_ANSWER
+    + """
   }
 }
 """
+)
 
 
 class RerunParams(Params):

@@ -28,6 +28,7 @@ __all__ = [
     "build_report",
     "exit_code_for",
     "render_json",
+    "scrub",
 ]
 
 REPORT_SCHEMA_VERSION: Literal["1.0"] = "1.0"
@@ -190,19 +191,20 @@ def build_report(
     )
 
 
-def _scrub(value: Any, redactor: Redactor) -> Any:
+def scrub(value: Any, redactor: Redactor) -> Any:
+    """``value`` (a JSON document) with every string scrubbed by ``redactor``."""
     if isinstance(value, str):
         return redactor(value)
     if isinstance(value, list):
-        return [_scrub(v, redactor) for v in value]
+        return [scrub(v, redactor) for v in value]
     if isinstance(value, dict):
-        return {k: _scrub(v, redactor) for k, v in value.items()}
+        return {k: scrub(v, redactor) for k, v in value.items()}
     return value
 
 
 def render_json(report: Report, redactor: Redactor) -> str:
     """The report as JSON, every string scrubbed of known secret values."""
-    data = _scrub(report.model_dump(mode="json"), redactor)
+    data = scrub(report.model_dump(mode="json"), redactor)
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
