@@ -1,44 +1,21 @@
-"""What the commands that investigate share: their option checks and how a run's plan is built from the files.
+"""How ``investigate`` and ``heal`` build a run's plan from the files they are given.
 
-Why here: ``investigate`` and ``heal`` take the same files and options and must read them the same way (one line
-and exit 3 for every problem, never a traceback).
+Why here: both take the same files and options and must read them the same way (one line and exit 3 for every
+problem, never a traceback). The option checks typer calls while parsing are in :mod:`floe_agents.cli.options`.
 """
 
 from __future__ import annotations
 
-import math
-import sys
 from pathlib import Path
 
-import typer
-
-from floe_agents.cli.logs import LEVELS
 from floe_agents.cli.plugins import named_target
 from floe_agents.config import ConfigError, PlatformConfig, load_targets, load_yaml_model
 from floe_agents.registry import Registry
-from floe_agents.report.model import EXIT_TOOL_ERROR
 from floe_agents.rules import rules_for
 from floe_agents.runner import RunOptions
 from floe_agents.swarm import Plan
 
-__all__ = ["build_plan", "fail", "log_level_option", "seconds"]
-
-
-def fail(message: str) -> typer.Exit:
-    sys.stderr.write(f"floe-agents: error: {message}\n")
-    return typer.Exit(EXIT_TOOL_ERROR)
-
-
-def seconds(value: float) -> float:
-    if not math.isfinite(value) or value <= 0:
-        raise typer.BadParameter(f"{value:g} is not a positive number of seconds")
-    return value
-
-
-def log_level_option(value: str) -> str:
-    if value.lower() not in LEVELS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(LEVELS)}")
-    return value.lower()
+__all__ = ["build_plan"]
 
 
 def _target_path(target: str | None) -> Path | None:

@@ -26,7 +26,7 @@ def playbooks_command(
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="More root-cause rules (docs/rules.md).")] = None,
 ) -> None:
     """List and validate the playbooks heal uses (built-in, FLOE_AGENTS_PLAYBOOK_PATH, --playbooks)."""
-    from floe_agents.cli.common import fail  # noqa: PLC0415 - only when the command runs
+    from floe_agents.cli.options import fail  # noqa: PLC0415 - only when the command runs
     from floe_agents.config import ConfigError  # noqa: PLC0415
     from floe_agents.playbooks import load_playbooks, search_path  # noqa: PLC0415
     from floe_agents.registry import Registry  # noqa: PLC0415

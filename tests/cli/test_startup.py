@@ -79,7 +79,15 @@ def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize(
     "args",
-    [("--help",), ("investigate", "--help"), ("probes", "--help"), ("schema", "--help"), ("lab", "--help")],
+    [
+        ("--help",),
+        ("investigate", "--help"),
+        ("heal", "--help"),
+        ("playbooks", "--help"),
+        ("probes", "--help"),
+        ("schema", "--help"),
+        ("lab", "--help"),
+    ],
     ids=" ".join,
 )
 def test_help_loads_no_client_library(args: tuple[str, ...]) -> None:
@@ -99,6 +107,15 @@ def test_probes_help_loads_neither_the_registry_nor_the_probes() -> None:
     """(typer itself loads pydantic to build a command's parameters, so a command's help may.)"""
     _, modules = _start("probes", "--help")
     assert _loaded(modules, ("yaml", "httpx", "anyio", "floe_agents.registry", "floe_agents.probes")) == []
+
+
+@pytest.mark.parametrize("command", ["investigate", "heal", "playbooks"])
+def test_a_command_help_loads_no_engine(command: str) -> None:
+    """A command's module only parses; its work (the engine, the clients, the file formats) loads when it runs.
+    (typer itself loads pydantic to build a command's parameters.)"""
+    _, modules = _start(command, "--help")
+    assert _loaded(modules, tuple(n for n in ENGINE if n != "pydantic" and not n.startswith("floe_agents.cli."))) == []
+    assert _loaded(modules, ("floe_agents.heal", "floe_agents.cli._investigating", "floe_agents.cli._healing")) == []
 
 
 def test_a_command_help_is_the_real_command() -> None:
