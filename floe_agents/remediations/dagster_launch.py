@@ -18,7 +18,7 @@ from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step, remediation
 from floe_agents.remediations._dagster import COMPONENT, LAUNCH_ANSWER, graphql, latest_run, launched_run, wait_for
 
-__all__ = ["launch_first_runs"]
+__all__ = ["spec"]
 
 JOBS = """
 query Jobs {
@@ -63,7 +63,7 @@ async def _jobs(ctx: HealContext) -> list[dict[str, str]]:
 
 
 @remediation("dagster.launch_first_runs", params=LaunchParams, risk="low")
-async def launch_first_runs(ctx: HealContext, params: LaunchParams) -> list[Step]:
+async def spec(ctx: HealContext, params: LaunchParams) -> list[Step]:
     """Launch each job that has never run (from the webserver's code locations) and wait for it to succeed."""
     wanted = set(params.jobs)
     steps: list[Step] = []

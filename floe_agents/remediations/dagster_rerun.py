@@ -16,7 +16,7 @@ from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step, remediation
 from floe_agents.remediations._dagster import COMPONENT, LAUNCH_ANSWER, graphql, latest_run, launched_run, wait_for
 
-__all__ = ["rerun_failed_job"]
+__all__ = ["spec"]
 
 RERUN = (
     """
@@ -38,7 +38,7 @@ class RerunParams(Params):
 
 
 @remediation("dagster.rerun_failed_job", params=RerunParams, risk="low")
-async def rerun_failed_job(ctx: HealContext, params: RerunParams) -> list[Step]:
+async def spec(ctx: HealContext, params: RerunParams) -> list[Step]:
     """Re-execute a job's failed latest run (all steps) and wait for it to succeed."""
     latest = await latest_run(ctx, params.job)
     if latest is None or latest.status == "SUCCESS":

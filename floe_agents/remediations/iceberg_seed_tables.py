@@ -161,7 +161,7 @@ def _step(ctx: HealContext, pol: Polaris, cat: Resolved, spec: SeedSpec, name: s
 
 
 @remediation("iceberg.seed_tables", params=SeedTablesParams, risk="low")
-async def plan(ctx: HealContext, params: SeedTablesParams) -> list[Step]:
+async def spec(ctx: HealContext, params: SeedTablesParams) -> list[Step]:
     """Create the seed spec's missing tables with seeded rows, through pyiceberg's REST catalog client."""
     spec = load_seed(params.seed)
     cat = resolve(params)
@@ -169,6 +169,3 @@ async def plan(ctx: HealContext, params: SeedTablesParams) -> list[Step]:
     existing = await _existing(pol, cat.warehouse, spec.namespace)
     first = [_namespace_step(pol, cat, spec.namespace)] if existing is None else []
     return first + [_step(ctx, pol, cat, spec, name) for name in spec.tables if name not in (existing or set())]
-
-
-spec = plan

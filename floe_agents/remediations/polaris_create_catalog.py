@@ -82,7 +82,7 @@ def catalog_body(cat: Resolved, role_arn: str | None) -> dict[str, object]:
 
 
 @remediation("polaris.create_catalog", params=CreateCatalogParams, risk="low")
-async def plan(ctx: HealContext, params: CreateCatalogParams) -> list[Step]:
+async def spec(ctx: HealContext, params: CreateCatalogParams) -> list[Step]:
     """Create the platform's Polaris catalog with its storage config, catalog role, grants and assignment."""
     cat = resolve(params)
     pol = Polaris.of(ctx, cat)
@@ -154,6 +154,3 @@ async def plan(ctx: HealContext, params: CreateCatalogParams) -> list[Step]:
             )
         )
     return steps
-
-
-spec = plan

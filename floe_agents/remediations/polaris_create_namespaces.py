@@ -44,7 +44,7 @@ def wanted_namespaces(params: CreateNamespacesParams) -> list[str]:
 
 
 @remediation("polaris.create_namespaces", params=CreateNamespacesParams, risk="low")
-async def plan(ctx: HealContext, params: CreateNamespacesParams) -> list[Step]:
+async def spec(ctx: HealContext, params: CreateNamespacesParams) -> list[Step]:
     """Create the platform's missing catalog namespaces (layers, seeds, the cause's), with their location."""
     cat = resolve(params)
     pol = Polaris.of(ctx, cat)
@@ -70,6 +70,3 @@ async def plan(ctx: HealContext, params: CreateNamespacesParams) -> list[Step]:
             )
         )
     return steps
-
-
-spec = plan

@@ -64,7 +64,7 @@ def _body(found: ManagementCatalog, storage: StorageConfig) -> dict[str, object]
 
 
 @remediation("polaris.fix_storage_config", params=FixStorageParams, risk="medium")
-async def plan(ctx: HealContext, params: FixStorageParams) -> list[Step]:
+async def spec(ctx: HealContext, params: FixStorageParams) -> list[Step]:
     """Set an existing catalog's S3 endpoint, path-style access and STS settings to what platform.yaml needs."""
     cat = resolve(params)
     pol = Polaris.of(ctx, cat)
@@ -105,6 +105,3 @@ async def plan(ctx: HealContext, params: FixStorageParams) -> list[Step]:
         raise RemediationError(f"catalog {cat.warehouse} changed twice while we updated it (409): not forced")
 
     return [Step(action=action, run=run)]
-
-
-spec = plan
