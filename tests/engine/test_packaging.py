@@ -17,16 +17,21 @@ OPTIONAL = {"grpc": "floe_agents/probes/jaeger.py imports it inside the check, w
 
 
 def _core_closure() -> set[str]:
-    """Distributions a plain install brings: the core requirements and, transitively, theirs (no extras)."""
+    """Distributions a plain install brings: the core requirements and, transitively, theirs — with the extras a
+    requirement asks for (``pyiceberg[pyarrow]``), never floe-agents' own extras."""
+
+    def wanted(req: Requirement, extras: set[str]) -> bool:
+        return req.marker is None or any(req.marker.evaluate({"extra": e}) for e in {"", *extras})
+
     seen: set[str] = set()
     todo = [Requirement(r) for r in metadata.requires("floe-agents") or [] if "extra ==" not in r]
     while todo:
         req = todo.pop()
         name = canonicalize_name(req.name)
-        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+        if name in seen:
             continue
         seen.add(name)
-        todo += [Requirement(r) for r in metadata.requires(req.name) or [] if "extra ==" not in r]
+        todo += [sub for r in metadata.requires(req.name) or [] if wanted(sub := Requirement(r), set(req.extras))]
     return seen
 
 
