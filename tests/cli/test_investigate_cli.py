@@ -187,6 +187,8 @@ def test_live_progress_table_on_a_terminal(tmp_path: Path) -> None:
         stdin=slave,
         stdout=slave,
         stderr=slave,
+        # A terminal that can draw, whatever the caller's TERM (CI runs with TERM=dumb, where rich draws nothing live).
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "50"},
     )
     os.close(slave)
     seen = b""

@@ -28,6 +28,8 @@ _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _CONNECTIONS = re.compile(r"\b\d+ of (\d+) connections in use")
 _SITE_PACKAGES = re.compile(r"/[^\s()'\"]*/site-packages/")
+# The version of the S3 server the lab installed (a fresh machine may resolve a newer moto): not a diagnosis.
+_MOTO_VERSION = re.compile(r"\bmoto-\d+(?:\.\d+)*\b")
 
 
 _GENERATED = frozenset({"containerID", "trace_id", "span_id"})  # ids the servers generate anew each run
@@ -81,6 +83,7 @@ class Lab:
         value = _TIME.sub("<time>", value)
         value = _UUID.sub("<uuid>", value)
         value = _CONNECTIONS.sub(r"<n> of \1 connections in use", value)
+        value = _MOTO_VERSION.sub("moto-<version>", value)
         value = self._pod.sub(lambda m: self.pods[m[0]], value)
         return self._port.sub(lambda m: self.ports[m[0]], value)
 
