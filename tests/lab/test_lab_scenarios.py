@@ -61,21 +61,18 @@ def _changes(lab: LabHandle) -> MutationCounts:
 
 
 # Proven through the CLI so far: healthy and seed (seed exercises 8 of the 11 playbooks). The other scenarios are
-# healed per remediation on their own labs (tests/remediations); through `heal` they are not yet proven, so a
-# failure there is expected (not strict: one that passes is reported as XPASS).
+# healed per remediation on their own labs (tests/remediations); through `heal` they are not yet proven, and are
+# skipped (not run as expected failures: each heal costs a minute or two of CI).
 PROVEN_BY_HEAL = frozenset({"healthy", "seed"})
 
 
 @pytest.mark.changes_lab
-def test_heal_plans_without_writing_then_heals_to_green_and_a_second_heal_does_nothing(
-    lab: LabHandle, request: pytest.FixtureRequest
-) -> None:
+def test_heal_plans_without_writing_then_heals_to_green_and_a_second_heal_does_nothing(lab: LabHandle) -> None:
     """The scenario's lab, after every read-only test of it: dry run (zero writes at the four servers), heal, then
     a healthy investigation and a second heal that plans nothing."""
     scenario = load_scenario(lab.info["scenario"])
     if scenario.name not in PROVEN_BY_HEAL:
-        reason = f"{scenario.name}: heal through the CLI not yet proven on this scenario (step 6 open)"
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
+        pytest.skip(f"{scenario.name}: heal through the CLI not yet proven on this scenario (step 6 open)")
     target = str(lab.targets_file)
     before = _changes(lab)
     dry = cli("heal", "--dry-run", "--target", target, "--json", timeout=240)
