@@ -15,13 +15,19 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 __all__ = ["demo_command", "lab_app", "lab_state_dir", "register", "running_lab_targets"]
+
+if TYPE_CHECKING:
+    import anyio.abc
+
+    from floe_lab.control import LabInfo
+    from floe_lab.scenario import Scenario
 
 lab_app = typer.Typer(help="A local Floe stack on loopback with fault injection.", no_args_is_help=True)
 
@@ -90,11 +96,40 @@ def _sigterm_as_sigint() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+async def _up_until_signal(state_dir: Path, scenario: Scenario) -> LabInfo | None:
+    """``lab_up``, cancelled by its own scope on SIGINT/SIGTERM (None then). Watching the signals in the loop, not
+    relying on asyncio's one cancel of the main task, is what makes the signal land: that single cancel could be
+    absorbed by a timeout expiring at the same moment (seen under load: `lab up` ran on to the end)."""
+    import anyio  # noqa: PLC0415
+
+    from floe_lab.control import lab_up  # noqa: PLC0415
+
+    work = anyio.CancelScope()
+    interrupted = False
+
+    async def watch(*, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        nonlocal interrupted
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
+            async for _ in signals:
+                interrupted = True
+                work.cancel()
+                return
+
+    info: LabInfo | None = None
+    async with anyio.create_task_group() as tg:
+        await tg.start(watch)
+        with work:
+            info = await lab_up(state_dir, scenario, _say)
+        tg.cancel_scope.cancel()
+    return None if interrupted else info
+
+
 def _up(state_dir: Path, scenario_name: str) -> None:
     import anyio  # noqa: PLC0415 - this module loads with every `floe-agents` call: only typer and rich on top
 
     from floe_agents.config import ConfigError  # noqa: PLC0415
-    from floe_lab.control import LabError, lab_up  # noqa: PLC0415 - the lab is optional
+    from floe_lab.control import LabError  # noqa: PLC0415 - the lab is optional
     from floe_lab.scenario import load_scenario  # noqa: PLC0415
 
     try:
@@ -103,8 +138,8 @@ def _up(state_dir: Path, scenario_name: str) -> None:
         raise _error(str(exc)) from None
     sys.stderr.write(f"floe-agents: starting the lab in {state_dir} (scenario {scenario.name})\n")
     try:
-        with _sigterm_as_sigint():
-            info = anyio.run(lab_up, state_dir, scenario, _say)
+        with _sigterm_as_sigint():  # until the event loop watches the signals itself (below)
+            info = anyio.run(_up_until_signal, state_dir, scenario)
     except KeyboardInterrupt:  # SIGINT or SIGTERM: lab_up has stopped everything it started before this arrives
         raise _error("lab up interrupted (everything started was stopped)") from None
     except Exception as exc:  # a server that would not start: one line naming it and its log file
@@ -113,6 +148,8 @@ def _up(state_dir: Path, scenario_name: str) -> None:
             raise _error(str(cause)) from None
         first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
         raise _error(f"lab up failed (everything started was stopped): {type(cause).__name__}: {first}") from None
+    if info is None:  # a signal cancelled it: lab_up stopped whatever it had started
+        raise _error("lab up interrupted (everything started was stopped)")
     table = Table(title=f"floe lab up in {info.up_seconds:.1f}s — scenario {info.scenario}")
     table.add_column("workload/port")
     table.add_column("address")
