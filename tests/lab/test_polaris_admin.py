@@ -379,9 +379,12 @@ async def test_a_staged_create_has_no_metadata_location_until_committed(standin:
 
     def create_in_a_transaction() -> str:
         catalog = polaris_rest_catalog(standin, CATALOG)
-        txn = catalog.create_table_transaction("ns.txn", Schema(NestedField(1, "id", LongType(), required=False)))
-        txn.commit_transaction()
-        return str(catalog.load_table("ns.txn").metadata_location)
+        try:
+            txn = catalog.create_table_transaction("ns.txn", Schema(NestedField(1, "id", LongType(), required=False)))
+            txn.commit_transaction()
+            return str(catalog.load_table("ns.txn").metadata_location)
+        finally:
+            catalog._session.close()  # its keep-alive connection would outlive the test (a leaked server task)
 
     location = await _call(create_in_a_transaction)
     assert location.startswith("s3://iceberg-bronze/ns/txn/metadata/") and location.endswith(".metadata.json")
