@@ -15,7 +15,7 @@ import typer
 from floe_agents.cli.common import build_plan
 from floe_agents.cli.logs import EventLog, configure_logging
 from floe_agents.cli.options import fail
-from floe_agents.cli.output import write_atomically
+from floe_agents.cli.output import deliver
 from floe_agents.cli.usage import interrupted_exit_code
 from floe_agents.config import ConfigError
 from floe_agents.heal.engine import Healer
@@ -151,12 +151,5 @@ def run_heal(
         log.debug("heal crashed", exc_info=True)
         raise fail(f"internal error: {type(exc).__name__}: {redactor(str(exc))}") from None
     text = render_heal_json(result, redactor) if json_out else render_heal_markdown(result, redactor)
-    if report is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            write_atomically(report, text)
-        except OSError as exc:
-            raise fail(f"{report}: cannot write report ({exc.strerror or exc}); the old report is unchanged") from None
-        _say(f"{result.outcome}: report written to {report}")
+    deliver(text, report, result.outcome)
     raise typer.Exit(result.exit_code)

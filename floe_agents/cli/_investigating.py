@@ -19,7 +19,7 @@ from rich.live import Live
 from floe_agents.cli.common import build_plan
 from floe_agents.cli.logs import EventLog, configure_logging
 from floe_agents.cli.options import fail
-from floe_agents.cli.output import write_atomically
+from floe_agents.cli.output import deliver
 from floe_agents.cli.progress import Progress
 from floe_agents.cli.usage import interrupted_exit_code
 from floe_agents.config import ConfigError
@@ -130,14 +130,5 @@ def run_investigate(
     doc = result.report
     log.info("investigated", overall=doc.overall.value, exit_code=doc.exit_code, wall_s=round(result.wall_s, 3))
     text = render_json(doc, redactor) if json_out else render_markdown(doc, redactor)
-    if report is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            write_atomically(report, text)
-        except OSError as exc:
-            raise fail(f"{report}: cannot write report ({exc.strerror or exc}); the old report is unchanged") from None
-        sys.stderr.write(
-            f"floe-agents: {doc.overall.value}: {len(doc.root_causes)} root cause(s); report written to {report}\n"
-        )
+    deliver(text, report, f"{doc.overall.value}: {len(doc.root_causes)} root cause(s)")
     raise typer.Exit(doc.exit_code)

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomically"]
+__all__ = ["deliver", "write_atomically"]
 
 
 def _mode_for(path: Path) -> int:
@@ -53,3 +53,20 @@ def write_atomically(path: Path, text: str) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def deliver(text: str, report: Path | None, headline: str) -> None:
+    """The report to stdout, or written atomically to ``report`` with ``headline`` and its path on stderr. A write
+    that fails is one line and exit 3, the old report left as it was."""
+    import sys  # noqa: PLC0415
+
+    from floe_agents.cli.options import fail  # noqa: PLC0415
+
+    if report is None:
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomically(report, text)
+    except OSError as exc:
+        raise fail(f"{report}: cannot write report ({exc.strerror or exc}); the old report is unchanged") from None
+    sys.stderr.write(f"floe-agents: {headline}; report written to {report}\n")
