@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 import httpx
-import jwt
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
@@ -59,6 +58,8 @@ async def _get(ctx: ProbeContext, root: httpx.URL, path: str, secret: str | None
 
 def _jwt(secret: str, ttl_s: int = 300) -> str:
     """An HS256 JWT as Cube's default checkAuth verifies it (the payload becomes the security context)."""
+    import jwt  # noqa: PLC0415 - PyJWT and cryptography cost ~40 ms; only a run with a Cube secret signs
+
     now = int(time.time())
     with warnings.catch_warnings():  # the deployed secret's length is not ours to choose (short ones warn)
         warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)

@@ -16,7 +16,19 @@ import textwrap
 import pytest
 
 # Client libraries and servers: only a probe that talks to the component may load them, never a `--help`.
-HEAVY = ("kubernetes_asyncio", "pyiceberg", "boto3", "botocore", "psycopg", "grpc", "aiohttp", "pyarrow", "dagster")
+HEAVY = (
+    "kubernetes_asyncio",
+    "pyiceberg",
+    "boto3",
+    "botocore",
+    "psycopg",
+    "grpc",
+    "aiohttp",
+    "pyarrow",
+    "dagster",
+    "jwt",
+    "cryptography",
+)
 # What the top-level help does not need either: the engine, its models and the file formats.
 ENGINE = (
     "pydantic",
@@ -138,8 +150,9 @@ def test_the_listed_help_is_each_command_docstring() -> None:
 
 def test_investigate_loads_no_cluster_client_before_the_first_probe() -> None:
     """What `investigate` loads before its first probe runs (the command, the probes from their entry points)
-    leaves the Kubernetes client (~1 s) to the moment a probe first asks for it. psycopg is still loaded with
-    the postgres probe (its connection type is named at module level)."""
+    leaves the Kubernetes client (~1 s) and PyJWT with cryptography (~40 ms, only Cube's probe signs) to the moment a
+    probe first needs them. psycopg is still loaded with the postgres probe (its connection type is named at module
+    level)."""
     script = textwrap.dedent(
         """
         import json, sys

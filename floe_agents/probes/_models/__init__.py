@@ -16,4 +16,4 @@ __all__ = ["Model"]
 class Model(BaseModel):
     """A frozen model of a server's answer: fields it does not declare are ignored, aliases are the wire names."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
