@@ -15,11 +15,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 import anyio
 
 from floe_agents.analysis import RootCause
-from floe_agents.findings import Status
+from floe_agents.findings import Code, Finding, Status
 from floe_agents.heal.model import EXIT_CODES, AppliedFix, FixPlan, HealReport, Outcome
 from floe_agents.heal.planner import PlannedFix, plan_cause, plan_fixes
 from floe_agents.heal_context import HealContext, RemediationError
@@ -32,6 +33,9 @@ __all__ = ["Healer"]
 Confirm = Callable[[list[FixPlan]], Awaitable[bool]]
 Say = Callable[[str], None]
 _PROBLEM = (Status.FAIL, Status.WARN)
+# The probe did not finish: its silence about a subject says nothing about that subject.
+_UNFINISHED = frozenset({Code.PROBE_CRASHED, Code.PROBE_TIMEOUT, Code.PROBE_GARBAGE, Code.PROBE_DEADLINE})
+Standing = Literal["stands", "gone", "unobserved"]
 _VERIFY_PAUSE_S = 1.0
 _SETTLE_PAUSE_S = 2.0
 
@@ -54,10 +58,21 @@ def _key(plan: FixPlan) -> tuple[str, str]:
     return (plan.cause, plan.component)
 
 
-def _still_there(cause: RootCause, inv: Investigation) -> bool:
-    """The cause still stands: the very finding that was the cause is still a problem. (The same rule may now fire
-    on another finding — a second instance of the fault, answered in the next round — which is not this cause.)"""
-    return any(f.key == cause.cause.key and f.status in _PROBLEM for f in inv.analysis.findings)
+def _standing(cause: Finding, inv: Investigation) -> Standing:
+    """Where the finding that was the cause stands now. Gone only when its check was seen to pass — its own key no
+    longer a problem, or absent from a probe that finished. A probe that timed out or crashed on a busy machine, or
+    an ``unknown`` answer, proves nothing either way: the cause is *unobserved*, never taken for fixed. (The same
+    rule may fire on another finding — a second instance of the fault, answered in the next round — which is not
+    this cause.)"""
+    same = [f for f in inv.analysis.findings if f.key == cause.key]
+    if any(f.status in _PROBLEM for f in same):
+        return "stands"
+    if any(f.status is Status.UNKNOWN for f in same):
+        return "unobserved"
+    if same:
+        return "gone"
+    unfinished = (f for f in inv.analysis.findings if f.component == cause.component and f.check == cause.check)
+    return "unobserved" if any(f.code in _UNFINISHED for f in unfinished) else "gone"
 
 
 @dataclass
@@ -153,11 +168,13 @@ class Healer:
         deadline = time.monotonic() + book.verify_timeout_s
         while True:
             current = await self.investigate()
-            if not _still_there(cause, current):
+            standing = _standing(cause.cause, current)
+            if standing == "gone":
                 self.say(f"  verified: {fix.plan.cause} is gone")
                 return self._applied(fix, changes, True, None, t0), current
             if time.monotonic() >= deadline:
-                error = f"verification failed: {fix.plan.cause} still stands after {book.verify_timeout_s:g}s"
+                why = "still stands" if standing == "stands" else "could not be observed (its probe did not answer)"
+                error = f"verification failed: {fix.plan.cause} {why} after {book.verify_timeout_s:g}s"
                 return self._applied(fix, changes, False, error, t0), current
             await anyio.sleep(_VERIFY_PAUSE_S)
 
@@ -182,9 +199,14 @@ class Healer:
 
     @staticmethod
     def _cause_of(fix: PlannedFix, inv: Investigation) -> RootCause | None:
+        """The cause as the platform shows it now, or None when it is gone. A cause no longer *named* — folded under
+        a symptom of a restart in progress, or its probe unanswered on a busy machine — still stands unless its
+        own finding was seen to pass: then it is fixed as planned."""
         for rc in inv.analysis.root_causes:
             if rc.rule == fix.plan.cause and rc.component == fix.plan.component:
                 return rc
+        if fix.cause is not None and _standing(fix.cause.cause, inv) != "gone":
+            return fix.cause
         return None
 
     def _applied(

@@ -368,3 +368,57 @@ async def test_a_cause_that_appears_while_the_heal_restarts_things_is_waited_out
         report = await healer.run(dry_run=False)
     assert report.outcome == "healed" and report.causes_after == (), report
     assert state["rollout"] == 0
+
+
+def blind_catalog(platform: Platform, blind_on: set[int] | None) -> None:
+    """The catalog's probe crashes on the given investigations (numbered from 1; None: every one after the first), as
+    a probe does that times out on a loaded machine: it says nothing about the catalog either way."""
+
+    @probe("has_catalog", components=["b"], codes=CODES)
+    async def has(ctx: ProbeContext) -> Finding:
+        n = platform.investigations
+        if (n > 1) if blind_on is None else (n in blind_on):
+            raise ConnectionError("the catalog probe did not get an answer")
+        if platform.state.get("catalog"):
+            return ctx.finding(Status.OK, "t.ok", "catalog is there", subject="catalog")
+        return ctx.finding(
+            Status.FAIL, "t.missing", "catalog is missing", subject="catalog", evidence={"thing": "catalog"}
+        )
+
+    secret = platform.registry.specs["has_secret"]
+    platform.registry = Registry.of([secret, has])
+    platform.plan = Plan(
+        targets=platform.plan.targets,
+        registry=platform.registry,
+        rules=platform.plan.rules,
+        options=platform.plan.options,
+    )
+
+
+async def test_a_cause_its_probe_could_not_see_for_a_moment_is_still_fixed_not_taken_for_gone() -> None:
+    """Right after the secret fix the catalog's probe does not answer, so missing-catalog is not named: that silence
+    is not the catalog existing. The catalog fix is applied and verified once the probe answers again."""
+    platform = Platform()
+    blind_catalog(platform, {2})
+    with anyio.fail_after(60):
+        report = await platform.healer(BOOKS).run(dry_run=False)
+    assert [e for e in platform.log if e.startswith("apply")] == ["apply secret", "apply catalog"]
+    assert [(a.playbook, a.verified, len(a.changes)) for a in report.applied] == [
+        ("make-secret", True, 1),
+        ("make-catalog", True, 1),
+    ]
+    assert report.outcome == "healed" and platform.state == {"secret": True, "catalog": True}
+
+
+async def test_a_fix_whose_probe_never_answers_again_is_not_verified() -> None:
+    """Verification needs the cause's check seen passing; a probe that only crashes after the fix proves nothing."""
+    platform = Platform()
+    blind_catalog(platform, None)
+    with anyio.fail_after(60):
+        report = await platform.healer(
+            [BOOKS[1], book("make-catalog", "missing-catalog", "catalog", verify_timeout_s=0.5)]
+        ).run(dry_run=False)
+    assert report.outcome == "step-failed" and report.exit_code == 2
+    failed = report.applied[-1]
+    assert failed.playbook == "make-catalog" and not failed.verified
+    assert "could not be observed" in (failed.error or "")
