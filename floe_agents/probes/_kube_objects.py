@@ -229,14 +229,23 @@ class _Seen:
     message: str | None = None
 
 
-def event_obs(events: list[Event], live: dict[tuple[str, str], str]) -> list[Verdict]:
+def event_obs(
+    events: list[Event], live: dict[tuple[str, str], str], uids: Mapping[tuple[str, str], str | None] | None = None
+) -> list[Verdict]:
+    """Recent Warning events about what exists now. ``live``: (kind, name) of the Pods and Jobs → component;
+    ``uids``: their uids, so an event about an earlier object of the same name (a Job deleted and created again,
+    a StatefulSet pod replaced) is history, not the present."""
     grouped: dict[tuple[str, str, str], _Seen] = {}
     now = datetime.now(UTC)
+    uids = uids or {}
     for e in events:
         kind, name = str(e.involved_object.kind), str(e.involved_object.name)
         when = str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp or "")
-        if e.type != "Warning" or (kind in ("Pod", "Job") and (kind, name) not in live) or _stale(when, now):
-            continue  # Normal, about an object that is gone, or old: history, not the present
+        uid, current = e.involved_object.uid, uids.get((kind, name))
+        earlier = uid is not None and current is not None and uid != current
+        gone = kind in ("Pod", "Job") and (kind, name) not in live
+        if e.type != "Warning" or gone or earlier or _stale(when, now):
+            continue  # Normal, about an object that is gone or an earlier one of its name, or old: not the present
         g = grouped.setdefault((kind, name, str(e.reason)), _Seen())
         g.count += int(e.count or e.series.count or 1)
         g.message, g.last_seen = e.message, max(g.last_seen, when)

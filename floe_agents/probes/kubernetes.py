@@ -139,7 +139,8 @@ async def _observe(api: client.ApiClient, ns: str) -> list[Verdict]:
     if "jobs" in got:
         out += await _job_obs(core, ns, jobs, pods) + absent_job_obs(jobs, pods)
     live = {("Pod", p.name): comp_of(p) for p in pods} | {("Job", j.name): comp_of(j) for j in jobs}
-    out, events = fold_events(out, event_obs(parse_each(Event, got.get("events", [])), live))
+    uids = {("Pod", p.name): p.metadata.uid for p in pods} | {("Job", j.name): j.metadata.uid for j in jobs}
+    out, events = fold_events(out, event_obs(parse_each(Event, got.get("events", [])), live, uids))
     out += events
     return out + ok_obs(out, pods, jobs, counts)
 

@@ -7,7 +7,9 @@ the only way the migration talks to the same database the same way. Named as the
 ``<release>-dagster-webserver-instance-migrate`` (release from the webserver's ``app.kubernetes.io/instance``
 label, else its name), with the pod labels' component set to ``migrate`` so the webserver's Service and
 ReplicaSet never select it. ``restartPolicy: Never``, a small ``backoffLimit``, ``activeDeadlineSeconds`` (the
-wait) and ``ttlSecondsAfterFinished`` bound it; a finished Job of the same name is replaced.
+wait) bound it; a finished Job of the same name is replaced. The Job is kept when it has finished (no
+``ttlSecondsAfterFinished`` unless asked for), like the chart's other hook Jobs: the next diagnosis then sees that
+the migration ran, instead of a migrate Job missing beside kept hook Jobs.
 
 Proof is the database, not the Job: "Completed" says only that a process exited 0, so after the Job completes
 the ``alembic_version`` is read back and must be the installed head (:mod:`.dagster_schema`, the postgres
@@ -42,7 +44,7 @@ class MigrateParams(Params):
     database: str = Field("dagster", min_length=1)
     wait_seconds: float = Field(180.0, gt=0, le=3600, description="activeDeadlineSeconds, and how long to wait.")
     backoff_limit: int = Field(1, ge=0, le=6)
-    ttl_seconds: int = Field(600, ge=0, description="ttlSecondsAfterFinished of the Job.")
+    ttl_seconds: int | None = Field(None, ge=0, description="ttlSecondsAfterFinished of the Job (default: kept).")
 
 
 async def _webserver(kube: Kube, p: MigrateParams) -> tuple[Workload, Json]:
@@ -86,9 +88,9 @@ def migrate_job(web: Workload, raw: Json, p: MigrateParams) -> Json:
         "spec": {
             "backoffLimit": p.backoff_limit,
             "activeDeadlineSeconds": int(p.wait_seconds),
-            "ttlSecondsAfterFinished": p.ttl_seconds,
             "template": template,
-        },
+        }
+        | ({} if p.ttl_seconds is None else {"ttlSecondsAfterFinished": p.ttl_seconds}),
     }
 
 

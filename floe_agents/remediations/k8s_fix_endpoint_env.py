@@ -22,27 +22,21 @@ that put the wrong URL there must be fixed too, or the next ``helm upgrade`` bri
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
-import anyio
 from pydantic import Field
 
 from floe_agents.config.platform import StorageProfile
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step, remediation
 from floe_agents.remediations._kube import Json, Kube, Workload, wait_rollout
+from floe_agents.remediations._kube_jobs import dry_run_then, finished, recreated_job, rerun_job
 
-__all__ = ["FixEndpointEnvParams", "recreated_job", "replace_url", "right_endpoint", "spec"]
+__all__ = ["FixEndpointEnvParams", "replace_url", "right_endpoint", "spec"]
 
 CHART_NOTE = "fix the chart value too, or the next `helm upgrade` brings the wrong URL back"
-GONE_WAIT_S, GONE_POLL_S = 30.0, 0.2
 _DEFAULT_PORT = {"http": 80, "https": 443}
-_GENERATED_LABELS = ("controller-uid", "job-name")
-_SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "selfLink",
-                  "deletionTimestamp", "deletionGracePeriodSeconds")  # fmt: skip
 _CONTAINER_LISTS = ("initContainers", "containers")
 Fixes = dict[str, dict[str, tuple[str, str]]]  # container -> variable -> (old value, new value)
 
@@ -117,62 +111,10 @@ def _with_env(pod_spec: Json, fixes: Fixes) -> None:
                     var["value"] = change[1]
 
 
-def _generated(key: str) -> bool:
-    return key in _GENERATED_LABELS or key.startswith("batch.kubernetes.io/")
-
-
-def recreated_job(raw: Json, fixes: Fixes) -> Json:
-    """The Job as it would be created again with the corrected env: its spec and metadata, minus what the API
-    server and the Job controller generated."""
-    meta = {k: v for k, v in (raw.get("metadata") or {}).items() if k not in _SERVER_FIELDS}
-    meta["labels"] = {k: v for k, v in (meta.get("labels") or {}).items() if not _generated(k)}
-    spec = copy.deepcopy(raw.get("spec") or {})
-    if not spec.get("manualSelector"):
-        spec.pop("selector", None)
-        tmeta = spec.setdefault("template", {}).setdefault("metadata", {})
-        tmeta["labels"] = {k: v for k, v in (tmeta.get("labels") or {}).items() if not _generated(k)}
-    _with_env(spec.setdefault("template", {}).setdefault("spec", {}), fixes)
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}
-
-
-def _finished(job: Json) -> str | None:
-    conditions = (job.get("status") or {}).get("conditions") or []
-    return next((str(c["type"]) for c in conditions if c.get("type") in ("Complete", "Failed")
-                 and c.get("status") == "True"), None)  # fmt: skip
-
-
-async def _failure(kube: Kube, ns: str, job: Json) -> str:
-    """Why the Job failed: its Failed condition, and its last pod's termination message and log tail."""
-    failed: Json = next((c for c in (job.get("status") or {}).get("conditions") or [] if c.get("type") == "Failed"),
-                        {})  # fmt: skip
-    why = f"{failed.get('reason') or 'Failed'}: {failed.get('message') or ''}".strip(": ")
-    uid = (job.get("metadata") or {}).get("uid")
-    pods = await kube.call(kube.core.list_namespaced_pod, ns, verb="list", what=f"Pod {ns}/*")
-    owned = sorted((p for p in pods.get("items") or []
-                    if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])),
-                   key=lambda p: str(p["metadata"].get("creationTimestamp")))  # fmt: skip
-    if not owned:
-        return why
-    statuses = (owned[-1].get("status") or {}).get("containerStatuses") or []
-    ended = [s.get("state", {}).get("terminated") or s.get("lastState", {}).get("terminated") or {} for s in statuses]
-    message = next((str(t["message"]) for t in ended if t.get("message")), "")
-    tail = await kube.log_tail(ns, owned[-1]["metadata"]["name"])
-    parts = (why, f"termination message: {message}" if message else "", f"log: {tail}" if tail else "")
-    return "; ".join(x for x in parts if x)
-
-
 def _described(fixes: Fixes) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]], list[str]]:
     before = {c: {n: old for n, (old, _) in vs.items()} for c, vs in fixes.items()}
     after = {c: {n: new for n, (_, new) in vs.items()} for c, vs in fixes.items()}
     return before, after, sorted({n for vs in fixes.values() for n in vs})
-
-
-async def _dry_run_then(kube: Kube, fn: Any, *args: Any, verb: str, what: str, **kw: Any) -> Json:
-    try:
-        await kube.call(fn, *args, verb=verb, what=what, dry_run="All", **kw)
-    except RemediationError as exc:
-        raise RemediationError(f"server-side dry run refused: {exc}") from None
-    return await kube.call(fn, *args, verb=verb, what=what, **kw)
 
 
 def _patch_step(ctx: HealContext, kube: Kube, p: FixEndpointEnvParams, w: Workload, fixes: Fixes) -> Step:
@@ -194,7 +136,7 @@ def _patch_step(ctx: HealContext, kube: Kube, p: FixEndpointEnvParams, w: Worklo
     )  # fmt: skip
 
     async def run() -> Change:
-        await _dry_run_then(kube, patch_fn, w.name, ns, body, verb="patch", what=what)
+        await dry_run_then(kube, patch_fn, w.name, ns, body, verb="patch", what=what)
         if p.wait_seconds:
             await wait_rollout(kube, ns, w.kind, w.name, p.wait_seconds)
         return Change(action=action, before=ctx.mask(before), after=ctx.mask(after))
@@ -205,7 +147,7 @@ def _patch_step(ctx: HealContext, kube: Kube, p: FixEndpointEnvParams, w: Worklo
 def _job_step(ctx: HealContext, kube: Kube, p: FixEndpointEnvParams, raw: Json, fixes: Fixes) -> Step:
     ns, name = p.namespace, str(raw["metadata"]["name"])
     what = f"Job {ns}/{name}"
-    job = recreated_job(raw, fixes)
+    job = recreated_job(raw, lambda pod_spec: _with_env(pod_spec, fixes))
     before, after, names = _described(fixes)
     action = Action(
         kind="kubernetes", verb="replace", target=what, body=ctx.mask(job),
@@ -216,38 +158,10 @@ def _job_step(ctx: HealContext, kube: Kube, p: FixEndpointEnvParams, raw: Json, 
             f"{n}={old}" for olds in before.values() for n, old in olds.items())),
     )  # fmt: skip
 
-    async def read() -> Json:
-        return await kube.call(kube.batch.read_namespaced_job, name, ns, verb="get", what=what, missing_ok=True)
-
     async def run() -> Change:
-        probe = {**job, "metadata": {**{k: v for k, v in job["metadata"].items() if k != "name"},
-                                     "generateName": f"{name}-"}}  # fmt: skip
-        try:  # the new body, validated before the old Job goes (its own name is still taken)
-            await kube.call(kube.batch.create_namespaced_job, ns, probe, verb="create", what=what, dry_run="All")
-        except RemediationError as exc:
-            raise RemediationError(f"server-side dry run refused: {exc}") from None
-        await _dry_run_then(kube, kube.batch.delete_namespaced_job, name, ns, verb="delete", what=what,
-                            propagation_policy="Background")  # fmt: skip
-        for _ in range(int(GONE_WAIT_S / GONE_POLL_S)):  # background deletion: normally gone at once
-            if not await read():
-                break
-            await anyio.sleep(GONE_POLL_S)
-        created = await _dry_run_then(kube, kube.batch.create_namespaced_job, ns, job, verb="create", what=what)
-        uid = (created.get("metadata") or {}).get("uid")
-        if not p.wait_seconds:
-            return Change(action=action, before=ctx.mask(before), after=ctx.mask(after))
-
-        def done(j: Json) -> bool:
-            return (j.get("metadata") or {}).get("uid") == uid and _finished(j) is not None
-
-        final: Json = {}
-        with anyio.move_on_after(p.wait_seconds):
-            final = await kube.wait_for(kube.batch.list_namespaced_job, read, ns, name, done)
-        if not final:
-            raise RemediationError(f"{what} did not finish within {p.wait_seconds:g}s")
-        if _finished(final) == "Failed":
-            raise RemediationError(f"{what} failed: {await _failure(kube, ns, final)}")
-        return Change(action=action, before=ctx.mask(before), after=ctx.mask({**after, "job": "Complete"}))
+        state = await rerun_job(kube, ns, job, p.wait_seconds)
+        after_ = {**after, "job": state} if state == "Complete" else after
+        return Change(action=action, before=ctx.mask(before), after=ctx.mask(after_))
 
     return Step(action=action, run=run)
 
@@ -292,7 +206,7 @@ async def spec(ctx: HealContext, params: FixEndpointEnvParams) -> list[Step]:
         fixes = _fixes(((raw.get("spec") or {}).get("template") or {}).get("spec") or {}, params.url, right)
         if not fixes:
             continue
-        if _finished(raw) is None:
+        if finished(raw) is None:
             name = raw["metadata"]["name"]
             raise RemediationError(f"Job {ns}/{name} still runs with {params.url}: let it finish (or delete it) "
                                    f"and heal again")  # fmt: skip

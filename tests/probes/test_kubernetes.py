@@ -168,6 +168,26 @@ async def test_absent_init_jobs_are_unknown_when_no_hook_job_is_kept() -> None:
         "polaris-init": Status.UNKNOWN, "seed-data": Status.UNKNOWN}  # fmt: skip
 
 
+async def test_an_event_about_an_earlier_job_of_the_same_name_is_history() -> None:
+    """A hook Job run again (deleted and created anew, as helm upgrade and heal do) keeps its name; the Warning its
+    failed incarnation left is about another uid and says nothing about the Job that Completed since."""
+    job = meta("floe-infra-seed-data", "seed-data", annotations={"helm.sh/hook": "post-install"})
+    done = {"type": "Complete", "status": "True"}
+    objects = {
+        "pods": [pod("floe-infra-polaris-1", "polaris", RUNNING)],
+        "jobs": [{"metadata": job, "status": {"succeeded": 1, "conditions": [done]}}],
+        "events": [
+            {"type": "Warning", "reason": "BackoffLimitExceeded", "message": "earlier run",
+             "involvedObject": {"kind": "Job", "name": job["name"], "uid": "uid-of-the-failed-run"}},
+            {"type": "Warning", "reason": "Throttled", "message": "this run",
+             "involvedObject": {"kind": "Job", "name": job["name"], "uid": job["uid"]}},
+        ],
+    }  # fmt: skip
+    async with fake_apiserver(objects) as url, kube_ctx(url) as ctx:
+        by = codes(await run_probe(kubernetes, ctx))
+    assert [f.evidence["reason"] for f in by["k8s.warning_event"]] == ["Throttled"]
+
+
 async def test_a_forbidden_list_is_one_unknown_and_the_rest_still_runs() -> None:
     async with fake_apiserver(cluster(), status={"secrets": 403}) as url, kube_ctx(url) as ctx:
         by = codes(await run_probe(kubernetes, ctx))

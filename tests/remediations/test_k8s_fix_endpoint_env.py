@@ -16,7 +16,8 @@ from floe_agents.findings import Status
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.probes.endpoints import endpoints
 from floe_agents.remediations._kube import Json, Kube
-from floe_agents.remediations.k8s_fix_endpoint_env import recreated_job, replace_url, right_endpoint
+from floe_agents.remediations._kube_jobs import recreated_job
+from floe_agents.remediations.k8s_fix_endpoint_env import replace_url, right_endpoint
 from floe_agents.remediations.k8s_fix_endpoint_env import spec as fix_env
 from tests.remediations.conftest import FillStep
 from tests.support.lab import NS, LabHandle, findings_of, probe_findings
@@ -61,7 +62,11 @@ def test_a_job_is_created_again_without_what_the_server_and_controller_generated
                                   {"name": "STORAGE_ENDPOINT", "value": WRONG}, {"name": "OTHER", "value": "x"}]}]}}},
         "status": {"succeeded": 1},
     }  # fmt: skip
-    job = recreated_job(raw, {"c": {"STORAGE_ENDPOINT": (WRONG, RIGHT)}})
+
+    def fix(pod_spec: Json) -> None:
+        pod_spec["containers"][0]["env"][0]["value"] = RIGHT
+
+    job = recreated_job(raw, fix)
     assert job["metadata"] == {"name": "init", "namespace": "ns", "labels": {"app": "i"},
                                "annotations": {"helm.sh/hook": "post-install"}}  # fmt: skip
     assert "status" not in job and "selector" not in job["spec"] and job["spec"]["backoffLimit"] == 3
@@ -71,7 +76,7 @@ def test_a_job_is_created_again_without_what_the_server_and_controller_generated
                                                         {"name": "OTHER", "value": "x"}]  # fmt: skip
     assert raw["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"] == WRONG  # the input is untouched
     manual = {**raw, "spec": {**raw["spec"], "manualSelector": True}}
-    assert recreated_job(manual, {})["spec"]["selector"] == raw["spec"]["selector"]
+    assert recreated_job(manual)["spec"]["selector"] == raw["spec"]["selector"]
 
 
 def _env(obj: Json) -> dict[str, Any]:

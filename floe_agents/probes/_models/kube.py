@@ -183,6 +183,7 @@ class Pod(_Object):
 
 class _InvolvedObject(_Named):
     kind: str | None = None
+    uid: str | None = None
 
 
 class _Series(Model):
