@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,10 @@ async def run(scenario: str) -> int:
     print(f"causes before     : {', '.join(report['causes_before'])}")
     print(f"outcome           : {report['outcome']} (exit {healed.returncode}); after: exit {after.returncode}, "
           f"{len(final['root_causes'])} root cause(s)")  # fmt: skip
+    for f in final["findings"]:
+        if f["status"] in ("fail", "warn", "unknown"):
+            print(f"  left: {f['status']} {f['component']} {f['code']} {f['subject']}: {f['summary'][:160]}")
+    print(f"machine load      : {os.getloadavg()[0]:.1f} (1-min average at the end; 2 cores)")
     print(f"heal --yes        : {heal_s:6.1f} s   budget {BUDGET_S:g} s   ratio {heal_s / BUDGET_S:.2f}")
     print(f"heal + final check: {total_s:6.1f} s   budget {BUDGET_S:g} s   ratio {total_s / BUDGET_S:.2f}")
     ok = report["outcome"] == "healed" and after.returncode == 0 and heal_s <= BUDGET_S
