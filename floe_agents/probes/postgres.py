@@ -20,8 +20,8 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 
 from floe_agents.context import Endpoint, ProbeContext
+from floe_agents.dagster_alembic import ancestors, installed_head
 from floe_agents.findings import CannotObserveError, Code, Finding, Status
-from floe_agents.probes._alembic import ancestors, installed_head
 from floe_agents.probes._credentials import POSTGRES_LOGIN
 from floe_agents.probes._vantages import resolve_from
 from floe_agents.probes._verdict import Verdict

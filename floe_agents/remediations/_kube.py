@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 import anyio
 
 from floe_agents.heal_context import HealContext, NotPermittedError, RemediationError
+from floe_agents.remediation import Action, Change, Step
 from floe_agents.remediations._kube_models import (
     EnvVar,
     Pod,
@@ -33,6 +34,7 @@ from floe_agents.remediations._kube_models import (
 from floe_agents.text import printable
 
 __all__ = [
+    "RESTARTED_AT",
     "EnvVar",
     "Json",
     "Kube",
@@ -44,10 +46,12 @@ __all__ = [
     "now_rfc3339",
     "parse_time",
     "references",
+    "restart_step",
     "rollout_pending",
     "wait_rollout",
 ]
 
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 REQUEST_TIMEOUT_S = 10.0
 WATCH_CHUNK_S = 5  # a watch is re-opened (after a fresh read) at least this often
 Json: TypeAlias = dict[str, Any]
@@ -195,3 +199,33 @@ async def wait_rollout(kube: Kube, ns: str, kind: WorkloadKind, name: str, secon
     if rollout_pending(last) is None:
         return last
     raise RemediationError(f"{what} did not become Ready within {seconds:g}s: {rollout_pending(last) or 'unknown'}")
+
+
+def restart_step(ctx: HealContext, kube: Kube, ns: str, w: Workload, *, why: str, wait_seconds: float) -> Step:
+    """``kubectl rollout restart`` of ``w`` (the pod-template annotation, a server-side dry run first), then a
+    bounded wait for it to be Ready; ``why`` is said in the plan."""
+    what = f"{w.kind} {ns}/{w.name}"
+    _, _, patch_fn = kube.workload_api(w.kind)
+    old = w.spec.template.metadata.annotations.get(RESTARTED_AT)
+    shown = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: "<now, RFC 3339>"}}}}}
+    action = Action(
+        kind="kubernetes",
+        verb="patch",
+        target=what,
+        summary=ctx.mask(f"restart {what} (kubectl rollout restart) because {why}; wait for it to be Ready"),
+        body=shown,
+        undo=None,  # a restart replaces pods; there is nothing to take back
+    )
+
+    async def run() -> Change:
+        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now_rfc3339()}}}}}
+        try:
+            await kube.call(patch_fn, w.name, ns, body, verb="patch", what=what, dry_run="All")
+        except RemediationError as exc:
+            raise RemediationError(f"server-side dry run refused: {exc}") from None
+        await kube.call(patch_fn, w.name, ns, body, verb="patch", what=what)
+        done = await wait_rollout(kube, ns, w.kind, w.name, wait_seconds)
+        new = done.spec.template.metadata.annotations.get(RESTARTED_AT)
+        return Change(action=action, before={RESTARTED_AT: old}, after={RESTARTED_AT: new, "ready": True})
+
+    return Step(action=action, run=run)

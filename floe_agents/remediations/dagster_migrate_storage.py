@@ -13,7 +13,10 @@ the migration ran, instead of a migrate Job missing beside kept hook Jobs.
 
 Proof is the database, not the Job: "Completed" says only that a process exited 0, so after the Job completes
 the ``alembic_version`` is read back and must be the installed head (:mod:`.dagster_schema`, the postgres
-probe's reading). A Failed Job is an error quoting its pod's termination message and log tail. The plan is empty
+probe's reading). A Failed Job is an error quoting its pod's termination message and log tail. Then, as Dagster's
+upgrade procedure says, the release's webserver and daemon Deployments are restarted (``kubectl rollout restart``,
+waited for): they ran against the old schema, and the daemon keeps reporting the errors it met there (missing
+``runs``/``jobs`` tables) in its heartbeats until it restarts. The plan is empty
 when the schema is already at head. A migration cannot be undone by heal: the undo text says to restore a backup.
 """
 
@@ -26,13 +29,16 @@ from pydantic import Field
 
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step, remediation
-from floe_agents.remediations._kube import Json, Kube, Workload
+from floe_agents.remediations._kube import Json, Kube, Workload, restart_step
+from floe_agents.remediations._kube_jobs import failure, finished
 from floe_agents.remediations.dagster_schema import SchemaState, read_schema
 
 __all__ = ["MIGRATE_COMMAND", "MigrateParams", "migrate_job", "spec"]
 
 MIGRATE_COMMAND = ["dagster", "instance", "migrate"]
 WEBSERVER_SELECTORS = ("app.kubernetes.io/component=dagster-webserver", "component=dagster-webserver")
+# What reads the storage the migration changed, and is restarted after it (Dagster's upgrade procedure).
+STORAGE_READERS = ("dagster-webserver", "dagster-daemon")
 _COMPONENT_LABELS = ("app.kubernetes.io/component", "component")
 _NOT_FOR_JOBS = ("ports", "readinessProbe", "livenessProbe", "startupProbe", "lifecycle", "args")
 
@@ -94,37 +100,6 @@ def migrate_job(web: Workload, raw: Json, p: MigrateParams) -> Json:
     }
 
 
-def _finished(job: Json) -> str | None:
-    conditions = (job.get("status") or {}).get("conditions") or []
-    return next((str(c["type"]) for c in conditions if c.get("type") in ("Complete", "Failed")
-                 and c.get("status") == "True"), None)  # fmt: skip
-
-
-async def _failure(kube: Kube, ns: str, job: Json) -> str:
-    """Why the Job failed: its condition, the last pod's termination message and log tail."""
-    conditions = (job.get("status") or {}).get("conditions") or []
-    failed: Json = next((c for c in conditions if c.get("type") == "Failed"), {})
-    why = f"{failed.get('reason') or 'Failed'}: {failed.get('message') or ''}".strip(": ")
-    uid = (job.get("metadata") or {}).get("uid")
-    pods = await kube.call(kube.core.list_namespaced_pod, ns, verb="list", what=f"Pod {ns}/*")
-    owned = [
-        p
-        for p in pods.get("items") or []
-        if any(o.get("uid") == uid for o in p["metadata"].get("ownerReferences") or [])
-    ]
-    owned.sort(key=lambda p: str(p["metadata"].get("creationTimestamp")))
-    if not owned:
-        return why
-    last = owned[-1]
-    states = [s.get("state", {}).get("terminated") or s.get("lastState", {}).get("terminated") or {}
-              for s in (last.get("status") or {}).get("containerStatuses") or []]  # fmt: skip
-    message = next((str(t.get("message")) for t in states if t.get("message")), "")
-    tail = await kube.log_tail(ns, last["metadata"]["name"])
-    return "; ".join(
-        x for x in (why, f"termination message: {message}" if message else "", f"log: {tail}" if tail else "") if x
-    )
-
-
 def _step(ctx: HealContext, kube: Kube, p: MigrateParams, job: Json, *, old: Json, state: SchemaState) -> Step:
     ns, name = p.namespace, job["metadata"]["name"]
     what = f"Job {ns}/{name}"
@@ -154,11 +129,11 @@ def _step(ctx: HealContext, kube: Kube, p: MigrateParams, job: Json, *, old: Jso
 
         done: Json = {}
         with anyio.move_on_after(p.wait_seconds + 30):
-            done = await kube.wait_for(kube.batch.list_namespaced_job, read, ns, name, lambda j: bool(_finished(j)))
+            done = await kube.wait_for(kube.batch.list_namespaced_job, read, ns, name, lambda j: bool(finished(j)))
         if not done:
             raise RemediationError(f"{what} did not finish within {p.wait_seconds + 30:g}s")
-        if _finished(done) == "Failed":
-            raise RemediationError(f"{what} failed: {await _failure(kube, ns, done)}")
+        if finished(done) == "Failed":
+            raise RemediationError(f"{what} failed: {await failure(kube, ns, done)}")
         after = await read_schema(ctx, p.database)
         if after.revision != after.head:
             raise RemediationError(f"{what} completed but {p.database} is at {after.revision or 'no revision'}, "
@@ -175,7 +150,11 @@ def _step(ctx: HealContext, kube: Kube, p: MigrateParams, job: Json, *, old: Jso
     permissions=[
         ("get", "deployments.apps"),
         ("list", "deployments.apps"),
+        ("watch", "deployments.apps"),
+        ("patch", "deployments.apps"),
+        ("list", "statefulsets.apps"),
         ("create", "jobs.batch"),
+        ("watch", "jobs.batch"),
         ("get", "jobs.batch"),
         ("delete", "jobs.batch"),
         ("list", "pods"),
@@ -193,6 +172,19 @@ async def spec(ctx: HealContext, params: MigrateParams) -> list[Step]:
     name, ns = job["metadata"]["name"], params.namespace
     old = await kube.call(kube.batch.read_namespaced_job, name, ns, verb="get", what=f"Job {ns}/{name}",
                           missing_ok=True)  # fmt: skip
-    if old and not _finished(old):
+    if old and not finished(old):
         raise RemediationError(f"Job {ns}/{name} is still running: let it finish (or delete it) and heal again")
-    return [_step(ctx, kube, params, job, old=old, state=state)]
+    why = "it ran against the unmigrated schema (Dagster's procedure: restart the webserver and daemon after "
+    why += "`dagster instance migrate`; the daemon's errors from before stay until it does)"
+    restarts = [restart_step(ctx, kube, ns, w, why=why, wait_seconds=params.wait_seconds)
+                for w in await _storage_readers(kube, ns, web)]  # fmt: skip
+    return [_step(ctx, kube, params, job, old=old, state=state), *restarts]
+
+
+async def _storage_readers(kube: Kube, ns: str, web: Workload) -> list[Workload]:
+    """The release's webserver and daemon Deployments (the chart's component labels), that run anything."""
+    release = web.metadata.labels.get("app.kubernetes.io/instance")
+    selector = f"app.kubernetes.io/instance={release}" if release else None
+    return [w for w in await kube.workloads(ns, selector)
+            if w.kind == "Deployment" and w.spec.replicas != 0 and not w.spec.paused
+            and any(w.metadata.labels.get(k) in STORAGE_READERS for k in _COMPONENT_LABELS)]  # fmt: skip

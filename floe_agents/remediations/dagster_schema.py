@@ -5,80 +5,23 @@ Why the same reading: ``dagster.migrate_storage`` must plan nothing exactly when
 head of the installed dagster-postgres, read from its migration scripts as text (no Dagster import), with the
 same pinned fallback — and the database is reached through the same driver (psycopg), endpoint (the postgres
 component's ``sql`` URL from this vantage) and credentials (``postgres_user``/``postgres_password``, as the
-probe declares them). Not a shared module with the probe because remediations may not import the probes'
-private helpers; the probe's ``_alembic`` is the reference this mirrors.
+probe declares them). The head comes from :mod:`floe_agents.dagster_alembic`, the module the probe reads it from.
 """
 
 from __future__ import annotations
 
-import configparser
-import importlib.metadata
-import importlib.util
-import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import anyio
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from floe_agents.dagster_alembic import ancestors, installed_head
 from floe_agents.heal_context import HealContext, RemediationError
 
-__all__ = ["FALLBACK_HEAD", "SchemaState", "installed_head", "read_schema"]
+__all__ = ["SchemaState", "read_schema"]
 
-FALLBACK_HEAD = "29b539ebc72a"  # dagster-postgres 0.29.27 (dagster 1.13.27), as the postgres probe pins it
 CONNECT_TIMEOUT_S = 5.0
-_REV = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.M)
-_DOWN = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.M)
-
-
-def _scripts() -> Path:
-    """The folder of dagster-postgres' alembic scripts (its alembic.ini names ``dagster:_core/storage/alembic``)."""
-    spec = importlib.util.find_spec("dagster_postgres")
-    if spec is None or not spec.submodule_search_locations:
-        raise LookupError("dagster_postgres is not installed")
-    ini = Path(next(iter(spec.submodule_search_locations))) / "alembic" / "alembic.ini"
-    parser = configparser.RawConfigParser()
-    parser.read(ini)
-    package, _, rel = parser.get("alembic", "script_location").rpartition(":")
-    if not package:
-        return ini.parent / rel
-    pkg = importlib.util.find_spec(package)
-    if pkg is None or not pkg.submodule_search_locations:
-        raise LookupError(f"{package} is not installed")
-    return Path(next(iter(pkg.submodule_search_locations))) / rel
-
-
-def _chain(base: Path) -> tuple[str, dict[str, tuple[str, ...]]]:
-    chain: dict[str, tuple[str, ...]] = {}
-    for script in (base / "versions").glob("*.py"):
-        text = script.read_text(encoding="utf-8", errors="replace")
-        rev, down = _REV.search(text), _DOWN.search(text)
-        if rev:
-            chain[rev.group(1)] = tuple(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1) if down else ""))
-    heads = set(chain) - {d for downs in chain.values() for d in downs}
-    if len(heads) != 1:
-        raise LookupError(f"expected one alembic head, found {sorted(heads)}")
-    return heads.pop(), chain
-
-
-def installed_head() -> tuple[str, dict[str, tuple[str, ...]] | None]:
-    """(head, revision -> down revisions) of the installed dagster-postgres' scripts; (pinned head, None)."""
-    try:
-        return _chain(_scripts())
-    except (LookupError, OSError, ValueError, configparser.Error, importlib.metadata.PackageNotFoundError):
-        return FALLBACK_HEAD, None
-
-
-def _ancestors(chain: dict[str, tuple[str, ...]], head: str) -> set[str]:
-    out: set[str] = set()
-    todo = list(chain.get(head, ()))
-    while todo:
-        rev = todo.pop()
-        if rev not in out:
-            out.add(rev)
-            todo.extend(chain.get(rev, ()))
-    return out
 
 
 @dataclass(frozen=True)
@@ -107,7 +50,7 @@ async def read_schema(ctx: HealContext, database: str) -> SchemaState:
     params.update(host=url.host, port=url.port or 5432, user=ctx.credential("postgres_user"), dbname=database,
                   password=ctx.credential("postgres_password"), connect_timeout=int(CONNECT_TIMEOUT_S),
                   application_name="floe-agents")  # fmt: skip
-    head, chain = await anyio.to_thread.run_sync(installed_head)
+    head, chain, _ = await anyio.to_thread.run_sync(installed_head)
     try:
         with anyio.fail_after(CONNECT_TIMEOUT_S + 5):
             async with await psycopg.AsyncConnection.connect(make_conninfo("", **params), autocommit=True) as conn:
@@ -124,5 +67,5 @@ async def read_schema(ctx: HealContext, database: str) -> SchemaState:
                     revision = str(row[0]) if row else None
     except (psycopg.Error, TimeoutError) as exc:
         raise RemediationError(ctx.mask(f"cannot read the {database} schema: {type(exc).__name__}: {exc}")) from None
-    behind = revision is not None and revision != head and (chain is None or revision in _ancestors(chain, head))
+    behind = revision is not None and revision != head and (chain is None or revision in ancestors(chain, head))
     return SchemaState(database, tables, revision, head, behind)

@@ -20,13 +20,12 @@ from typing import Literal
 
 from pydantic import Field
 
-from floe_agents.heal_context import HealContext, RemediationError
-from floe_agents.remediation import Action, Change, Params, Step, remediation
-from floe_agents.remediations._kube import Kube, Pod, Workload, later, now_rfc3339, parse_time, references, wait_rollout
+from floe_agents.heal_context import HealContext
+from floe_agents.remediation import Params, Step, remediation
+from floe_agents.remediations._kube import RESTARTED_AT, Kube, Pod, later, parse_time, references, restart_step
 
 __all__ = ["RESTARTED_AT", "RolloutRestartParams", "spec"]
 
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 _CONFIG_ERRORS = frozenset({"CreateContainerConfigError", "CreateContainerError"})
 
 
@@ -49,34 +48,6 @@ def _why_stale(pod: Pod, kind: str, name: str, changed: datetime | None) -> str 
         if started is not None and changed is not None and started < changed:
             return f"pod {pod.metadata.name} started before {kind} {name} last changed"
     return None
-
-
-def _step(ctx: HealContext, kube: Kube, p: RolloutRestartParams, w: Workload, why: str) -> Step:
-    ns, what = p.namespace, f"{w.kind} {p.namespace}/{w.name}"
-    _, _, patch_fn = kube.workload_api(w.kind)
-    old = w.spec.template.metadata.annotations.get(RESTARTED_AT)
-    shown = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: "<now, RFC 3339>"}}}}}
-    action = Action(
-        kind="kubernetes",
-        verb="patch",
-        target=what,
-        summary=ctx.mask(f"restart {what} (kubectl rollout restart) because {why}; wait for it to be Ready"),
-        body=shown,
-        undo=None,  # a restart replaces pods; there is nothing to take back
-    )
-
-    async def run() -> Change:
-        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now_rfc3339()}}}}}
-        try:
-            await kube.call(patch_fn, w.name, ns, body, verb="patch", what=what, dry_run="All")
-        except RemediationError as exc:
-            raise RemediationError(f"server-side dry run refused: {exc}") from None
-        await kube.call(patch_fn, w.name, ns, body, verb="patch", what=what)
-        done = await wait_rollout(kube, ns, w.kind, w.name, p.wait_seconds)
-        new = done.spec.template.metadata.annotations.get(RESTARTED_AT)
-        return Change(action=action, before={RESTARTED_AT: old}, after={RESTARTED_AT: new, "ready": True})
-
-    return Step(action=action, run=run)
 
 
 @remediation(
@@ -108,5 +79,5 @@ async def spec(ctx: HealContext, params: RolloutRestartParams) -> list[Step]:
             continue  # does not read it, runs nothing, or paused (kubectl refuses to restart a paused rollout)
         why = next((r for pod in await kube.pods_of(ns, w) if (r := _why_stale(pod, kind, name, changed))), None)
         if why is not None:
-            steps.append(_step(ctx, kube, params, w, why))
+            steps.append(restart_step(ctx, kube, ns, w, why=why, wait_seconds=params.wait_seconds))
     return steps

@@ -14,12 +14,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from floe_agents import dagster_alembic as alembic_module
 from floe_agents.config.targets import CredentialsTarget
 from floe_agents.context import ProbeContext
+from floe_agents.dagster_alembic import FALLBACK_HEAD, _alembic_chain, ancestors
 from floe_agents.findings import Code, Finding, Status
-from floe_agents.probes import _alembic as alembic_module
 from floe_agents.probes import postgres as pg_module
-from floe_agents.probes._alembic import FALLBACK_HEAD, _alembic_chain, ancestors
 from floe_agents.probes.postgres import CODES, _schema, postgres
 from tests.support.lab import LabHandle, findings_of, probe_findings
 from tests.support.net import bad_server, closed_port

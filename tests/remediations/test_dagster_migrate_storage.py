@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
+from floe_agents.dagster_alembic import installed_head
 from floe_agents.findings import Status
 from floe_agents.heal_context import HealContext
 from floe_agents.probes.postgres import postgres
 from floe_agents.remediations._kube import Kube, Workload
 from floe_agents.remediations.dagster_migrate_storage import MIGRATE_COMMAND, MigrateParams, migrate_job
 from floe_agents.remediations.dagster_migrate_storage import spec as migrate
-from floe_agents.remediations.dagster_schema import installed_head, read_schema
+from floe_agents.remediations.dagster_schema import read_schema
 from tests.remediations.conftest import FillStep
 from tests.support.lab import NS, LabHandle, findings_of, probe_findings
 
@@ -71,9 +72,14 @@ async def test_migrates_the_empty_schema_to_head(lab: LabHandle, heal_ctx: HealC
     params = migrate.parse(fill_step("dagster-migrate-schema", 0, cause.evidence))
     assert (params.namespace, params.database) == (NS, "dagster")
 
-    [step] = await migrate.plan(heal_ctx, params)
+    step, *restarts = await migrate.plan(heal_ctx, params)
     name = "floe-dagster-dagster-webserver-instance-migrate"
     assert (step.action.verb, step.action.target) == ("run", f"Job {NS}/{name}")
+    # Then Dagster's procedure: the webserver and the daemon, which ran on the old schema, are restarted.
+    assert [(r.action.verb, r.action.target) for r in restarts] == [
+        ("patch", f"Deployment {NS}/floe-dagster-daemon"),
+        ("patch", f"Deployment {NS}/floe-dagster-dagster-webserver"),
+    ]
     body: Any = step.action.body
     assert body["spec"]["template"]["spec"]["containers"][0]["command"] == MIGRATE_COMMAND
     kube = Kube(heal_ctx)
@@ -82,7 +88,9 @@ async def test_migrates_the_empty_schema_to_head(lab: LabHandle, heal_ctx: HealC
     assert (await read_schema(heal_ctx, "dagster")).tables == 0  # planning changed nothing
 
     change = await step.run()
-    head, _ = installed_head()
+    for restart in restarts:
+        assert (await restart.run()).after["ready"] is True  # type: ignore[index,call-overload]
+    head, _, _ = installed_head()
     assert change.before == {"database": "dagster", "tables": 0, "revision": None, "head": head}
     assert change.after["revision"] == head  # type: ignore[index,call-overload]
     after = await probe_findings(lab, postgres)

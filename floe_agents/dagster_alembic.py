@@ -1,7 +1,8 @@
 """The alembic head of the installed dagster-postgres, read from its migration scripts without importing Dagster.
 
 The postgres probe compares the ``dagster`` database's ``alembic_version`` with this head to tell an unmigrated
-schema (the seed report's blocker) from one that is behind, at head or ahead. Dagster is heavy to import and may
+schema (the seed report's blocker) from one that is behind, at head or ahead; ``dagster.migrate_storage`` plans
+nothing exactly when the probe says "at head", so both read the head here, once. Dagster is heavy to import and may
 not be installed where floe-agents runs, so the scripts are read as text; when they cannot be read at all, a
 pinned constant stands in and the verdict says so.
 """
@@ -13,6 +14,8 @@ import importlib.metadata
 import importlib.util
 import re
 from pathlib import Path
+
+__all__ = ["FALLBACK_HEAD", "ancestors", "installed_head"]
 
 # dagster-postgres 0.29.27 (dagster 1.13.27): head of dagster/_core/storage/alembic/versions, used when unreadable.
 FALLBACK_HEAD = "29b539ebc72a"
@@ -55,6 +58,7 @@ def _alembic_chain() -> tuple[str, dict[str, tuple[str, ...]], str]:
 
 
 def installed_head() -> tuple[str, dict[str, tuple[str, ...]] | None, str]:
+    """(head, revision -> down revisions, source) of the installed scripts; (pinned head, None, why) without them."""
     try:
         return _alembic_chain()
     except (LookupError, OSError, ValueError, configparser.Error, importlib.metadata.PackageNotFoundError) as exc:
@@ -62,6 +66,7 @@ def installed_head() -> tuple[str, dict[str, tuple[str, ...]] | None, str]:
 
 
 def ancestors(chain: dict[str, tuple[str, ...]], head: str) -> list[str]:
+    """Every revision before ``head``, nearest first."""
     out, todo = [], list(chain.get(head, ()))
     while todo:
         rev = todo.pop()
