@@ -41,6 +41,7 @@ from floe_agents.events import (
 )
 from floe_agents.findings import CannotObserveError, Code, Finding, Severity, Status
 from floe_agents.registry import AgentSpec, LoadError, ProbeSpec
+from floe_agents.stall import STARVED_S, StallMeter, timed_out
 from floe_agents.text import printable
 
 __all__ = ["RUN_GRACE_S", "RunOptions", "Runner"]
@@ -110,6 +111,7 @@ class Runner:
         self._observers: tuple[Observer, ...] = (self._recorder, *observers)
         self._limiter = anyio.CapacityLimiter(max(1, self.options.concurrency))
         self._reactor: Subscription[Delivery] | None = None
+        self._stall = StallMeter()
 
     def _emit(self, event: RunEvent) -> None:
         for observer in self._observers:
@@ -132,12 +134,15 @@ class Runner:
         async with errors_pub:
             for err in self.load_errors:
                 await errors_pub.publish(self._load_error_finding(err))
-        with anyio.move_on_after(self.options.deadline_s) as scope:
-            async with anyio.create_task_group() as tg:
-                if self._reactor is not None:
-                    tg.start_soon(self._react, self._reactor, tg)
-                for agent, pub in zip(self.agents, publishers, strict=True):
-                    tg.start_soon(self._agent, agent, pub)
+        async with anyio.create_task_group() as meter:
+            meter.start_soon(self._stall.run)
+            with anyio.move_on_after(self.options.deadline_s) as scope:
+                async with anyio.create_task_group() as tg:
+                    if self._reactor is not None:
+                        tg.start_soon(self._react, self._reactor, tg)
+                    for agent, pub in zip(self.agents, publishers, strict=True):
+                        tg.start_soon(self._agent, agent, pub)
+            meter.cancel_scope.cancel()
         if scope.cancelled_caught:
             log.warning("deadline reached", deadline_s=self.options.deadline_s)
         return self._recorder.record()
@@ -220,7 +225,17 @@ class Runner:
         finished[spec.name] = findings
 
     async def execute(self, spec: ProbeSpec, ctx: ProbeContext, trigger: Finding | None = None) -> list[Finding]:
-        """Run one probe with its timeout and retries; always returns findings, never raises (but cancellation)."""
+        """Run one probe with its timeout and retries; always returns findings, never raises (but cancellation).
+        An answer that rests on a timeout while floe-agents itself was starved (:mod:`floe_agents.stall`) is not
+        evidence about the component: the probe is asked once more."""
+        stalled = self._stall.stalled()
+        found = await self._execute(spec, ctx, trigger)
+        if timed_out(found) and (lost := self._stall.stalled() - stalled) >= STARVED_S:
+            log.info("asking again: the event loop stalled", probe=spec.name, stalled_s=round(lost, 2))
+            found = await self._execute(spec, ctx, trigger)
+        return found
+
+    async def _execute(self, spec: ProbeSpec, ctx: ProbeContext, trigger: Finding | None) -> list[Finding]:
         failure: Finding | None = None
         for attempt in range(max(1, spec.retry.attempts)):
             if attempt:
