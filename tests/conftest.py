@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,11 +38,24 @@ def _lab_of(item: pytest.Item) -> object:
     return callspec.params.get("lab") if callspec is not None and "lab" in getattr(item, "fixturenames", ()) else None
 
 
+# The modules that run every scenario's lab; ``FLOE_TEST_SCENARIOS`` (comma-separated) keeps only those scenarios
+# there, so scripts/test can give each of its two pytest processes its own share of the labs.
+SCENARIO_MODULES = ("test_lab_scenarios.py", "test_scenario_diagnosis.py")
+
+
+def _in_share(item: pytest.Item, share: set[str]) -> bool:
+    return item.path.name not in SCENARIO_MODULES or _lab_of(item) in share
+
+
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test marked ``changes_lab`` (heal) changes the shared scenario lab: it runs after every other test of that
     lab. pytest has already grouped the tests of one session-scoped lab together (one lab per group); within each
     group the changing tests move to the end, keeping the order otherwise. So no extra lab is started for them."""
+    share = {s.strip() for s in os.environ.get("FLOE_TEST_SCENARIOS", "").split(",") if s.strip()}
+    if share:
+        config.hook.pytest_deselected(items=[i for i in items if not _in_share(i, share)])
+        items[:] = [i for i in items if _in_share(i, share)]
     ordered: list[pytest.Item] = []
     block: list[pytest.Item] = []
 

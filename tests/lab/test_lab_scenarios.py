@@ -60,19 +60,11 @@ def _changes(lab: LabHandle) -> MutationCounts:
     return anyio.run(mutation_counts, lab.state_dir)
 
 
-# Proven through the CLI so far: healthy and seed (seed exercises 8 of the 11 playbooks). The other scenarios are
-# healed per remediation on their own labs (tests/remediations); through `heal` they are not yet proven, and are
-# skipped (not run as expected failures: each heal costs a minute or two of CI).
-PROVEN_BY_HEAL = frozenset({"healthy", "seed"})
-
-
 @pytest.mark.changes_lab
 def test_heal_plans_without_writing_then_heals_to_green_and_a_second_heal_does_nothing(lab: LabHandle) -> None:
     """The scenario's lab, after every read-only test of it: dry run (zero writes at the four servers), heal, then
     a healthy investigation and a second heal that plans nothing."""
     scenario = load_scenario(lab.info["scenario"])
-    if scenario.name not in PROVEN_BY_HEAL:
-        pytest.skip(f"{scenario.name}: heal through the CLI not yet proven on this scenario (step 6 open)")
     target = str(lab.targets_file)
     before = _changes(lab)
     dry = cli("heal", "--dry-run", "--target", target, "--json", timeout=240)
@@ -91,25 +83,23 @@ def test_heal_plans_without_writing_then_heals_to_green_and_a_second_heal_does_n
     healed = cli("heal", "--yes", "--target", target, "--json", timeout=600)
     report = json.loads(healed.stdout)
     failures = [(a["playbook"], a["error"]) for a in report["applied"] if a["error"]]
-    # Every root cause is healed and verified. "healed" (exit 0) also needs the final diagnosis green; a finding no
-    # rule explains yet (seed: the failed seed-data hook Job, the Dagster daemon's errors from before the migration)
-    # leaves "manual-steps-remain" (exit 1) with no root cause: step 7's "no dead ends" turns those into causes.
-    assert not failures and report["outcome"] in {"healed", "manual-steps-remain"}, (
+    # Every scenario's causes have a playbook: each is healed and verified, and the final diagnosis is green.
+    assert not failures and report["outcome"] == "healed", (
         report["outcome"],
         report["causes_after"],
         [(p["cause"], p["kind"], p["reason"]) for p in report["plan"] if p["kind"] != "automatic"],
         failures,
         healed.stderr[-3000:],
     )
-    assert healed.returncode == (0 if report["outcome"] == "healed" else 1)
+    assert healed.returncode == 0
     assert report["causes_after"] == [] and all(a["verified"] for a in report["applied"])
     assert set(scenario.root_causes) <= {a["cause"] for a in report["applied"]}
     wrote = _changes(lab).minus(before).total_of(FLOE_AGENTS)
     assert sum(n or 0 for n in wrote.values()) > 0 and any(a["changes"] for a in report["applied"]), wrote
 
     after = cli("investigate", "--target", target, "--json", timeout=120)
-    assert json.loads(after.stdout)["root_causes"] == []
-    assert (after.returncode == 0) == (report["outcome"] == "healed")
+    left = [(f["status"], f["code"], f["subject"]) for f in json.loads(after.stdout)["findings"] if f["status"] != "ok"]
+    assert after.returncode == 0 and json.loads(after.stdout)["root_causes"] == [], left
     mark = _changes(lab)
     again = cli("heal", "--yes", "--target", target, "--json", timeout=240)
     second = json.loads(again.stdout)
