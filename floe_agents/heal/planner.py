@@ -134,14 +134,16 @@ async def plan_cause(
     return first
 
 
-def _key(step: Step) -> tuple[str, str]:
-    return (step.action.verb, step.action.target)
+def _key(step: Step) -> tuple[str, str, str]:
+    """The same action: verb, target and what it is for (a restart after a migration is not the restart that
+    followed a new Secret, though both patch the same Deployment)."""
+    return (step.action.verb, step.action.target, step.action.summary)
 
 
 def _without_repeats(fixes: list[PlannedFix]) -> list[PlannedFix]:
     """Each action once: a step an earlier fix (in apply order) already takes is not planned again; a fix left
     with no step of its own is still applied (verified) after the fix that does its work."""
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str, str], str] = {}
     out: list[PlannedFix] = []
     for fix in fixes:
         own = [s for s in fix.steps if _key(s) not in seen]
@@ -152,7 +154,7 @@ def _without_repeats(fixes: list[PlannedFix]) -> list[PlannedFix]:
             out.append(fix)
             continue
         kept = {_key(s) for s in own}
-        actions = tuple(a for a in fix.plan.actions if (a.action.verb, a.action.target) in kept)
+        actions = tuple(a for a in fix.plan.actions if (a.action.verb, a.action.target, a.action.summary) in kept)
         note = f"some of its steps are taken by {', '.join(done_by)} first"
         plan = fix.plan.model_copy(update={"actions": actions, "reason": note})
         out.append(PlannedFix(plan, tuple(own), fix.playbook, fix.cause))

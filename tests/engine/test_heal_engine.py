@@ -422,3 +422,59 @@ async def test_a_fix_whose_probe_never_answers_again_is_not_verified() -> None:
     failed = report.applied[-1]
     assert failed.playbook == "make-catalog" and not failed.verified
     assert "could not be observed" in (failed.error or "")
+
+
+class RestartParams(Params):
+    why: str
+
+
+def restart_remediation(state: dict[str, Any], log: list[str]) -> Any:
+    """Restarts the one shared workload for a reason: the same target, a different action for each reason."""
+
+    @remediation("test.restart", params=RestartParams)
+    async def restart(ctx: HealContext, params: RestartParams) -> list[Step]:
+        """Restart the workload after a change."""
+        if state.get(f"restarted for {params.why}"):
+            return []
+        action = Action(kind="kubernetes", verb="patch", target="Deployment d", summary=f"restart: {params.why}")
+
+        async def run() -> Change:
+            log.append(f"restart for {params.why}")
+            state[f"restarted for {params.why}"] = True
+            return Change(action=action)
+
+        return [Step(action=action, run=run)]
+
+    return restart
+
+
+async def test_the_same_target_changed_for_two_reasons_is_two_actions() -> None:
+    """A restart after the migration is not the restart that followed the new Secret, though both patch the same
+    Deployment: neither is folded into the other, and both are applied, each after its own fix."""
+    platform = Platform()
+    platform.remediations = RemediationRegistry.of(
+        [make_remediation(platform.state, platform.log), restart_remediation(platform.state, platform.log)]
+    )
+
+    def with_restart(name: str, fixes: str, phase: str) -> Playbook:
+        thing = fixes.removeprefix("missing-")
+        steps = [{"remediation": "test.create", "params": {"thing": thing}},
+                 {"remediation": "test.restart", "params": {"why": thing}}]  # fmt: skip
+        return Playbook.model_validate(
+            {"name": name, "description": name, "fixes": [fixes], "phase": phase, "steps": steps}
+        )
+
+    books = [
+        with_restart("make-secret", "missing-secret", "secrets"),
+        with_restart("make-catalog", "missing-catalog", "catalog"),
+    ]
+    with anyio.fail_after(60):
+        dry = await platform.healer(books).run(dry_run=True)
+        assert [[a.action.summary for a in p.actions if a.action.verb == "patch"] for p in dry.plan] == [
+            ["restart: secret"],
+            ["restart: catalog"],
+        ]
+        report = await platform.healer(books).run(dry_run=False)
+    assert report.outcome == "healed"
+    assert [e for e in platform.log if e.startswith(("apply", "restart"))] == [
+        "apply secret", "restart for secret", "apply catalog", "restart for catalog"]  # fmt: skip
