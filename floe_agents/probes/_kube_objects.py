@@ -229,22 +229,48 @@ class _Seen:
     message: str | None = None
 
 
+def settled_since(pods: list[Pod], jobs: list[Job]) -> dict[tuple[str, str], str]:
+    """When each Pod last (re)started or finished with no container waiting, and when each Job completed: a Warning
+    that last happened before that is about a state the object has since left (a pod that waited for a Secret and
+    then ran), so it is history."""
+    out = {("Job", j.name): j.status.completion_time for j in jobs if j.status.completion_time}
+    for p in pods:
+        states = [cs.state for cs in p.status.container_statuses if cs.state is not None]
+        if not states or any(st.waiting for st in states):
+            continue
+        times = [t for st in states for t in (st.running and st.running.started_at,
+                                                 st.terminated and st.terminated.finished_at) if t]  # fmt: skip
+        if times:
+            out["Pod", p.name] = max(times)
+    return out
+
+
+def _before(when: str, since: str | None) -> bool:
+    try:
+        return since is not None and datetime.fromisoformat(when) < datetime.fromisoformat(since)
+    except (ValueError, TypeError):
+        return False  # no usable time: keep it
+
+
 def event_obs(
-    events: list[Event], live: dict[tuple[str, str], str], uids: Mapping[tuple[str, str], str | None] | None = None
+    events: list[Event],
+    live: dict[tuple[str, str], str],
+    uids: Mapping[tuple[str, str], str | None] | None = None,
+    since: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Verdict]:
     """Recent Warning events about what exists now. ``live``: (kind, name) of the Pods and Jobs → component;
     ``uids``: their uids, so an event about an earlier object of the same name (a Job deleted and created again,
-    a StatefulSet pod replaced) is history, not the present."""
+    a StatefulSet pod replaced) is history, not the present; ``since``: :func:`settled_since`."""
     grouped: dict[tuple[str, str, str], _Seen] = {}
     now = datetime.now(UTC)
-    uids = uids or {}
+    uids, since = uids or {}, since or {}
     for e in events:
         kind, name = str(e.involved_object.kind), str(e.involved_object.name)
         when = str(e.last_timestamp or e.event_time or e.metadata.creation_timestamp or "")
         uid, current = e.involved_object.uid, uids.get((kind, name))
         earlier = uid is not None and current is not None and uid != current
         gone = kind in ("Pod", "Job") and (kind, name) not in live
-        if e.type != "Warning" or gone or earlier or _stale(when, now):
+        if e.type != "Warning" or gone or earlier or _stale(when, now) or _before(when, since.get((kind, name))):
             continue  # Normal, about an object that is gone or an earlier one of its name, or old: not the present
         g = grouped.setdefault((kind, name, str(e.reason)), _Seen())
         g.count += int(e.count or e.series.count or 1)

@@ -28,6 +28,7 @@ from floe_agents.probes._kube_objects import (
     pod_obs,
     reference_obs,
     service_obs,
+    settled_since,
 )
 from floe_agents.probes._models.kube import Endpoints, Event, Job, KeyStore, Pod, Service
 from floe_agents.probes._models.lenient import parse_each
@@ -140,7 +141,8 @@ async def _observe(api: client.ApiClient, ns: str) -> list[Verdict]:
         out += await _job_obs(core, ns, jobs, pods) + absent_job_obs(jobs, pods)
     live = {("Pod", p.name): comp_of(p) for p in pods} | {("Job", j.name): comp_of(j) for j in jobs}
     uids = {("Pod", p.name): p.metadata.uid for p in pods} | {("Job", j.name): j.metadata.uid for j in jobs}
-    out, events = fold_events(out, event_obs(parse_each(Event, got.get("events", [])), live, uids))
+    events_ = event_obs(parse_each(Event, got.get("events", [])), live, uids, settled_since(pods, jobs))
+    out, events = fold_events(out, events_)
     out += events
     return out + ok_obs(out, pods, jobs, counts)
 

@@ -4,6 +4,7 @@ servers (every bad answer is one finding naming the reason)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -186,6 +187,34 @@ async def test_an_event_about_an_earlier_job_of_the_same_name_is_history() -> No
     async with fake_apiserver(objects) as url, kube_ctx(url) as ctx:
         by = codes(await run_probe(kubernetes, ctx))
     assert [f.evidence["reason"] for f in by["k8s.warning_event"]] == ["Throttled"]
+
+
+async def test_a_warning_from_before_an_object_settled_is_history() -> None:
+    """A pod that waited for a Secret and then started, and a Job that completed since: the Warnings from while
+    they waited are about a state they have left; one that came after the pod started still stands."""
+    now = datetime.now(UTC)
+
+    def at(seconds_ago: int) -> str:
+        return (now - timedelta(seconds=seconds_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    job = meta("floe-dagster-migrate", "migrate")
+    waited = {"type": "Warning", "reason": "Failed", "message": 'secret "s" not found', "count": 31}
+    objects: dict[str, list[dict[str, Any]]] = {
+        "pods": [pod("floe-dagster-web-1", "dagster-webserver", {"running": {"startedAt": at(60)}})],
+        "jobs": [{"metadata": job, "status": {"succeeded": 1, "completionTime": at(30),
+                                              "conditions": [{"type": "Complete", "status": "True"}]}}],
+        "events": [
+            {**waited, "lastTimestamp": at(90), "involvedObject": {"kind": "Pod", "name": "floe-dagster-web-1"}},
+            {**waited, "lastTimestamp": at(45), "involvedObject": {"kind": "Job", "name": job["name"]}},
+            {"type": "Warning", "reason": "Unhealthy", "message": "probe failed", "lastTimestamp": at(10),
+             "involvedObject": {"kind": "Pod", "name": "floe-dagster-web-1"}},
+        ],
+    }  # fmt: skip
+    async with fake_apiserver(objects) as url, kube_ctx(url) as ctx:
+        by = codes(await run_probe(kubernetes, ctx))
+    assert [(f.evidence["involved_object"]["kind"], f.evidence["reason"]) for f in by["k8s.warning_event"]] == [
+        ("Pod", "Unhealthy")
+    ]
 
 
 async def test_a_forbidden_list_is_one_unknown_and_the_rest_still_runs() -> None:

@@ -139,14 +139,20 @@ class _Waiting(_PassThrough):
     message: str | None = None
 
 
+class _Running(_PassThrough):
+    started_at: str | None = Field(None, alias="startedAt")
+
+
 class _Terminated(_PassThrough):
     exit_code: int | None = Field(None, alias="exitCode")
     reason: str | None = None
     message: str | None = None
+    finished_at: str | None = Field(None, alias="finishedAt")
 
 
 class ContainerState(_PassThrough):
     waiting: _Waiting | None = None
+    running: _Running | None = None
     terminated: _Terminated | None = None
 
 
@@ -236,6 +242,7 @@ class _JobStatus(Model):
     conditions: Objects[Condition] = ()
     active: int | None = 0
     failed: int | None = 0
+    completion_time: str | None = Field(None, alias="completionTime")
 
 
 class Job(_Object):
