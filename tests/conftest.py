@@ -38,13 +38,18 @@ def _lab_of(item: pytest.Item) -> object:
     return callspec.params.get("lab") if callspec is not None and "lab" in getattr(item, "fixturenames", ()) else None
 
 
-# The modules that run every scenario's lab; ``FLOE_TEST_SCENARIOS`` (comma-separated) keeps only those scenarios
-# there, so scripts/test can give each of its two pytest processes its own share of the labs.
+# The modules that run every scenario's lab; ``FLOE_TEST_SCENARIOS`` (comma-separated; ``-name`` leaves one out)
+# keeps only those scenarios there, so scripts/test gives each of its pytest processes its own share of the labs
+# (and a new scenario is never in no share).
 SCENARIO_MODULES = ("test_lab_scenarios.py", "test_scenario_diagnosis.py")
 
 
 def _in_share(item: pytest.Item, share: set[str]) -> bool:
-    return item.path.name not in SCENARIO_MODULES or _lab_of(item) in share
+    if item.path.name not in SCENARIO_MODULES:
+        return True
+    lab = str(_lab_of(item))
+    keep = {s for s in share if not s.startswith("-")}
+    return f"-{lab}" not in share and (not keep or lab in keep)
 
 
 @pytest.hookimpl(trylast=True)

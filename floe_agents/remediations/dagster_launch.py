@@ -5,7 +5,8 @@ have nothing to show and the diagnosis can only say "not judged yet" — exactly
 launched the pipeline by hand. The jobs are read from the webserver's own code locations (GraphQL
 ``repositoriesOrError``), never named here; Dagster's implicit jobs (``__ASSET_JOB``...) are left alone, and so is
 any job that already has a run (one in progress is waited for by the verification, not launched again). Planning
-reads only; a job launched and succeeded plans nothing the next time.
+reads only; a job launched and succeeded plans nothing the next time. With ``even_if_run`` every job is launched:
+a playbook that changed what a run does (its telemetry settings) proves the change with a run.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ mutation Launch($selector: JobOrPipelineSelector!) {
 
 class LaunchParams(Params):
     jobs: list[str] = Field(default_factory=list, description="Only these jobs (default: every job never run).")
+    even_if_run: bool = Field(
+        default=False,
+        description="Launch jobs that have run too (a playbook that changed what a run does, and proves it by one).",
+    )
     wait_seconds: float = Field(default=300.0, gt=0, le=3600)
 
 
@@ -69,14 +74,17 @@ async def spec(ctx: HealContext, params: LaunchParams) -> list[Step]:
     steps: list[Step] = []
     for selector in await _jobs(ctx):
         job = selector["jobName"]
-        if (wanted and job not in wanted) or await latest_run(ctx, job, finished=False) is not None:
+        if wanted and job not in wanted:
+            continue
+        if not params.even_if_run and await latest_run(ctx, job, finished=False) is not None:
             continue
         where = f"{selector['repositoryLocationName']}/{selector['repositoryName']}"
+        what = "a run" if params.even_if_run else "the first run"
         action = Action(
             kind="http",
             verb="run",
             target=f"POST {COMPONENT} /graphql launchRun({where}/{job})",
-            summary=f"launch the first run of {job} ({where}) and wait for it to finish",
+            summary=f"launch {what} of {job} ({where}) and wait for it to finish",
             body={"query": "launchRun", "variables": {"selector": selector}},
         )
         steps.append(Step(action=action, run=_runner(ctx, action, selector, params.wait_seconds)))

@@ -14,10 +14,11 @@ the migration ran, instead of a migrate Job missing beside kept hook Jobs.
 Proof is the database, not the Job: "Completed" says only that a process exited 0, so after the Job completes
 the ``alembic_version`` is read back and must be the installed head (:mod:`.dagster_schema`, the postgres
 probe's reading). A Failed Job is an error quoting its pod's termination message and log tail. Then, as Dagster's
-upgrade procedure says, the release's webserver and daemon Deployments are restarted (``kubectl rollout restart``,
-waited for): they ran against the old schema, and the daemon keeps reporting the errors it met there (missing
-``runs``/``jobs`` tables) in its heartbeats until it restarts. The plan is empty
-when the schema is already at head. A migration cannot be undone by heal: the undo text says to restore a backup.
+upgrade procedure says, the release's webserver, daemon and user-code Deployments are restarted (``kubectl
+rollout restart``, waited for): they ran against the old schema, and keep reporting what they met there (the
+daemon's heartbeat errors, a code location's load error: missing ``runs``/``kvs`` tables) until they restart.
+The plan is empty when the schema is already at head. A migration cannot be undone by heal: the undo text says
+to restore a backup.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ __all__ = ["MIGRATE_COMMAND", "MigrateParams", "migrate_job", "spec"]
 
 MIGRATE_COMMAND = ["dagster", "instance", "migrate"]
 WEBSERVER_SELECTORS = ("app.kubernetes.io/component=dagster-webserver", "component=dagster-webserver")
-# What reads the storage the migration changed, and is restarted after it (Dagster's upgrade procedure).
-STORAGE_READERS = ("dagster-webserver", "dagster-daemon")
+# What reads the storage the migration changed, and is restarted after it (Dagster's upgrade procedure): the
+# chart's webserver and daemon, and its user-code servers (they load the instance too: a code location that met
+# the old schema keeps its load error until it restarts).
+STORAGE_READERS = ("dagster-webserver", "dagster-daemon", "user-deployments")
 _COMPONENT_LABELS = ("app.kubernetes.io/component", "component")
 _NOT_FOR_JOBS = ("ports", "readinessProbe", "livenessProbe", "startupProbe", "lifecycle", "args")
 
@@ -174,15 +177,15 @@ async def spec(ctx: HealContext, params: MigrateParams) -> list[Step]:
                           missing_ok=True)  # fmt: skip
     if old and not finished(old):
         raise RemediationError(f"Job {ns}/{name} is still running: let it finish (or delete it) and heal again")
-    why = "it ran against the unmigrated schema (Dagster's procedure: restart the webserver and daemon after "
-    why += "`dagster instance migrate`; the daemon's errors from before stay until it does)"
+    why = "it ran against the unmigrated schema (Dagster's procedure: restart what reads the instance after "
+    why += "`dagster instance migrate`; errors met on the old schema stay until it does)"
     restarts = [restart_step(ctx, kube, ns, w, why=why, wait_seconds=params.wait_seconds)
                 for w in await _storage_readers(kube, ns, web)]  # fmt: skip
     return [_step(ctx, kube, params, job, old=old, state=state), *restarts]
 
 
 async def _storage_readers(kube: Kube, ns: str, web: Workload) -> list[Workload]:
-    """The release's webserver and daemon Deployments (the chart's component labels), that run anything."""
+    """The release's webserver, daemon and user-code Deployments (the chart's component labels) that run anything."""
     release = web.metadata.labels.get("app.kubernetes.io/instance")
     selector = f"app.kubernetes.io/instance={release}" if release else None
     return [w for w in await kube.workloads(ns, selector)

@@ -80,26 +80,33 @@ def test_heal_plans_without_writing_then_heals_to_green_and_a_second_heal_does_n
     automatic = {p["cause"] for p in plan["plan"] if p["kind"] == "automatic"}
     assert scenario.root_causes[0] in automatic, plan["plan"]
 
+    # A hook Job that never ran is the one thing heal cannot answer (it cannot re-create a Job it never saw; `helm
+    # upgrade` can): what it would have made is healed, and its absence stays a warning, the only thing left.
+    first = cli("investigate", "--target", target, "--json", timeout=120)
+    never_ran = [("warn", f["code"], f["subject"]) for f in json.loads(first.stdout)["findings"]
+                 if f["code"] == "k8s.hook_job_absent" and f["status"] == "warn"]  # fmt: skip
     healed = cli("heal", "--yes", "--target", target, "--json", timeout=600)
     report = json.loads(healed.stdout)
     failures = [(a["playbook"], a["error"]) for a in report["applied"] if a["error"]]
+    after = cli("investigate", "--target", target, "--json", timeout=120)
+    left = [(f["status"], f["code"], f["subject"]) for f in json.loads(after.stdout)["findings"] if f["status"] != "ok"]
     # Every scenario's causes have a playbook: each is healed and verified, and the final diagnosis is green.
-    assert not failures and report["outcome"] == "healed", (
+    assert not failures and report["outcome"] == ("manual-steps-remain" if never_ran else "healed"), (
         report["outcome"],
         report["causes_after"],
         [(p["cause"], p["kind"], p["reason"]) for p in report["plan"] if p["kind"] != "automatic"],
         failures,
+        left,
         healed.stderr[-3000:],
     )
-    assert healed.returncode == 0
+    assert healed.returncode == (1 if never_ran else 0)
     assert report["causes_after"] == [] and all(a["verified"] for a in report["applied"])
     assert set(scenario.root_causes) <= {a["cause"] for a in report["applied"]}
     wrote = _changes(lab).minus(before).total_of(FLOE_AGENTS)
     assert sum(n or 0 for n in wrote.values()) > 0 and any(a["changes"] for a in report["applied"]), wrote
 
-    after = cli("investigate", "--target", target, "--json", timeout=120)
-    left = [(f["status"], f["code"], f["subject"]) for f in json.loads(after.stdout)["findings"] if f["status"] != "ok"]
-    assert after.returncode == 0 and json.loads(after.stdout)["root_causes"] == [], left
+    assert json.loads(after.stdout)["root_causes"] == [] and sorted(left) == sorted(never_ran), left
+    assert after.returncode == (1 if never_ran else 0)
     mark = _changes(lab)
     again = cli("heal", "--yes", "--target", target, "--json", timeout=240)
     second = json.loads(again.stdout)

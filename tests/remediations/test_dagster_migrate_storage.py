@@ -75,9 +75,10 @@ async def test_migrates_the_empty_schema_to_head(lab: LabHandle, heal_ctx: HealC
     step, *restarts = await migrate.plan(heal_ctx, params)
     name = "floe-dagster-dagster-webserver-instance-migrate"
     assert (step.action.verb, step.action.target) == ("run", f"Job {NS}/{name}")
-    # Then Dagster's procedure: the webserver and the daemon, which ran on the old schema, are restarted.
+    # Then Dagster's procedure: what read the instance on the old schema (daemon, user code, webserver) restarts.
     assert [(r.action.verb, r.action.target) for r in restarts] == [
         ("patch", f"Deployment {NS}/floe-dagster-daemon"),
+        ("patch", f"Deployment {NS}/floe-dagster-dagster-user-deployments-floe-demo"),
         ("patch", f"Deployment {NS}/floe-dagster-dagster-webserver"),
     ]
     body: Any = step.action.body
