@@ -121,6 +121,7 @@ class Platform:
             return confirm
 
         self.asked = asked
+        self.said: list[str] = []
         ctx = HealContext(
             targets=self.plan.targets, http=httpx.AsyncClient(), redactor=Redactor(), declarations=Declarations()
         )
@@ -131,6 +132,7 @@ class Platform:
             ctx=ctx,
             confirm=answer,
             interactive=interactive,
+            say=self.said.append,
         )
 
 
@@ -146,7 +148,7 @@ async def test_a_dry_run_plans_in_phase_order_and_changes_nothing() -> None:
     assert [a.action.target for p in report.plan for a in p.actions] == ["thing secret", "thing catalog"]
     assert platform.state == {"secret": False, "catalog": False}
     assert not any(entry.startswith("apply") for entry in platform.log) and platform.asked == []
-    assert report.after == {} and report.applied == ()
+    assert report.after == {} and report.applied == () and report.causes_after == ()  # nothing judged after
 
 
 async def test_heal_applies_in_order_verifies_and_ends_green_then_plans_nothing() -> None:
@@ -208,6 +210,7 @@ async def test_a_cause_without_a_playbook_is_left_with_its_manual_steps() -> Non
     assert [(p.cause, p.manual) for p in manual] == [("missing-catalog", ("do missing-catalog by hand",))]
     assert manual[0].reason and "no playbook" in manual[0].reason
     assert platform.state == {"secret": True, "catalog": False}
+    assert report.causes_after == ("missing-catalog",)  # what the last diagnosis still names
 
 
 async def test_a_playbook_that_needs_a_person_is_not_applied_by_yes() -> None:
@@ -307,6 +310,7 @@ async def test_an_action_two_fixes_plan_is_planned_and_applied_once_and_nothing_
         assert by_cause["missing-catalog"].reason == "some of its steps are taken by make-secret first"
         report = await platform.healer(books).run(dry_run=False)
     assert report.outcome == "healed"
+    assert "missing-catalog: already gone (an earlier fix removed it)" in platform.said
     assert platform.log.count("apply catalog") == 1
     # Applying the secret made the remediation want a "surprise" step no one reviewed: never applied in that
     # round; the next round plans it only for a cause that still stands (none), so it is never applied at all.
@@ -368,6 +372,7 @@ async def test_a_cause_that_appears_while_the_heal_restarts_things_is_waited_out
         report = await healer.run(dry_run=False)
     assert report.outcome == "healed" and report.causes_after == (), report
     assert state["rollout"] == 0
+    assert "waiting for the platform to settle (c-down appeared during the heal)" in platform.said
 
 
 def blind_catalog(platform: Platform, blind_on: set[int] | None) -> None:
@@ -478,3 +483,74 @@ async def test_the_same_target_changed_for_two_reasons_is_two_actions() -> None:
     assert report.outcome == "healed"
     assert [e for e in platform.log if e.startswith(("apply", "restart"))] == [
         "apply secret", "restart for secret", "apply catalog", "restart for catalog"]  # fmt: skip
+
+
+async def test_a_remediation_that_crashes_is_a_failed_step_saying_why_never_a_traceback() -> None:
+    platform = Platform()
+
+    @remediation("test.create", params=ThingParams)
+    async def broken(ctx: HealContext, params: ThingParams) -> list[Step]:
+        """Plans a step whose run has a bug."""
+        action = Action(kind="http", verb="create", target=f"thing {params.thing}", summary="create it")
+
+        async def run() -> Change:
+            raise ValueError("a bug in the remediation")
+
+        return [Step(action=action, run=run)]
+
+    platform.remediations = RemediationRegistry.of([broken])
+    with anyio.fail_after(30):
+        report = await platform.healer(BOOKS).run(dry_run=False)
+    assert report.outcome == "step-failed" and report.exit_code == 2
+    (failed,) = report.applied
+    assert failed.error == "thing secret: ValueError: a bug in the remediation" and failed.changes == ()
+
+
+async def test_a_fix_that_cannot_be_planned_again_when_its_turn_comes_fails_saying_why() -> None:
+    """Planned and confirmed, then refused at its re-plan (the platform changed under it): a failed fix, not a
+    skipped one, with the reason the remediation gave; nothing after it runs."""
+    platform = Platform()
+    plans = {"n": 0}
+
+    @remediation("test.create", params=ThingParams)
+    async def once(ctx: HealContext, params: ThingParams) -> list[Step]:
+        """Plans once, refuses after."""
+        plans["n"] += 1
+        if plans["n"] > 2:  # the dry-run-like first plan of both causes, then the re-plan of the first
+            raise RemediationError("the server no longer allows it")
+        action = Action(kind="http", verb="create", target=f"thing {params.thing}", summary="create it")
+
+        async def run() -> Change:
+            return Change(action=action)
+
+        return [Step(action=action, run=run)]
+
+    platform.remediations = RemediationRegistry.of([once])
+    with anyio.fail_after(30):
+        report = await platform.healer(BOOKS).run(dry_run=False)
+    assert report.outcome == "step-failed"
+    (failed,) = report.applied
+    assert failed.playbook == "make-secret" and not failed.verified and failed.changes == ()
+    assert failed.error is not None and failed.error.startswith("cannot plan it again: ")
+    assert "the server no longer allows it" in failed.error and failed.seconds >= 0
+
+
+async def test_the_playbook_a_rule_names_is_tried_first() -> None:
+    platform = Platform()
+    named = RootCauseRule(
+        id="missing-secret",
+        title="missing-secret ({subject})",
+        cause=Match(codes=frozenset({"t.missing"}), components=frozenset({"a"})),
+        remediation={"playbook": "z-named", "manual": ["by hand"]},
+    )
+    platform.plan = Plan(
+        targets=platform.plan.targets,
+        registry=platform.registry,
+        rules=RuleSet(rules=(named, rule("missing-catalog", "b"))),
+        options=platform.plan.options,
+    )
+    books = [book("a-first", "missing-secret", "secrets"), book("z-named", "missing-secret", "secrets"), BOOKS[0]]
+    with anyio.fail_after(30):
+        report = await platform.healer(books).run(dry_run=True)
+    (fix,) = [p for p in report.plan if p.cause == "missing-secret"]
+    assert fix.playbook == "z-named"
