@@ -7,6 +7,6 @@ namespace; the report says what was planned, changed and proven. Remediations ne
 
 from floe_agents.heal.engine import Healer
 from floe_agents.heal.model import EXIT_CODES, AppliedFix, FixPlan, HealReport
-from floe_agents.heal.planner import PlannedFix, plan_fixes, playbook_for
+from floe_agents.heal.planner import PlannedFix, plan_fixes
 
-__all__ = ["EXIT_CODES", "AppliedFix", "FixPlan", "HealReport", "Healer", "PlannedFix", "plan_fixes", "playbook_for"]
+__all__ = ["EXIT_CODES", "AppliedFix", "FixPlan", "HealReport", "Healer", "PlannedFix", "plan_fixes"]

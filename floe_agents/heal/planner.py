@@ -21,7 +21,7 @@ from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.playbooks import PHASES, Playbook
 from floe_agents.remediation import RemediationRegistry, Step
 
-__all__ = ["PlannedFix", "plan_fixes", "playbook_for"]
+__all__ = ["PlannedFix", "plan_fixes", "playbooks_for"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,6 @@ def playbooks_for(cause: RootCause, playbooks: Mapping[str, Playbook]) -> list[P
     named = cause.remediation.playbook
     found = [playbooks[n] for n in sorted(playbooks) if cause.rule in playbooks[n].fixes]
     return sorted(found, key=lambda b: b.name != named)
-
-
-def playbook_for(cause: RootCause, playbooks: Mapping[str, Playbook]) -> Playbook | None:
-    found = playbooks_for(cause, playbooks)
-    return found[0] if found else None
 
 
 def _manual(
