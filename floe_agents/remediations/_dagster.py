@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from floe_agents.heal_context import HealContext, RemediationError
 
-__all__ = ["COMPONENT", "FINISHED", "LAUNCH_ANSWER", "graphql", "latest_run", "launched_run", "wait_for"]
+__all__ = ["COMPONENT", "FINISHED", "LAUNCH_ANSWER", "graphql", "latest_run", "launch", "launched_run", "wait_for"]
 
 COMPONENT = "dagster-webserver"
 FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
@@ -21,7 +21,7 @@ _LATEST = """
 query Latest($job: String!, $statuses: [RunStatus!]) {
   runsOrError(filter: {pipelineName: $job, statuses: $statuses}, limit: 1) {
     __typename
-    ... on Runs { results { runId status } }
+    ... on Runs { results { runId status repositoryOrigin { repositoryLocationName } } }
     ... on PythonError { message }
   }
 }
@@ -36,6 +36,16 @@ LAUNCH_ANSWER = """
     ... on InvalidSubsetError { message }
     ... on UnauthorizedError { message }
 """
+# The UI's "Reload" button: the webserver reconnects to the code location's server and reads it again.
+_RELOAD = """
+mutation Reload($location: String!) {
+  reloadRepositoryLocation(repositoryLocationName: $location) {
+    __typename
+    ... on WorkspaceLocationEntry { loadStatus }
+    ... on PythonError { message }
+  }
+}
+"""
 _STATUS = "query Status($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
 
 
@@ -43,9 +53,14 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+class _Origin(_Model):
+    location: str = Field(alias="repositoryLocationName")
+
+
 class Run(_Model):
     run_id: str = Field(alias="runId")
     status: str | None = None
+    origin: _Origin | None = Field(None, alias="repositoryOrigin")
 
 
 class _Runs(_Model):
@@ -96,6 +111,36 @@ def launched_run(answer: Any, what: str) -> str:
         detail = launched.message or "; ".join(str(e.get("message")) for e in launched.errors)
         raise RemediationError(f"Dagster refused the {what}: {launched.typename}: {detail}"[:400])
     return launched.run.run_id
+
+
+async def launch(
+    ctx: HealContext,
+    mutation: str,
+    field: str,
+    variables: dict[str, Any],
+    *,
+    what: str,
+    location: str | None,
+    patience_s: float = 120.0,
+) -> str:
+    """Send a launch mutation (``field`` is its one field) and return the new run's id, riding out a reload.
+
+    Why the patience: a step that just restarted the user code (new env, a migrated instance) leaves the webserver
+    holding the old code server's connection, and it refuses launches with ``PipelineNotFoundError`` until it
+    reads the location again. That refusal is answered as the UI's "Reload" button does (when the location is
+    known) and the launch is retried for ``patience_s``; any other refusal is final at once.
+    """
+    refused = "no answer"
+    with anyio.move_on_after(patience_s):
+        while True:
+            answer = (await graphql(ctx, mutation, variables))[field]
+            if _Launched.model_validate(answer).typename != "PipelineNotFoundError":
+                return launched_run(answer, what)
+            refused = str(answer.get("message"))
+            if location is not None:
+                await graphql(ctx, _RELOAD, {"location": location})
+            await anyio.sleep(_POLL_S)
+    raise RemediationError(f"Dagster refused the {what} for {patience_s:.0f}s: PipelineNotFoundError: {refused}"[:400])
 
 
 async def wait_for(ctx: HealContext, run_id: str, wait_s: float) -> str:

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step, remediation
-from floe_agents.remediations._dagster import COMPONENT, LAUNCH_ANSWER, graphql, latest_run, launched_run, wait_for
+from floe_agents.remediations._dagster import COMPONENT, LAUNCH_ANSWER, graphql, latest_run, launch, wait_for
 
 __all__ = ["spec"]
 
@@ -93,8 +93,8 @@ async def spec(ctx: HealContext, params: LaunchParams) -> list[Step]:
 
 def _runner(ctx: HealContext, action: Action, selector: dict[str, str], wait_s: float) -> Any:
     async def run() -> Change:
-        answer = (await graphql(ctx, LAUNCH, {"selector": selector}))["launchRun"]
-        run_id = launched_run(answer, "launch")
+        where = selector["repositoryLocationName"]
+        run_id = await launch(ctx, LAUNCH, "launchRun", {"selector": selector}, what="launch", location=where)
         status = await wait_for(ctx, run_id, wait_s)
         if status != "SUCCESS":
             raise RemediationError(f"run {run_id} of {selector['jobName']} ended {status}; its log says why")

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from floe_agents.heal_context import HealContext, RemediationError
 from floe_agents.remediation import Action, Change, Params, Step, remediation
-from floe_agents.remediations._dagster import COMPONENT, LAUNCH_ANSWER, graphql, latest_run, launched_run, wait_for
+from floe_agents.remediations._dagster import COMPONENT, LAUNCH_ANSWER, latest_run, launch, wait_for
 
 __all__ = ["spec"]
 
@@ -54,8 +54,10 @@ async def spec(ctx: HealContext, params: RerunParams) -> list[Step]:
     )
 
     async def run() -> Change:
-        answer = (await graphql(ctx, RERUN, {"parent": parent}))["launchRunReexecution"]
-        new_id = launched_run(answer, "re-execution")
+        where = latest.origin.location if latest.origin else None
+        new_id = await launch(
+            ctx, RERUN, "launchRunReexecution", {"parent": parent}, what="re-execution", location=where
+        )
         status = await wait_for(ctx, new_id, params.wait_seconds)
         if status != "SUCCESS":
             raise RemediationError(f"the re-execution {new_id} of {params.job} ended {status}; its log says why")
