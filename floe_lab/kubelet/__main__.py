@@ -36,7 +36,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--state", required=True, help="the lab's state folder")
     parser.add_argument("--launchers", required=True, help="MODULE:ATTR, a callable returning the launcher table")
-    parser.add_argument("--resync", type=float, default=0.5, help="longest time between syncs, seconds")
+    parser.add_argument("--resync", type=float, default=2.0, help="longest time between syncs, seconds")
     return parser.parse_args(argv)
 
 

@@ -59,6 +59,13 @@ class JobController:
         self._base, self._max = backoff_base, backoff_max
         self._retry_at: dict[str, float] = {}
 
+    def retry_in(self) -> float | None:
+        """Seconds until the earliest retry of a failed Job pod is due (None: none waits), so the sync loop wakes for
+        it instead of polling: nothing in the API changes when a back-off ends."""
+        if not self._retry_at:
+            return None
+        return max(0.0, min(self._retry_at.values()) - time.monotonic())
+
     async def _emit(self, job: JsonObj, type_: str, reason: str, message: str) -> None:
         await self._recorder.emit(job, type_, reason, message, component="job-controller")
 

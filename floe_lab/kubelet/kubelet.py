@@ -66,7 +66,7 @@ class Kubelet:
         state_dir: Path,
         launchers: Mapping[str, Launcher],
         *,
-        resync: float = 0.5,
+        resync: float = 2.0,
         backoff_base: float = 1.0,
         backoff_max: float = 30.0,
         backoff_reset: float = 60.0,
@@ -156,7 +156,8 @@ class Kubelet:
                 if on_ready is not None:
                     on_ready()
                     on_ready = None
-            with anyio.move_on_after(node.resync):
+            retry_in = jobs.retry_in()
+            with anyio.move_on_after(node.resync if retry_in is None else min(node.resync, retry_in)):
                 await self._wake.wait()
             await anyio.sleep(0.02)  # let a burst of changes land in one sync
 
