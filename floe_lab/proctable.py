@@ -14,7 +14,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["MemUsage", "free_port", "free_ports", "listening", "marked_pids", "memory_of", "read_stat", "server_pids"]
+__all__ = [
+    "MemUsage",
+    "free_port",
+    "free_ports",
+    "listener_pids",
+    "listening",
+    "marked_pids",
+    "memory_of",
+    "read_stat",
+    "server_pids",
+]
 
 
 @dataclass(frozen=True)
@@ -126,3 +136,32 @@ def listening(ports: Sequence[int], host: str = "127.0.0.1") -> list[int]:
             if sock.connect_ex((host, port)) == 0:
                 busy.append(port)
     return busy
+
+
+_LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp's "st" column
+
+
+def listener_pids(port: int) -> set[int]:
+    """The processes holding a listening TCP socket on ``port`` (any address), from ``/proc/net/tcp{,6}`` and each
+    process's open sockets; empty when none is found or the owner cannot be read.
+
+    Why: "something accepts on this port" is not "our process accepts on it" on a machine where other labs run and
+    the kernel hands a freed port to the next process that asks.
+    """
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if len(cols) > 9 and cols[3] == _LISTEN and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{cols[9]}]")
+    owners: set[int] = set()
+    if not inodes:
+        return owners
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) in inodes for fd in (entry / "fd").iterdir()):
+                owners.add(int(entry.name))
+    return owners
