@@ -38,17 +38,22 @@ def _lab_of(item: pytest.Item) -> object:
     return callspec.params.get("lab") if callspec is not None and "lab" in getattr(item, "fixturenames", ()) else None
 
 
-# The modules that run every scenario's lab; ``FLOE_TEST_SCENARIOS`` (comma-separated; ``-name`` leaves one out)
-# keeps only those scenarios there, so scripts/test gives each of its pytest processes its own share of the labs
-# (and a new scenario is never in no share).
-SCENARIO_MODULES = ("test_lab_scenarios.py", "test_scenario_diagnosis.py")
+# ``FLOE_TEST_SCENARIOS`` (comma-separated) splits the session's scenario labs between pytest processes, so that
+# scripts/test starts each lab once: ``a,b`` keeps only the tests of labs a and b (and nothing that needs no session
+# lab); ``-a,-b`` leaves those labs' tests out and keeps everything else (so a new scenario is never in no share).
+def _session_lab(item: pytest.Item) -> str | None:
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.get("lab") if info is not None else None
+    if not defs or defs[-1].scope != "session":
+        return None  # no lab, or a module's lab of its own (the remediation tests')
+    return str(_lab_of(item) or "healthy")
 
 
 def _in_share(item: pytest.Item, share: set[str]) -> bool:
-    if item.path.name not in SCENARIO_MODULES:
-        return True
-    lab = str(_lab_of(item))
+    lab = _session_lab(item)
     keep = {s for s in share if not s.startswith("-")}
+    if lab is None:
+        return not keep
     return f"-{lab}" not in share and (not keep or lab in keep)
 
 
