@@ -43,7 +43,8 @@ class _TopologyFile(Frozen):
 
 def _builtin() -> _TopologyFile:
     text = resources.files(__package__).joinpath("topology.yaml").read_text(encoding="utf-8")
-    return _TopologyFile.model_validate(yaml.safe_load(text))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: this file is read at every start
+    return _TopologyFile.model_validate(yaml.load(text, Loader=loader))  # noqa: S506 - a safe loader
 
 
 _BUILTIN = _builtin()

@@ -28,8 +28,11 @@ pytest_plugins = ["pytester"]
 
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    """A running lab for the scenario given by ``parametrize("lab", [...], indirect=True)`` (default healthy)."""
-    scenario = getattr(request, "param", "healthy")
+    """A running lab for the scenario given by ``parametrize("lab", [...], indirect=True)``: one per scenario for the
+    session. Without that parametrization pytest would key a second lab of the same scenario (50 s more)."""
+    scenario = getattr(request, "param", None)
+    if scenario is None:
+        pytest.fail('ask for the session lab with @pytest.mark.parametrize("lab", [scenario], indirect=True)')
     yield from start_lab(scenario, tmp_path_factory.mktemp(f"lab-{scenario}"))
 
 
@@ -46,7 +49,7 @@ def _session_lab(item: pytest.Item) -> str | None:
     defs = info.name2fixturedefs.get("lab") if info is not None else None
     if not defs or defs[-1].scope != "session":
         return None  # no lab, or a module's lab of its own (the remediation tests')
-    return str(_lab_of(item) or "healthy")
+    return str(_lab_of(item))
 
 
 def _in_share(item: pytest.Item, share: set[str]) -> bool:

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import anyio
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
-from psycopg.rows import TupleRow
 
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.dagster_alembic import ancestors, installed_head
@@ -27,13 +24,19 @@ from floe_agents.probes._vantages import resolve_from
 from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
 
+if TYPE_CHECKING:  # psycopg (and libpq) load when the probe first connects, not with every command's start
+    import psycopg
+    from psycopg import sql
+    from psycopg.rows import TupleRow
+
+    Connection = psycopg.AsyncConnection[TupleRow]
+
 CONNECT_TIMEOUT_S = 3.0
 STATEMENT_TIMEOUT_MS = 2500
 NEAR_LIMIT = 0.8
 REQUIRED_DB = "dagster"
 OPTIONAL_DBS = ("polaris", "marquez")
 Evidence = Mapping[str, object]
-Connection = psycopg.AsyncConnection[TupleRow]
 
 CODES = {
     "endpoint.not_configured": "unknown: no sql endpoint for this vantage in the targets",
@@ -111,6 +114,9 @@ async def _connect(ctx: ProbeContext, ep: Endpoint, address: str, dbname: str) -
         options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         application_name="floe-agents",
     )
+    import psycopg  # noqa: PLC0415 - see TYPE_CHECKING above
+    from psycopg.conninfo import make_conninfo  # noqa: PLC0415
+
     with anyio.fail_after(CONNECT_TIMEOUT_S + 0.5):
         return await psycopg.AsyncConnection.connect(make_conninfo("", **params), autocommit=True)
 
@@ -129,6 +135,9 @@ _TABLES = (
 
 async def _schema(conn: Connection) -> Verdict:
     """Dagster's storage schema: no tables / unstamped / behind / at head / ahead of the installed head."""
+    import psycopg  # noqa: PLC0415 - see TYPE_CHECKING above
+    from psycopg import sql  # noqa: PLC0415
+
     head, chain, source = await anyio.to_thread.run_sync(installed_head)
     # Both queries in one round trip (a pipeline): the table list, and the stamp where Dagster keeps it. The stamp
     # query fails when there is no public.alembic_version; the table list then says where it is, if anywhere.
@@ -210,6 +219,8 @@ async def _after_login(
 
 async def _dagster_schema(ctx: ProbeContext, ep: Endpoint, address: str, base: Evidence) -> Verdict:
     """The Dagster schema verdict, or what stopped us (used only if the database turns out to exist)."""
+    import psycopg  # noqa: PLC0415 - see TYPE_CHECKING above
+
     try:
         async with await _connect(ctx, ep, address, REQUIRED_DB) as db:
             return await _schema(db)
@@ -218,6 +229,8 @@ async def _dagster_schema(ctx: ProbeContext, ep: Endpoint, address: str, base: E
 
 
 async def _check(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
+    import psycopg  # noqa: PLC0415 - see TYPE_CHECKING above
+
     subject = f"{ep.host}:{ep.port or 5432}"
     base: dict[str, object] = {"host": ep.host, "port": ep.port or 5432, "endpoint": ep.name}
     base.update(user=ctx.credential("postgres_user"), sslmode=ep.url.params.get("sslmode"))

@@ -46,6 +46,7 @@ def _is_ip(host: object) -> bool:
 
 
 @pytest.mark.lab
+@pytest.mark.parametrize("lab", ["healthy"], indirect=True)  # the session\'s healthy lab, not one more
 async def test_investigating_the_lab_asks_no_resolver_about_its_names(
     lab: LabHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -133,6 +133,7 @@ def test_a_failed_lab_up_names_the_server_and_its_log(
 
 
 @pytest.mark.lab
+@pytest.mark.parametrize("lab", ["healthy"], indirect=True)  # the session\'s healthy lab, not one more
 def test_files_holding_credentials_are_owner_only(lab: LabHandle) -> None:
     for name in ("targets.yaml", "platform.yaml", "lab.json"):
         mode = stat.S_IMODE((lab.state_dir / name).stat().st_mode)
@@ -141,6 +142,7 @@ def test_files_holding_credentials_are_owner_only(lab: LabHandle) -> None:
 
 
 @pytest.mark.lab
+@pytest.mark.parametrize("lab", ["healthy"], indirect=True)  # the session\'s healthy lab, not one more
 def test_no_lab_process_has_a_secret_on_its_command_line(lab: LabHandle) -> None:
     targets = yaml.safe_load(lab.targets_file.read_text())
     secrets = {k: v for k, v in targets["credentials"].items() if len(str(v)) >= 8} | {"token": lab.token}
