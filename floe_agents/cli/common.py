@@ -51,12 +51,13 @@ def build_plan(
     if unknown:
         known = ", ".join(sorted(targets.components))
         raise ConfigError("--only/--skip", f"unknown component(s) {', '.join(unknown)} (known: {known})")
+    registry = Registry.from_entry_points()
     return Plan(
         targets=targets,
-        registry=Registry.from_entry_points(),
+        registry=registry,
         platform=platform,
         only=only_set,
         skip=skip_set,
         options=RunOptions(deadline_s=timeout, concurrency=concurrency),
-        rules=rules_for(Registry.from_entry_points(), rules or []),
+        rules=rules_for(registry, rules or []),
     )
