@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, TypeAlias, cast
 
+from floe_agents._installed import entry_points
 from floe_agents.declarations import ENGINE_CODES, Credential, Declarations, engine_codes
 from floe_agents.findings import Finding, Status
 from floe_agents.redact import EvidenceKeys
@@ -226,7 +226,7 @@ class Registry:
     def from_entry_points(cls, group: str = PROBES_GROUP) -> Registry:
         specs: list[ProbeSpec] = []
         errors: list[LoadError] = []
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        for ep in entry_points(group=group):
             try:
                 obj = ep.load()
             except Exception as exc:

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from floe_agents._frozen import Frozen
+from floe_agents._installed import entry_points
 from floe_agents.registry import LoadError
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ class RemediationRegistry:
         """Every remediation the installed packages declare, one spec per entry point, as probes are found."""
         specs: list[RemediationSpec[Any]] = []
         errors: list[LoadError] = []
-        for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        for ep in entry_points(group=group):
             where = f"{ep.name} = {ep.value}"
             try:
                 obj = ep.load()

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from pathlib import Path
 
 import typer
+
+from floe_agents._installed import entry_points
 
 __all__ = ["COMMANDS_GROUP", "TARGETS_GROUP", "add_commands", "named_target"]
 
@@ -24,7 +25,7 @@ TARGETS_GROUP = "floe_agents.targets"
 
 def add_commands(app: typer.Typer) -> None:
     """Let every ``floe_agents.commands`` entry point register its commands on ``app``."""
-    for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+    for ep in entry_points(group=COMMANDS_GROUP):
         try:
             register: Callable[[typer.Typer], None] = ep.load()
             register(app)

@@ -15,7 +15,6 @@ import re
 from collections.abc import Collection, Iterable, Iterator
 from fnmatch import fnmatchcase
 from importlib import resources
-from importlib.metadata import entry_points
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
@@ -23,6 +22,7 @@ from typing import Literal
 from pydantic import Field
 
 from floe_agents._frozen import Frozen
+from floe_agents._installed import entry_points
 from floe_agents.config.loading import ConfigError, parse_yaml, read_text, validate_model
 from floe_agents.findings import Finding, Status
 from floe_agents.registry import Registry
@@ -194,7 +194,7 @@ def builtin_rules(codes: Collection[str] | None = None) -> RuleSet:
 def plugin_rules(codes: Collection[str] | None = None) -> RuleSet:
     """The rules of every ``floe_agents.rules`` entry point: its value names a package holding ``*.yaml``."""
     out = RuleSet()
-    for ep in sorted(entry_points(group=RULES_GROUP), key=lambda e: e.name):
+    for ep in entry_points(group=RULES_GROUP):
         try:
             folder = resources.files(ep.module)
         except (ImportError, TypeError) as exc:
