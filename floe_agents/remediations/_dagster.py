@@ -7,7 +7,7 @@ from typing import Any
 
 import anyio
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from floe_agents.heal_context import HealContext, RemediationError
 
@@ -104,9 +104,16 @@ async def latest_run(ctx: HealContext, job: str, *, finished: bool = True) -> Ru
     return runs.results[0] if runs.results else None
 
 
+def _launched(answer: Any, what: str) -> _Launched:
+    try:
+        return _Launched.model_validate(answer)
+    except ValidationError:
+        raise RemediationError(f"Dagster answered the {what} with something unknown: {str(answer)[:200]}") from None
+
+
 def launched_run(answer: Any, what: str) -> str:
     """The run id a launch mutation answered with; RemediationError quoting Dagster's refusal otherwise."""
-    launched = _Launched.model_validate(answer)
+    launched = _launched(answer, what)
     if launched.typename != "LaunchRunSuccess" or launched.run is None:
         detail = launched.message or "; ".join(str(e.get("message")) for e in launched.errors)
         raise RemediationError(f"Dagster refused the {what}: {launched.typename}: {detail}"[:400])
@@ -133,10 +140,11 @@ async def launch(
     refused = "no answer"
     with anyio.move_on_after(patience_s):
         while True:
-            answer = (await graphql(ctx, mutation, variables))[field]
-            if _Launched.model_validate(answer).typename != "PipelineNotFoundError":
+            answer = (await graphql(ctx, mutation, variables)).get(field)
+            launched = _launched(answer, what)
+            if launched.typename != "PipelineNotFoundError":
                 return launched_run(answer, what)
-            refused = str(answer.get("message"))
+            refused = str(launched.message)
             if location is not None:
                 await graphql(ctx, _RELOAD, {"location": location})
             await anyio.sleep(_POLL_S)

@@ -106,3 +106,10 @@ async def test_a_re_execution_reloads_the_location_its_failed_run_came_from() ->
     change = await steps[0].run()
     assert change.after == {"run_id": "r2", "status": "SUCCESS"}
     assert dagster.reloads == ["elsewhere"]
+
+
+@pytest.mark.parametrize("answer", [None, "launched", {"run": {"runId": "r2"}}])
+async def test_an_answer_that_is_no_launch_result_fails_the_step_with_what_came(answer: Any) -> None:
+    dagster = Dagster([answer])
+    with pytest.raises(RemediationError, match="answered the launch with something unknown"):
+        await launch(_ctx(dagster), "mutation { launchRun }", "launchRun", {}, what="launch", location="floe-demo")
