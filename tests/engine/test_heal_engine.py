@@ -328,7 +328,7 @@ async def test_a_playbook_whose_preconditions_fail_gives_way_to_the_next_that_fi
     with anyio.fail_after(30):
         only = await platform.healer([needs, BOOKS[0]]).run(dry_run=True)
     (left,) = [p for p in only.plan if p.cause == "missing-secret"]
-    assert left.kind == "manual" and left.playbook == "a-needs-more"
+    assert left.kind == "manual" and left.playbook == "a-needs-more" and left.phase == "secrets"
     assert left.reason == "playbook a-needs-more: precondition not met: {evidence.absent}: evidence has no 'absent'"
 
 
@@ -554,3 +554,17 @@ async def test_the_playbook_a_rule_names_is_tried_first() -> None:
         report = await platform.healer(books).run(dry_run=True)
     (fix,) = [p for p in report.plan if p.cause == "missing-secret"]
     assert fix.playbook == "z-named"
+
+
+async def test_a_playbook_whose_remediation_is_not_installed_leaves_the_cause_to_a_person() -> None:
+    """Only a precondition gives way to the next playbook: a playbook that names a remediation nobody installed is
+    a broken install, said as such, not silently replaced by another way of fixing the cause."""
+    platform = Platform()
+    broken = book("a-broken", "missing-secret", "secrets")
+    broken = broken.model_copy(update={"steps": (broken.steps[0].model_copy(update={"remediation": "no.such"}),)})
+    books = [broken, book("b-make-secret", "missing-secret", "secrets"), BOOKS[0]]
+    with anyio.fail_after(30):
+        report = await platform.healer(books).run(dry_run=True)
+    (fix,) = [p for p in report.plan if p.cause == "missing-secret"]
+    assert (fix.kind, fix.playbook, fix.phase) == ("manual", "a-broken", "secrets")
+    assert fix.reason and "no.such" in fix.reason and "not installed" in fix.reason

@@ -36,10 +36,10 @@ def test_the_decorator_makes_a_frozen_spec_with_its_declarations() -> None:
 
 
 def test_entry_points_load_specs_and_report_what_is_not_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    points = [
+    points = [  # a broken one first: what follows it still loads
+        EntryPoint("broken", "no.such.module:x", "floe_agents.remediations"),
         EntryPoint("touch", "tests.engine.test_remediation:touch", "floe_agents.remediations"),
         EntryPoint("module", "tests.engine.test_remediation", "floe_agents.remediations"),
-        EntryPoint("broken", "no.such.module:x", "floe_agents.remediations"),
     ]
 
     def fake(group: str) -> list[EntryPoint]:
