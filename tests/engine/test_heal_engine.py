@@ -113,7 +113,9 @@ class Platform:
         self.investigations += 1
         return await investigate(self.plan)
 
-    def healer(self, books: list[Playbook], *, confirm: bool = True, interactive: bool = False) -> Healer:
+    def healer(
+        self, books: list[Playbook], *, confirm: bool = True, interactive: bool = False, settle_s: float = 60.0
+    ) -> Healer:
         asked: list[list[FixPlan]] = []
 
         async def answer(plans: list[FixPlan]) -> bool:
@@ -133,6 +135,7 @@ class Platform:
             confirm=answer,
             interactive=interactive,
             say=self.said.append,
+            settle_s=settle_s,
         )
 
 
@@ -568,3 +571,16 @@ async def test_a_playbook_whose_remediation_is_not_installed_leaves_the_cause_to
     (fix,) = [p for p in report.plan if p.cause == "missing-secret"]
     assert (fix.kind, fix.playbook, fix.phase) == ("manual", "a-broken", "secrets")
     assert fix.reason and "no.such" in fix.reason and "not installed" in fix.reason
+
+
+async def test_a_cause_only_seen_after_a_fix_and_with_no_playbook_is_listed_for_a_person() -> None:
+    """The catalog's probe is blind on the first diagnosis: missing-catalog first shows once the secret is fixed.
+    No playbook answers it, so the report's plan ends with its manual steps (and only the manual ones are added)."""
+    platform = Platform()
+    blind_catalog(platform, {1})
+    with anyio.fail_after(120):
+        report = await platform.healer(BOOKS[1:], settle_s=1.0).run(dry_run=False)
+    assert report.outcome == "manual-steps-remain" and platform.state["secret"] is True
+    assert "waiting for the platform to settle (missing-catalog appeared during the heal)" in platform.said
+    assert [(p.cause, p.kind) for p in report.plan] == [("missing-secret", "automatic"), ("missing-catalog", "manual")]
+    assert report.plan[-1].manual == ("do missing-catalog by hand",)
