@@ -190,7 +190,8 @@ async def test_a_step_that_fails_stops_the_heal_and_says_why() -> None:
         report = await platform.healer(BOOKS).run(dry_run=False)
     assert report.outcome == "step-failed"
     (failed,) = report.applied
-    assert failed.error == "thing secret: the server said no" and failed.changes == ()
+    assert failed.error == "thing secret: the server said no" and failed.changes == () and not failed.verified
+    assert platform.said[:2] == ["applying make-secret for missing-secret (1 step(s))", "  create thing secret"]
     assert platform.state == {"secret": False, "catalog": False}
 
 
@@ -314,6 +315,10 @@ async def test_an_action_two_fixes_plan_is_planned_and_applied_once_and_nothing_
         report = await platform.healer(books).run(dry_run=False)
     assert report.outcome == "healed"
     assert "missing-catalog: already gone (an earlier fix removed it)" in platform.said
+    assert [(a.playbook, a.verified, len(a.changes)) for a in report.applied] == [
+        ("make-secret", True, 2),
+        ("make-catalog", True, 0),  # verified: gone, with no change of its own
+    ]
     assert platform.log.count("apply catalog") == 1
     # Applying the secret made the remediation want a "surprise" step no one reviewed: never applied in that
     # round; the next round plans it only for a cause that still stands (none), so it is never applied at all.
@@ -507,6 +512,7 @@ async def test_a_remediation_that_crashes_is_a_failed_step_saying_why_never_a_tr
     assert report.outcome == "step-failed" and report.exit_code == 2
     (failed,) = report.applied
     assert failed.error == "thing secret: ValueError: a bug in the remediation" and failed.changes == ()
+    assert not failed.verified
 
 
 async def test_a_fix_that_cannot_be_planned_again_when_its_turn_comes_fails_saying_why() -> None:
