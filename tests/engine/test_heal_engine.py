@@ -180,7 +180,7 @@ async def test_the_first_fix_that_does_not_verify_stops_the_heal() -> None:
     assert report.outcome == "step-failed" and report.exit_code == 2
     (failed,) = report.applied
     assert failed.playbook == "make-secret" and not failed.verified
-    assert "still stands" in (failed.error or "")
+    assert failed.error == "verification failed: missing-secret still stands after 0.5s"
     assert "apply catalog" not in platform.log and platform.state["catalog"] is False
 
 
@@ -421,6 +421,18 @@ async def test_a_cause_its_probe_could_not_see_for_a_moment_is_still_fixed_not_t
         ("make-catalog", True, 1),
     ]
     assert report.outcome == "healed" and platform.state == {"secret": True, "catalog": True}
+    assert "  verified: missing-catalog is gone" in platform.said
+
+
+async def test_a_verification_waits_for_a_probe_that_does_not_answer_at_first() -> None:
+    """The catalog's probe is blind on the check right after the catalog fix (investigation 3): verification asks
+    again within the playbook's verify timeout and sees it pass."""
+    platform = Platform()
+    blind_catalog(platform, {3})
+    with anyio.fail_after(60):
+        report = await platform.healer(BOOKS).run(dry_run=False)
+    assert report.outcome == "healed" and [a.verified for a in report.applied] == [True, True]
+    assert platform.investigations >= 4
 
 
 async def test_a_fix_whose_probe_never_answers_again_is_not_verified() -> None:
@@ -434,7 +446,9 @@ async def test_a_fix_whose_probe_never_answers_again_is_not_verified() -> None:
     assert report.outcome == "step-failed" and report.exit_code == 2
     failed = report.applied[-1]
     assert failed.playbook == "make-catalog" and not failed.verified
-    assert "could not be observed" in (failed.error or "")
+    assert failed.error == (
+        "verification failed: missing-catalog could not be observed (its probe did not answer) after 0.5s"
+    )
 
 
 class RestartParams(Params):
