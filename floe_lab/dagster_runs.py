@@ -6,13 +6,14 @@ A lab with no run history cannot show failed steps, traces or lineage; one run o
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 import httpx
 
-__all__ = ["LAUNCH", "RUN_STATUS", "launch_demo_run", "wait_for_run"]
+__all__ = ["LAUNCH", "RELOAD", "RUN_STATUS", "launch_demo_run", "wait_for_run"]
 
 Say = Callable[[str], None]
 LAUNCH = """
@@ -27,6 +28,12 @@ mutation Launch($params: ExecutionParams!) {
   }
 }
 """
+# The UI's "Reload" button: the webserver reads the code location again (it keeps a failed first load otherwise).
+RELOAD = """
+mutation Reload($location: String!) {
+  reloadRepositoryLocation(repositoryLocationName: $location) { __typename }
+}
+"""
 RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
 FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 
@@ -36,12 +43,13 @@ def _webserver(ports: Mapping[str, Mapping[str, int]]) -> str:
 
 
 async def launch_demo_run(
-    ports: Mapping[str, Mapping[str, int]], say: Say, job: str = "demo_pipeline", *, patience_s: float = 45.0
+    ports: Mapping[str, Mapping[str, int]], say: Say, job: str = "demo_pipeline", *, patience_s: float = 90.0
 ) -> str | None:
     """Launch ``job`` in the floe-demo location; None (and a message) if the webserver cannot take it.
 
-    A webserver that just became ready may not have loaded the code location yet (the launch is then refused
-    with PipelineNotFoundError or fails to connect), so the launch is retried for ``patience_s``.
+    A webserver that started before the code server listened keeps that failed load of the location (on a busy
+    machine, for good): the launch is then refused with PipelineNotFoundError, and is retried for ``patience_s``
+    after asking the webserver to reload the location, as an operator presses "Reload" in the UI.
     """
     params: dict[str, Any] = {
         "selector": {"repositoryLocationName": "floe-demo", "repositoryName": "__repository__", "pipelineName": job},
@@ -66,9 +74,17 @@ async def launch_demo_run(
                     say(f"dagster: launched {job} run {run_id}")
                     return run_id
                 problem = f"{result['__typename']}: {result.get('message', '')}"
+                if result["__typename"] == "PipelineNotFoundError":
+                    await _reload(ports, "floe-demo")
             await anyio.sleep(1.0)
     say(f"dagster: could not launch {job}: {problem}")
     return None
+
+
+async def _reload(ports: Mapping[str, Mapping[str, int]], location: str) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        async with httpx.AsyncClient(timeout=30) as http:
+            await http.post(f"{_webserver(ports)}/graphql", json={"query": RELOAD, "variables": {"location": location}})
 
 
 async def wait_for_run(webserver: str, run_id: str, *, timeout_s: float = 90.0) -> str:

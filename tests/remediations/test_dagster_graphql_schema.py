@@ -1,4 +1,4 @@
-"""Every GraphQL document floe-agents sends to Dagster is valid against the installed dagster-graphql schema.
+"""Every GraphQL document floe-agents (and its lab) sends to Dagster is valid against dagster-graphql's schema.
 
 Why: a field or union member misspelt (or renamed by a Dagster upgrade) is a GraphQL validation error that only a
 live webserver would show, in the one branch that sends it; validating against the server's own schema catches it
@@ -13,6 +13,7 @@ from graphql import GraphQLSchema, parse, validate
 
 from floe_agents.probes import dagster, dagster_runs
 from floe_agents.remediations import _dagster, dagster_launch, dagster_rerun
+from floe_lab import dagster_runs as dagster_runs_lab
 
 DOCUMENTS = {
     "probe version": dagster.VERSION_Q,
@@ -27,6 +28,9 @@ DOCUMENTS = {
     "jobs": dagster_launch.JOBS,
     "launch": dagster_launch.LAUNCH,
     "re-execute": dagster_rerun.RERUN,
+    "lab: launch the demo run": dagster_runs_lab.LAUNCH,
+    "lab: reload the location": dagster_runs_lab.RELOAD,
+    "lab: run status": dagster_runs_lab.RUN_STATUS,
 }
 
 
