@@ -43,6 +43,8 @@ class StallMeter:
 
 
 def timed_out(findings: list[Finding]) -> bool:
-    """Whether the answer rests on a timeout: a problem whose code or evidence ``reason`` says so."""
+    """Whether the answer rests on a timeout: a problem whose code, or evidence ``reason`` or ``error``, says so
+    (the Kubernetes API's "no answer within 3s" carries it as its error)."""
     problems = (f for f in findings if f.status is not Status.OK)
-    return any("timeout" in str(f.code) or f.evidence.get("reason") == "timeout" for f in problems)
+    return any("timeout" in str(f.code) or "timeout" in (f.evidence.get("reason"), f.evidence.get("error"))
+               for f in problems)  # fmt: skip

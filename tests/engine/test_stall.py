@@ -96,6 +96,8 @@ def test_only_problems_resting_on_a_timeout_are_timeouts() -> None:
     assert timed_out([finding(Status.FAIL, str(Code.TCP_TIMEOUT))])
     assert timed_out([finding(Status.UNKNOWN, str(Code.PROBE_TIMEOUT))])
     assert timed_out([finding(Status.FAIL, "postgres.unreachable", reason="timeout")])
+    assert timed_out([finding(Status.UNKNOWN, "k8s.api_unreachable", reason="no answer within 3s", error="timeout")])
+    assert not timed_out([finding(Status.UNKNOWN, "k8s.api_unreachable", reason="refused", error="ConnectError")])
     assert not timed_out([finding(Status.OK, "x.timeout_ok")])  # an OK answer is never retried
     assert not timed_out([finding(Status.FAIL, "postgres.unreachable", reason="refused")])
     assert not timed_out([])

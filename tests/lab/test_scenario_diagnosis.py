@@ -14,6 +14,7 @@ from floe_agents.config import PlatformConfig, load_targets, load_yaml_model
 from floe_agents.findings import Status
 from floe_agents.registry import Registry
 from floe_agents.runner import RunOptions
+from floe_agents.stall import timed_out
 from floe_agents.swarm import Investigation, Plan, investigate
 from floe_lab.scenario import load_scenario, scenario_names
 from tests.support.lab import LabHandle
@@ -22,6 +23,12 @@ pytestmark = [pytest.mark.lab, pytest.mark.parametrize("lab", scenario_names(), 
 
 
 async def diagnose(lab: LabHandle) -> Investigation:
+    """The lab's diagnosis, from a run in which every server answered in time (of at most three).
+
+    Why more than one: on a machine loaded far past its cores, a lab server itself can be starved past a probe's
+    timeout; the product then rightly says "no answer within 3 s" (and asks again when it was floe-agents that
+    was starved). What these tests judge is the diagnosis of the injected fault, so a run resting on a timeout
+    is done again; a scenario whose fault *is* a timeout still gets judged, on its third run."""
     registry = Registry.from_entry_points()
     assert registry.load_errors == ()
     plan = Plan(
@@ -30,6 +37,10 @@ async def diagnose(lab: LabHandle) -> Investigation:
         platform=load_yaml_model(PlatformConfig, lab.state_dir / "platform.yaml"),
         options=RunOptions(deadline_s=40),
     )
+    for _ in range(2):
+        result = await investigate(plan)
+        if not timed_out(list(result.analysis.findings)):
+            return result
     return await investigate(plan)
 
 
