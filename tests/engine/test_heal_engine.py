@@ -604,3 +604,46 @@ async def test_a_cause_only_seen_after_a_fix_and_with_no_playbook_is_listed_for_
     assert "waiting for the platform to settle (missing-catalog appeared during the heal)" in platform.said
     assert [(p.cause, p.kind) for p in report.plan] == [("missing-secret", "automatic"), ("missing-catalog", "manual")]
     assert report.plan[-1].manual == ("do missing-catalog by hand",)
+
+
+async def test_with_nothing_heal_may_apply_the_heal_ends_with_the_manual_steps_and_applies_nothing() -> None:
+    platform = Platform()
+    with anyio.fail_after(60):
+        report = await platform.healer([]).run(dry_run=False)
+    assert (report.mode, report.outcome, report.exit_code) == ("apply", "manual-steps-remain", 1)
+    assert sorted((p.cause, p.kind) for p in report.plan) == [
+        ("missing-catalog", "manual"),
+        ("missing-secret", "manual"),
+    ]
+    assert report.applied == () and platform.state == {"secret": False, "catalog": False}
+
+
+async def test_a_fix_left_to_a_person_does_not_hold_back_the_fixes_after_it() -> None:
+    """The secret's playbook wants a person's confirmation (not given by --yes) and comes first in phase order:
+    the catalog's fix, after it, is still applied."""
+    platform = Platform()
+    books = [book("make-secret", "missing-secret", "secrets", confirm=True), BOOKS[0]]
+    with anyio.fail_after(60):
+        report = await platform.healer(books).run(dry_run=False)
+    assert platform.state == {"secret": False, "catalog": True}
+    assert [(a.playbook, a.verified) for a in report.applied] == [("make-catalog", True)]
+    assert 0 <= report.applied[0].seconds < 3600 and report.outcome == "manual-steps-remain"
+
+
+async def test_warnings_no_rule_names_are_left_as_they_are_and_said_so() -> None:
+    """No root cause, but the diagnosis is not green (a warning): heal has nothing to plan, and says manual steps
+    remain (exit 1) rather than "healthy"."""
+    platform = Platform()
+
+    @probe("has_catalog", components=["b"], codes=CODES)
+    async def warns(ctx: ProbeContext) -> Finding:
+        return ctx.finding(Status.WARN, "t.ok", "catalog is slow", subject="catalog")
+
+    platform.registry = Registry.of([warns])
+    platform.plan = Plan(targets=platform.plan.targets, registry=platform.registry, rules=platform.plan.rules,
+                         options=platform.plan.options)  # fmt: skip
+    with anyio.fail_after(60):
+        report = await platform.healer(BOOKS).run(dry_run=False)
+        dry = await platform.healer(BOOKS).run(dry_run=True)
+    assert (report.mode, report.outcome, report.exit_code, report.plan) == ("apply", "manual-steps-remain", 1, ())
+    assert (dry.mode, dry.outcome) == ("dry-run", "planned")
