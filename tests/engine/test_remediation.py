@@ -68,3 +68,19 @@ def test_not_permitted_says_which_verb_on_which_resource() -> None:
         str(NotPermittedError("patch", "deployments.apps", "403"))
         == "not permitted: needs patch on deployments.apps (403)"
     )
+
+
+async def test_plan_hands_the_remediation_its_context_and_parsed_parameters() -> None:
+    seen: list[tuple[object, str]] = []
+
+    @remediation("acme.look", params=NameParams)
+    async def look(ctx: HealContext, params: NameParams) -> list[Step]:
+        """Look at a thing."""
+        seen.append((ctx, params.name))
+        return []
+
+    ctx: Any = object()
+    assert await look.plan(ctx, look.parse({"name": "x"})) == ()
+    assert seen == [(ctx, "x")]
+    with pytest.raises(pydantic.ValidationError):
+        look.parse({"name": "x", "extra": True})
