@@ -647,3 +647,19 @@ async def test_warnings_no_rule_names_are_left_as_they_are_and_said_so() -> None
         dry = await platform.healer(BOOKS).run(dry_run=True)
     assert (report.mode, report.outcome, report.exit_code, report.plan) == ("apply", "manual-steps-remain", 1, ())
     assert (dry.mode, dry.outcome) == ("dry-run", "planned")
+
+
+async def test_one_rule_firing_on_two_components_is_fixed_on_each_with_its_own_evidence() -> None:
+    """missing-thing names both the secret (on a) and the catalog (on b): two causes of one rule. Each fix is
+    re-planned from its own component's cause (its own evidence), so both things are made, each once."""
+    platform = Platform()
+    either = RootCauseRule(
+        id="missing-thing", title="missing-thing ({subject})", cause=Match(codes=frozenset({"t.missing"}))
+    )
+    platform.plan = Plan(targets=platform.plan.targets, registry=platform.registry, rules=RuleSet(rules=(either,)),
+                         options=platform.plan.options)  # fmt: skip
+    with anyio.fail_after(60):
+        report = await platform.healer([book("make-thing", "missing-thing", "secrets")]).run(dry_run=False)
+    assert report.outcome == "healed" and platform.state == {"secret": True, "catalog": True}
+    assert sorted(e for e in platform.log if e.startswith("apply")) == ["apply catalog", "apply secret"]
+    assert [(a.playbook, a.verified, len(a.changes)) for a in report.applied] == [("make-thing", True, 1)] * 2
