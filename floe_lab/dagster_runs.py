@@ -43,7 +43,7 @@ def _webserver(ports: Mapping[str, Mapping[str, int]]) -> str:
 
 
 async def launch_demo_run(
-    ports: Mapping[str, Mapping[str, int]], say: Say, job: str = "demo_pipeline", *, patience_s: float = 90.0
+    ports: Mapping[str, Mapping[str, int]], say: Say, job: str = "demo_pipeline", *, patience_s: float = 45.0
 ) -> str | None:
     """Launch ``job`` in the floe-demo location; None (and a message) if the webserver cannot take it.
 
