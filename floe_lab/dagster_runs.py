@@ -31,9 +31,14 @@ mutation Launch($params: ExecutionParams!) {
 # The UI's "Reload" button: the webserver reads the code location again (it keeps a failed first load otherwise).
 RELOAD = """
 mutation Reload($location: String!) {
-  reloadRepositoryLocation(repositoryLocationName: $location) { __typename }
+  reloadRepositoryLocation(repositoryLocationName: $location) {
+    __typename
+    ... on WorkspaceLocationEntry { locationOrLoadError { __typename ... on PythonError { message } } }
+  }
 }
 """
+# A location that failed to load only because its code server did not listen yet loads on a later reload.
+_NOT_YET = ("UserCodeUnreachable", "UNAVAILABLE")
 RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
 FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 
@@ -49,7 +54,8 @@ async def launch_demo_run(
 
     A webserver that started before the code server listened keeps that failed load of the location (on a busy
     machine, for good): the launch is then refused with PipelineNotFoundError, and is retried for ``patience_s``
-    after asking the webserver to reload the location, as an operator presses "Reload" in the UI.
+    after asking the webserver to reload the location, as an operator presses "Reload" in the UI. A location that
+    then fails to load for any reason but an unreachable code server (no storage schema) ends the wait at once.
     """
     params: dict[str, Any] = {
         "selector": {"repositoryLocationName": "floe-demo", "repositoryName": "__repository__", "pipelineName": job},
@@ -75,16 +81,26 @@ async def launch_demo_run(
                     return run_id
                 problem = f"{result['__typename']}: {result.get('message', '')}"
                 if result["__typename"] == "PipelineNotFoundError":
-                    await _reload(ports, "floe-demo")
+                    failed = await _reload(ports, "floe-demo")
+                    if failed is not None and not any(mark in failed for mark in _NOT_YET):
+                        problem = f"code location floe-demo failed to load: {failed.strip().splitlines()[0]}"
+                        break  # a real load error (e.g. no storage schema): waiting cannot help
             await anyio.sleep(1.0)
     say(f"dagster: could not launch {job}: {problem}")
     return None
 
 
-async def _reload(ports: Mapping[str, Mapping[str, int]], location: str) -> None:
-    with contextlib.suppress(httpx.HTTPError):
+async def _reload(ports: Mapping[str, Mapping[str, int]], location: str) -> str | None:
+    """Ask the webserver to read the location again; the error it then fails to load with, if any."""
+    with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
         async with httpx.AsyncClient(timeout=30) as http:
-            await http.post(f"{_webserver(ports)}/graphql", json={"query": RELOAD, "variables": {"location": location}})
+            response = await http.post(
+                f"{_webserver(ports)}/graphql", json={"query": RELOAD, "variables": {"location": location}}
+            )
+        loaded = response.json()["data"]["reloadRepositoryLocation"].get("locationOrLoadError") or {}
+        if loaded.get("__typename") == "PythonError":
+            return str(loaded.get("message") or "PythonError")
+    return None
 
 
 async def wait_for_run(webserver: str, run_id: str, *, timeout_s: float = 90.0) -> str:
