@@ -44,12 +44,12 @@ async def _plan(platform: Platform, books: list[Playbook]) -> FixPlan:
 
 
 async def test_an_automatic_plan_carries_the_playbooks_risk_phase_verify_and_the_filled_step() -> None:
-    books = [book("make-secret", "missing-secret", "secrets", risk="high", verify=["has_secret"],
-                  steps=[{"remediation": "test.create", "params": {"thing": "{namespace}-{subject}"}}])]  # fmt: skip
+    step = {"remediation": "test.create", "params": {"thing": "{namespace}-{component}-{subject}"}}
+    books = [book("make-secret", "missing-secret", "secrets", risk="high", verify=["has_secret"], steps=[step])]
     plan = await _plan(*_platform(*books))
     assert (plan.kind, plan.playbook, plan.phase, plan.risk, plan.verify) == (
         "automatic", "make-secret", "secrets", "high", ("has_secret",))  # fmt: skip
-    assert [a.action.target for a in plan.actions] == ["thing floe-secret"] and plan.manual == ()
+    assert [a.action.target for a in plan.actions] == ["thing floe-a-secret"] and plan.manual == ()
 
 
 async def test_a_playbook_that_plans_no_step_says_so_and_keeps_the_filled_manual_steps() -> None:

@@ -79,6 +79,7 @@ async def test_plan_hands_the_remediation_its_context_and_parsed_parameters() ->
         seen.append((ctx, params.name))
         return []
 
+    assert (look.name, look.description, look.risk, look.permissions) == ("acme.look", "Look at a thing.", "low", ())
     ctx: Any = object()
     assert await look.plan(ctx, look.parse({"name": "x"})) == ()
     assert seen == [(ctx, "x")]
