@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from floe_agents.heal_context import HealContext, RemediationError
 
-__all__ = ["COMPONENT", "FINISHED", "LAUNCH_ANSWER", "graphql", "latest_run", "launch", "launched_run", "wait_for"]
+__all__ = ["COMPONENT", "FINISHED", "LAUNCH_ANSWER", "graphql", "latest_run", "launch", "wait_for"]
 
 COMPONENT = "dagster-webserver"
 FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
@@ -111,9 +111,8 @@ def _launched(answer: Any, what: str) -> _Launched:
         raise RemediationError(f"Dagster answered the {what} with something unknown: {str(answer)[:200]}") from None
 
 
-def launched_run(answer: Any, what: str) -> str:
+def _run_id(launched: _Launched, what: str) -> str:
     """The run id a launch mutation answered with; RemediationError quoting Dagster's refusal otherwise."""
-    launched = _launched(answer, what)
     if launched.typename != "LaunchRunSuccess" or launched.run is None:
         detail = launched.message or "; ".join(str(e.get("message")) for e in launched.errors)
         raise RemediationError(f"Dagster refused the {what}: {launched.typename}: {detail}"[:400])
@@ -143,7 +142,7 @@ async def launch(
             answer = (await graphql(ctx, mutation, variables)).get(field)
             launched = _launched(answer, what)
             if launched.typename != "PipelineNotFoundError":
-                return launched_run(answer, what)
+                return _run_id(launched, what)
             refused = str(launched.message)
             if location is not None:
                 await graphql(ctx, _RELOAD, {"location": location})
