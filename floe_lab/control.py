@@ -14,7 +14,7 @@ import json
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,14 +196,15 @@ async def lab_down(state_dir: Path, say: Say) -> list[int]:
     # `investigate --target lab` reads this file: without it, it says there is no lab instead of probing dead ports.
     (state_dir / "targets.yaml").unlink(missing_ok=True)
     remove_data(state_dir)  # the lab is ephemeral: the next `up` initialises a fresh cluster with new secrets
-    return _still_ours(state_dir, procs.listening(ports))
+    return ports_still_held(state_dir, ports)
 
 
-def _still_ours(state_dir: Path, busy: list[int]) -> list[int]:
-    """The busy ports a process of this lab (or one whose owner cannot be read) still listens on: a port that
-    another process took after this lab let it go (another lab, on a busy machine) is not a leak of this one."""
+def ports_still_held(state_dir: Path, ports: Sequence[int]) -> list[int]:
+    """The ports among ``ports`` a process of this lab (or one whose owner cannot be read) still listens on: a
+    port that another process took after this lab let it go (another lab or test stream, on a busy machine) is
+    not a leak of this one."""
     ours = set(procs.leftover_pids(state_dir))
-    return [port for port in busy if not (owners := procs.listener_pids(port)) or owners & ours]
+    return [port for port in procs.listening(ports) if not (owners := procs.listener_pids(port)) or owners & ours]
 
 
 def _own_pids(state_dir: Path) -> list[tuple[procs.ProcRecord, set[int]]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from floe_lab import procs
-from floe_lab.control import _still_ours
+from floe_lab.control import ports_still_held
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +38,7 @@ async def test_a_port_another_process_took_is_not_this_labs_leak(tmp_path: Path,
     rec = await procs.start(tmp_path, spec)  # carries this lab's marker, as every server `lab up` starts does
     try:
         assert procs.listening([port, stranger]) == [port, stranger]
-        assert _still_ours(tmp_path, [port, stranger]) == [port]
+        assert ports_still_held(tmp_path, [port, stranger]) == [port]
     finally:
         await procs.stop(tmp_path, rec)
-    assert _still_ours(tmp_path, procs.listening([port, stranger])) == []
+    assert ports_still_held(tmp_path, [port, stranger]) == []
