@@ -6,12 +6,14 @@ components depend on the cause's component, then severity); each accepted cause 
 explains on its own component and downstream of it (a finding about missing output also counts as downstream of
 the components that should have produced it), with the dependency path from symptom to cause as the
 evidence chain. A candidate that is itself explained by an accepted cause is folded under it, not reported twice.
-What no rule explains is kept as an "other finding", never dropped.
+A failure no rule explains becomes a cause of its own through the fallback rules (no dead ends: its fix is the
+one its code declares); what is still unexplained after that (warnings nobody fails for) is kept as an "other
+finding", never dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import Field
@@ -94,6 +96,8 @@ def _scope(rule: RootCauseRule, cause: Finding, topology: Topology) -> frozenset
 def _candidates(problems: Sequence[Finding], rules: RuleSet, topology: Topology) -> list[_Candidate]:
     out: list[_Candidate] = []
     for rule in rules.rules:
+        if rule.fallback:
+            continue
         corroboration: list[Finding] = []
         satisfied = True
         for need in rule.requires:
@@ -148,12 +152,48 @@ def _explains(cand: _Candidate, f: Finding) -> bool:
     return cand.rule.local_symptoms(f) if f.component == cand.cause.component else cand.rule.symptoms(f)
 
 
+_Accepted = list[tuple[_Candidate, list[Finding]]]
+
+
+def _accept(cand: _Candidate, explained: list[Finding], claimed: dict[str, int], accepted: _Accepted) -> None:
+    """Accept ``cand`` as a root cause: it claims its cause and the ``explained`` findings nobody claimed yet."""
+    index = len(accepted)
+    claimed[cand.cause.key] = index
+    mine = [f for f in explained if f.key not in claimed]
+    for f in mine:
+        claimed[f.key] = index
+    accepted.append((cand, mine))
+
+
+def _fallbacks(
+    problems: Sequence[Finding], claimed: dict[str, int], rules: RuleSet, topology: Topology
+) -> list[_Candidate]:
+    """Candidates of the fallback rules: each unclaimed finding their cause matches, the component more things
+    depend on first, so a failure further down the graph takes the unexplained problems that depend on it."""
+    out: list[_Candidate] = []
+    for rule in (r for r in rules.rules if r.fallback):
+        for f in problems:
+            if f.key not in claimed and rule.cause(f):
+                rank = (rule.priority, topology.depth.get(f.component, 0), int(f.severity), f.status.rank)
+                out.append(_Candidate(rule, f, (), _scope(rule, f, topology), rank))
+    out.sort(key=lambda c: (c.rank, c.cause.key), reverse=True)
+    return out
+
+
+def _remedy(cand: _Candidate, fixes: Mapping[str, str]) -> Remediation:
+    """The rule's fix; a fallback rule's starts with the fix the cause's code declares (its probe knows it best)."""
+    fix = fixes.get(str(cand.cause.code)) if cand.rule.fallback else None
+    if fix is None:
+        return cand.rule.remediation
+    return cand.rule.remediation.model_copy(update={"manual": (fix, *cand.rule.remediation.manual)})
+
+
 def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> Analysis:
     """Fold ``findings`` (latest per key) into ranked root causes with their symptoms."""
     problems = [f for f in findings if f.is_problem]
     worst = _worst_by_component(problems)
     claimed: dict[str, int] = {}  # finding key -> index of the accepted root cause that explains it
-    accepted: list[tuple[_Candidate, list[Finding]]] = []
+    accepted: _Accepted = []
     candidates = _candidates(problems, rules, topology)
     cause_keys = {c.cause.key for c in candidates}
     for cand in candidates:
@@ -167,14 +207,12 @@ def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> 
                     claimed[f.key] = owner
                     accepted[owner][1].append(f)
             continue
-        index = len(accepted)
-        claimed[cand.cause.key] = index
-        mine: list[Finding] = []
-        for f in explained:
-            if f.key not in claimed:
-                claimed[f.key] = index
-                mine.append(f)
-        accepted.append((cand, mine))
+        _accept(cand, explained, claimed, accepted)
+    # No dead ends: a failure no rule explains is a cause of its own, most fundamental component first, and takes
+    # what is still unexplained on its component and downstream of it (a fallback rule says how it is shown).
+    for cand in _fallbacks(problems, claimed, rules, topology):
+        if cand.cause.key not in claimed:
+            _accept(cand, [f for f in problems if f.key != cand.cause.key and _explains(cand, f)], claimed, accepted)
 
     causes: list[RootCause] = []
     for cand, symptoms in accepted:
@@ -192,7 +230,7 @@ def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> 
                 corroboration=cand.corroboration,
                 symptoms=tuple(Symptom(finding=f, chain=_chain(f, cand.cause, topology, worst)) for f in ordered),
                 affected_components=tuple(affected),
-                remediation=cand.rule.remediation,
+                remediation=_remedy(cand, rules.fixes),
                 severity=severity,
                 score=score,
             )

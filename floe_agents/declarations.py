@@ -80,6 +80,7 @@ class Declarations:
     codes: Mapping[str, str] = field(default_factory=lambda: ENGINE_CODES)
     credentials: Mapping[str, Credential] = field(default_factory=_frozen_map)
     evidence: Mapping[str, EvidenceKeys] = field(default_factory=lambda: MappingProxyType({}))
+    fixes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def credential(self, name: str, written: Mapping[str, str | None]) -> str | None:
         """``name``'s value: as written in the targets file, else from its declared env var, else its default."""

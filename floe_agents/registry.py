@@ -72,6 +72,7 @@ class ProbeSpec:
     on_statuses: frozenset[Status] = frozenset({Status.FAIL, Status.WARN, Status.UNKNOWN})
     description: str = ""
     codes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    fixes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     credentials: tuple[Credential, ...] = ()
     evidence_keys: EvidenceKeys = field(default_factory=EvidenceKeys)
 
@@ -110,6 +111,7 @@ def probe(
     after: Collection[str] = (),
     description: str = "",
     codes: Mapping[str, str] | None = None,
+    fixes: Mapping[str, str] | None = None,
     credentials: Iterable[Credential] = (),
     secret_evidence: Iterable[str] = (),
     public_evidence: Iterable[str] = (),
@@ -117,6 +119,7 @@ def probe(
     """Declare a probe: ``@probe("tcp", timeout=2, codes=CODES)`` over ``async def fn(ctx) -> list[Finding]``.
 
     ``codes`` maps every finding code it can emit to a one-line meaning (rules are checked against them);
+    ``fixes`` maps a failure code to the step that fixes it, shown when no rule explains such a finding;
     ``credentials`` are what it logs in with; ``secret_evidence`` keys are always masked in its findings and
     ``public_evidence`` keys, though secret-looking by name, never are."""
 
@@ -131,6 +134,7 @@ def probe(
             after=tuple(after),
             description=description or (doc[0] if doc else ""),
             codes=MappingProxyType(dict(codes or {})),
+            fixes=MappingProxyType(dict(fixes or {})),
             credentials=tuple(credentials),
             evidence_keys=EvidenceKeys.of(public_evidence, secret_evidence),
         )
@@ -146,6 +150,7 @@ def follow_up(
     timeout: float = 5.0,
     description: str = "",
     codes: Mapping[str, str] | None = None,
+    fixes: Mapping[str, str] | None = None,
     credentials: Iterable[Credential] = (),
     secret_evidence: Iterable[str] = (),
     public_evidence: Iterable[str] = (),
@@ -164,6 +169,7 @@ def follow_up(
             on_statuses=frozenset(statuses),
             description=description or (doc[0] if doc else ""),
             codes=MappingProxyType(dict(codes or {})),
+            fixes=MappingProxyType(dict(fixes or {})),
             credentials=tuple(credentials),
             evidence_keys=EvidenceKeys.of(public_evidence, secret_evidence),
         )
@@ -243,18 +249,23 @@ class Registry:
         return tuple(s for s in self.specs.values() if s.kind == "follow_up")
 
     def declarations(self) -> Declarations:
-        """Every probe's declared codes (with the engine's), credentials and evidence keys, for the run.
+        """Every probe's declared codes (with the engine's), credentials, evidence keys and fixes, for the run.
 
         A code or credential declared by several probes is one entry: the first probe (by name) wins."""
         codes: dict[str, str] = dict(ENGINE_CODES)
+        fixes: dict[str, str] = {}
         credentials: dict[str, Credential] = {}
         for spec in sorted(self.specs.values(), key=lambda s: s.name):
             for code, meaning in spec.codes.items():
                 codes.setdefault(code, meaning)
+            for code, fix in spec.fixes.items():
+                fixes.setdefault(code, fix)
             for cred in spec.credentials:
                 credentials.setdefault(cred.name, cred)
         evidence = {name: spec.evidence_keys for name, spec in self.specs.items()}
-        return Declarations(MappingProxyType(codes), MappingProxyType(credentials), MappingProxyType(evidence))
+        return Declarations(
+            MappingProxyType(codes), MappingProxyType(credentials), MappingProxyType(evidence), MappingProxyType(fixes)
+        )
 
     def agents(
         self,

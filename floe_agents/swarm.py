@@ -114,7 +114,7 @@ async def investigate(
     t0 = time.monotonic()
     agents = plan_agents(plan)
     topology = plan.effective_topology()
-    coordinator = Coordinator(topology=topology, rules=plan.rules)
+    coordinator = Coordinator(topology=topology, rules=plan.rules.with_fixes(plan.registry.declarations().fixes))
     bus = Bus()
     coordinator_sub = bus.subscribe("coordinator")
     observer_sub = bus.subscribe("observers") if observers else None

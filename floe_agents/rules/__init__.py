@@ -12,7 +12,7 @@ declare (:func:`rules_for`): a typo would otherwise make a rule silently never m
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from fnmatch import fnmatchcase
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -112,6 +112,11 @@ class RootCauseRule(Frozen):
         description="The most its symptoms weigh in the overall verdict (e.g. warn: expected while the cause holds).",
     )
     remediation: Remediation = Field(default_factory=Remediation)
+    fallback: bool = Field(
+        default=False,
+        description="Tried after every other rule, on each finding its cause matches that nothing explains yet "
+        "(no failure is left without a cause); its fix starts with the one the finding's code declares.",
+    )
 
     def render_title(self, finding: Finding) -> str:
         return fill(self.title, finding)
@@ -149,9 +154,16 @@ def fill(template: str, finding: Finding, namespace: str | None = None) -> str:
 
 class RuleSet(Frozen):
     rules: tuple[RootCauseRule, ...] = ()
+    fixes: dict[str, str] = Field(
+        default_factory=dict, description="Finding code -> the fix its probe declares (for the fallback rules)."
+    )
 
     def __add__(self, other: RuleSet) -> RuleSet:
-        return RuleSet(rules=(*self.rules, *other.rules))
+        return RuleSet(rules=(*self.rules, *other.rules), fixes={**self.fixes, **other.fixes})
+
+    def with_fixes(self, declared: Mapping[str, str]) -> RuleSet:
+        """These rules with the fixes the run's probes declare (a fix already set here wins)."""
+        return self.model_copy(update={"fixes": {**declared, **self.fixes}})
 
 
 def _named_codes(rule: RootCauseRule) -> Iterator[str]:

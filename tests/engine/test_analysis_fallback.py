@@ -1,0 +1,104 @@
+"""No dead ends: a failure no rule explains becomes a root cause of its own (a fallback rule), with the fix its
+code declares; the most fundamental one takes what is still unexplained on it and downstream; warnings no rule
+explains stay other findings; a finding a rule explains is never a fallback cause. The graph of
+test_analysis_rules: ui -> web -> mid -> base; lone stands apart.
+"""
+
+from __future__ import annotations
+
+from floe_agents.analysis import analyze
+from floe_agents.findings import Finding, Severity, Status
+from floe_agents.registry import Registry, probe
+from floe_agents.rules import Match, Remediation, RootCauseRule, RuleSet, builtin_rules
+from tests.engine.test_analysis_rules import GRAPH, mk, rule
+
+FALLBACK = RootCauseRule(
+    id="fallback",
+    title="{component}: {summary}",
+    cause=Match(statuses={Status.FAIL}),
+    symptoms=Match(statuses={Status.FAIL, Status.WARN, Status.UNKNOWN}),
+    fallback=True,
+    remediation=Remediation(manual=("look at {component}",)),
+)
+
+
+Cause = tuple[str, str, str, list[str]]
+
+
+def causes(findings: list[Finding], *rules: RootCauseRule) -> list[Cause]:
+    analysis = analyze(findings, RuleSet(rules=(*rules, FALLBACK)), GRAPH)
+    return [(rc.rule, rc.component, str(rc.cause.code), [str(s.finding.code) for s in rc.symptoms])
+            for rc in analysis.root_causes]  # fmt: skip
+
+
+def test_a_failure_no_rule_explains_is_a_root_cause_with_the_fix_its_code_declares() -> None:
+    lone = mk("lone", "x.odd", severity=Severity.HIGH)
+    analysis = analyze([lone], RuleSet(rules=(FALLBACK,), fixes={"x.odd": "do the odd fix"}), GRAPH)
+    (rc,) = analysis.root_causes
+    assert (rc.rule, rc.component, rc.cause, rc.title) == ("fallback", "lone", lone, "lone: lone x.odd")
+    assert rc.remediation.manual == ("do the odd fix", "look at {component}")
+    assert rc.severity is Severity.HIGH and analysis.unexplained == ()
+    bare = analyze([lone], RuleSet(rules=(FALLBACK,), fixes={"x.other": "not this"}), GRAPH)
+    assert bare.root_causes[0].remediation.manual == ("look at {component}",)  # no declared fix: the rule's own
+
+
+def test_the_most_fundamental_failure_takes_the_unexplained_problems_on_it_and_downstream() -> None:
+    findings = [
+        mk("ui", "x.ui"),
+        mk("mid", "x.mid"),
+        mk("mid", "x.mid_warn", Status.WARN),
+        mk("web", "x.web_unknown", Status.UNKNOWN),
+        mk("base", "x.base_warn", Status.WARN),  # upstream of mid: not its symptom, and a warning is no cause
+        mk("lone", "x.lone"),
+    ]
+    got = causes(findings)
+    assert got == [
+        ("fallback", "mid", "x.mid", ["x.ui", "x.mid_warn", "x.web_unknown"]),
+        ("fallback", "lone", "x.lone", []),
+    ]
+    analysis = analyze(findings, RuleSet(rules=(FALLBACK,)), GRAPH)
+    assert [f.code for f in analysis.unexplained] == ["x.base_warn"]
+    (ui,) = [s for s in analysis.root_causes[0].symptoms if s.finding.code == "x.ui"]
+    assert [link.component for link in ui.chain] == ["ui", "web", "mid"]
+
+
+def test_what_a_rule_explains_is_never_a_fallback_cause_and_rules_go_first() -> None:
+    down = rule("down", "x.mid_down", symptoms=Match(codes={"x.ui"}))
+    findings = [mk("mid", "x.mid_down"), mk("ui", "x.ui"), mk("web", "x.web")]
+    # web's failure is downstream of mid, but the rule does not name it: the fallback takes it, the rule keeps x.ui
+    assert causes(findings, down) == [("down", "mid", "x.mid_down", ["x.ui"]), ("fallback", "web", "x.web", [])]
+    # a fallback rule never competes with the rules: alone it would have claimed x.ui under mid
+    assert causes([mk("mid", "x.mid_down"), mk("ui", "x.ui")]) == [("fallback", "mid", "x.mid_down", ["x.ui"])]
+    assert causes([mk("mid", "x.mid_down"), mk("ui", "x.ui")], down)[0][0] == "down"
+
+
+def test_a_failure_folded_under_a_rule_cause_is_not_raised_again() -> None:
+    deep = rule("deep", "x.base_down", priority=1, symptoms=Match(codes={"x.mid_down"}))
+    shallow = rule("shallow", "x.mid_down")
+    findings = [mk("base", "x.base_down"), mk("mid", "x.mid_down"), mk("web", "x.web")]
+    # mid's cause is folded under base; its own symptom x.web joins base second-hand: nothing is left for a fallback
+    assert causes(findings, deep, shallow) == [("deep", "base", "x.base_down", ["x.mid_down", "x.web"])]
+
+
+def test_ruleset_sums_keep_fixes_and_the_registry_supplies_them() -> None:
+    one, two = RuleSet(fixes={"a": "1"}), RuleSet(rules=(FALLBACK,), fixes={"b": "2"})
+    assert (one + two).fixes == {"a": "1", "b": "2"} and (one + two).rules == (FALLBACK,)
+
+    @probe("odd", codes={"x.odd": "fail: odd"}, fixes={"x.odd": "restart the odd thing"})
+    async def odd(ctx: object) -> list[Finding]:
+        return []
+
+    assert odd.fixes == {"x.odd": "restart the odd thing"}
+    assert Registry.of([odd]).declarations().fixes == {"x.odd": "restart the odd thing"}
+    assert RuleSet(fixes={"x.odd": "mine"}).with_fixes({"x.odd": "declared", "y": "1"}).fixes == {
+        "x.odd": "mine",
+        "y": "1",
+    }
+
+
+def test_the_builtin_rules_end_every_failure_somewhere() -> None:
+    fallbacks = [r for r in builtin_rules().rules if r.fallback]
+    assert [r.id for r in fallbacks] == ["unexplained-failure"]
+    (fb,) = fallbacks
+    assert fb.cause.statuses == {Status.FAIL} and not fb.cause.codes and fb.scope == "component+downstream"
+    assert fb.symptoms.statuses == {Status.FAIL, Status.WARN, Status.UNKNOWN}
