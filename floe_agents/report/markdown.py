@@ -32,6 +32,30 @@ def _finding_line(f: Finding) -> str:
     return f"`{f.code}` {_ICON[f.status]} **{f.component}/{f.check}**{where} ({f.vantage}): {f.summary}"
 
 
+EVIDENCE_VALUE_CHARS = 200  # a value quoted inline; the JSON report keeps it whole
+EVIDENCE_LINE_CHARS = 1200
+
+
+def _evidence(f: Finding, indent: str = "  ") -> list[str]:
+    """The finding's evidence on one bounded line: every finding the report lists shows why it says what it says
+    (a symptom or an unexplained problem with only a summary sent the reader to the JSON)."""
+    if not f.evidence:
+        return []
+    parts = []
+    for key, value in sorted(f.evidence.items()):
+        text = _cell(value)
+        cut = text if len(text) <= EVIDENCE_VALUE_CHARS else text[: EVIDENCE_VALUE_CHARS - 1] + "…"
+        parts.append(f"{key}=`{cut.replace('`', chr(39))}`")
+    line = ", ".join(parts)
+    if len(line) > EVIDENCE_LINE_CHARS:
+        line = line[: EVIDENCE_LINE_CHARS - 1] + "… (whole in the JSON report)"
+    return [f"{indent}evidence: {line}"]
+
+
+def _listed(f: Finding) -> list[str]:
+    return [f"- {_finding_line(f)}", *_evidence(f)]
+
+
 def _root_cause(i: int, rc: RootCause) -> list[str]:
     lines = [
         f"### {i}. {rc.title}",
@@ -43,16 +67,14 @@ def _root_cause(i: int, rc: RootCause) -> list[str]:
         lines.append(f"- **Why it matters:** {rc.explanation}")
     if rc.affected_components:
         lines.append(f"- **Affected downstream:** {', '.join(rc.affected_components)}")
-    evidence = {k: v for k, v in rc.cause.evidence.items() if k not in ("body",)}
-    if evidence:
-        lines.append("- **Evidence:** " + ", ".join(f"{k}=`{_cell(v)}`" for k, v in sorted(evidence.items())))
+    lines += [line.replace("  evidence:", "- **Evidence:**", 1) for line in _evidence(rc.cause)]
     for f in rc.corroboration:
-        lines.append(f"- **Corroborated by:** {_finding_line(f)}")
+        lines += [f"- **Corroborated by:** {_finding_line(f)}", *_evidence(f)]
     if rc.symptoms:
         lines += ["", f"**Symptoms folded under this cause ({len(rc.symptoms)}):**", ""]
         for s in rc.symptoms:
             chain = " → ".join(f"{link.component}" + (f" (`{link.code}`)" if link.code else "") for link in s.chain)
-            lines.append(f"- {_finding_line(s.finding)}  \n  chain: {chain}")
+            lines += [f"- {_finding_line(s.finding)}  ", f"  chain: {chain}  ", *_evidence(s.finding)]
     lines += ["", "**Fix:**"]
     if rc.remediation.playbook:
         lines.append(f"- Playbook `{rc.remediation.playbook}` (playbooks/{rc.remediation.playbook}.yaml).")
@@ -103,13 +125,13 @@ def render_markdown(report: Report, redactor: Redactor) -> str:
         lines += _root_cause(i, rc)
     lines += ["## Other findings", ""]
     if report.other_findings:
-        lines += [f"- {_finding_line(f)}" for f in report.other_findings]
+        lines += [line for f in report.other_findings for line in _listed(f)]
     else:
         lines.append("None: every problem is explained by a root cause above." if problems else "None.")
     passed = [f for f in report.findings if not f.is_problem]
     if passed:
         lines += ["", f"<details><summary>{len(passed)} passing checks</summary>", ""]
-        lines += [f"- {_finding_line(f)}" for f in passed]
+        lines += [line for f in passed for line in _listed(f)]
         lines += ["", "</details>"]
     lines += ["", "## Timings per agent", "", "| Agent | Duration | Probes | Deadline hit |", "|---|---|---|---|"]
     for a in sorted(report.agents, key=lambda a: -a.duration_s):
