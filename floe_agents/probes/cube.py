@@ -21,6 +21,7 @@ import httpx
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.gather import gather
+from floe_agents.probes import _fixes
 from floe_agents.probes._credentials import CATALOG_LOGIN, CUBE_SECRET
 from floe_agents.probes._cube_tables import OpenCatalog, open_catalogs, source_findings
 from floe_agents.probes._http import BROKEN, UNREACHABLE, Answer, call_json, read, under
@@ -119,6 +120,7 @@ def _source_table(cube: MetaCube) -> str | None:
     timeout=14.0,
     description="Cube readiness, API secret, cubes and their tables",
     codes=CODES,
+    fixes=_fixes.CUBE,
     credentials=(*CUBE_SECRET, *CATALOG_LOGIN),
 )
 async def cube(ctx: ProbeContext) -> list[Finding]:

@@ -23,6 +23,7 @@ from floe_agents.config.targets import CLUSTER_VANTAGE
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.gather import gather
+from floe_agents.probes import _fixes
 from floe_agents.probes._aws import signed_get_headers
 from floe_agents.probes._catalog import (
     RAW_NAMESPACE,
@@ -237,6 +238,7 @@ async def _ask(
     timeout=REQUEST_TIMEOUT_S * 5 + 4,  # login, config, namespace, loadTable, S3 GET
     description="Raw tables demo.raw_* load from Polaris and their metadata reads through the handed-out S3 endpoint",
     codes=CODES,
+    fixes=_fixes.ICEBERG,
     credentials=(*CATALOG_LOGIN, *S3_KEYS),
 )
 async def iceberg(ctx: ProbeContext) -> list[Finding]:

@@ -21,6 +21,7 @@ import httpx
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.gather import gather
+from floe_agents.probes import _fixes
 from floe_agents.probes._http import Answer, call_json, problem, read, under
 from floe_agents.probes._models.jaeger import Envelope, Trace
 from floe_agents.probes._verdict import Verdict
@@ -210,6 +211,7 @@ async def _query(ctx: ProbeContext, ep: Endpoint) -> list[Finding]:
     timeout=10.0,
     description="Jaeger query API, OTLP receiver and traces",
     codes=CODES,
+    fixes=_fixes.JAEGER,
 )
 async def jaeger(ctx: ProbeContext) -> list[Finding]:
     """Query API up, OTLP receiver reachable, the platform's service name present with recent traces."""

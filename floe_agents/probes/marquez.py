@@ -18,6 +18,7 @@ import httpx
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.gather import gather
+from floe_agents.probes import _fixes
 from floe_agents.probes._http import Answer, call_json, problem, read, under
 from floe_agents.probes._models.marquez import Datasets, Jobs, Namespaces
 from floe_agents.probes._verdict import Verdict
@@ -127,6 +128,14 @@ async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str]
     )
 
 
+def suggested_lineage_url(configured: str) -> str:
+    """The lineage URL ``configured`` most likely meant: its origin, any prefix before ``/api/v1``, then the
+    lineage API path (``http://m:5000`` and ``http://m:5000/api/v1`` both mean ``http://m:5000/api/v1/lineage``)."""
+    url = httpx.URL(configured)
+    prefix = url.path.split("/api/v1", 1)[0] if "/api/v1" in url.path else ""
+    return str(url.copy_with(path=prefix.rstrip("/") + LINEAGE_PATH, query=None, fragment=None))
+
+
 async def _lineage_path(ctx: ProbeContext, api: Endpoint, configured: str) -> Finding:
     path = httpx.URL(configured).path or "/"
     target = api.url.copy_with(path=path, query=None)
@@ -135,6 +144,7 @@ async def _lineage_path(ctx: ProbeContext, api: Endpoint, configured: str) -> Fi
         "path": path,
         "expected_suffix": LINEAGE_PATH,
         "posted_to": str(target),
+        "suggested": suggested_lineage_url(configured),
     }
     suffix_ok = path.rstrip("/").endswith(LINEAGE_PATH)
     answer = await _call(ctx, "POST", target, content=b"", headers={"Content-Type": "application/json"})
@@ -172,6 +182,7 @@ def _expected_namespace(ctx: ProbeContext) -> str:
     timeout=12.0,
     description="Marquez API, namespace jobs and lineage path",
     codes=CODES,
+    fixes=_fixes.MARQUEZ,
 )
 async def marquez(ctx: ProbeContext) -> list[Finding]:
     """API up, the pipeline's namespace holds jobs, the platform's lineage endpoint path exists."""

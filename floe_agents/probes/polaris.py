@@ -20,6 +20,7 @@ import httpx
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Finding, Severity, Status
 from floe_agents.gather import gather
+from floe_agents.probes import _fixes
 from floe_agents.probes._catalog import (
     REQUEST_TIMEOUT_S,
     CatalogTarget,
@@ -262,6 +263,7 @@ async def _catalog(ctx: ProbeContext, cat: CatalogTarget) -> list[Finding]:
     timeout=REQUEST_TIMEOUT_S * 4 + 4,  # health || login, config || management, namespace, its prefix check
     description="Polaris health, OAuth login, warehouse, storage config and namespaces against platform.yaml",
     codes=CODES,
+    fixes=_fixes.POLARIS,
     credentials=CATALOG_LOGIN,
     public_evidence=("token_type", "credential_mode"),  # the OAuth token's kind, how the catalog gets keys
 )

@@ -19,6 +19,7 @@ import anyio
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.dagster_alembic import ancestors, installed_head
 from floe_agents.findings import CannotObserveError, Code, Finding, Status
+from floe_agents.probes import _fixes
 from floe_agents.probes._credentials import POSTGRES_LOGIN
 from floe_agents.probes._vantages import resolve_from
 from floe_agents.probes._verdict import Verdict
@@ -297,6 +298,7 @@ def _query_failed(subject: str, base: Evidence, exc: Exception) -> Verdict:
     timeout=3 * CONNECT_TIMEOUT_S + 2,
     description="Log in to PostgreSQL, check Floe's databases, Dagster's schema head and connection headroom",
     codes=CODES,
+    fixes=_fixes.POSTGRES,
     credentials=POSTGRES_LOGIN,
 )
 async def postgres(ctx: ProbeContext) -> list[Finding]:

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from floe_agents.context import Endpoint, ProbeContext
 from floe_agents.findings import Code, Finding, Status
 from floe_agents.gather import gather
+from floe_agents.probes import _fixes
 from floe_agents.probes._aws import Clients, aws_call, make_clients
 from floe_agents.probes._credentials import S3_KEYS
 from floe_agents.probes._http import UNREACHABLE, failure_reason, under
@@ -233,6 +234,7 @@ async def _signed(ctx: ProbeContext, clients: Clients, key: str | None, base: Ev
     timeout=20.0,
     description="S3 answers, keys valid, buckets present, addressing per vantage, AssumeRole",
     codes=CODES,
+    fixes=_fixes.S3,
     credentials=S3_KEYS,
 )
 async def s3(ctx: ProbeContext) -> list[Finding]:
