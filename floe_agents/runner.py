@@ -205,7 +205,7 @@ class Runner:
                         Code.PROBE_DEADLINE,
                         f"{spec.name} did not finish before the {self.options.deadline_s:g}s deadline",
                         severity=Severity.MEDIUM,
-                        evidence={"deadline_s": self.options.deadline_s},
+                        evidence={"deadline_s": self.options.deadline_s, "timeout_s": self.options.deadline_s},
                     )
                 )
 

@@ -49,7 +49,7 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
                 Code.HTTP_TIMEOUT,
                 f"{subject} did not answer within {REQUEST_TIMEOUT_S:g}s",
                 subject=subject,
-                evidence={**evidence, "error": type(exc).__name__},
+                evidence={**evidence, "error": type(exc).__name__, "timeout_s": REQUEST_TIMEOUT_S},
             )
         except httpx.HTTPError as exc:
             reason = failure_reason(exc)
@@ -72,7 +72,7 @@ async def _check(ctx: ProbeContext, ep: Endpoint) -> Finding:
             Code.HTTP_TIMEOUT,
             f"{subject} did not send a complete answer within {REQUEST_TIMEOUT_S + BOUND_SLACK_S:g}s",
             subject=subject,
-            evidence={**evidence, "error": "slow"},
+            evidence={**evidence, "error": "slow", "timeout_s": REQUEST_TIMEOUT_S + BOUND_SLACK_S},
         )
     evidence["status_code"] = response.status_code
     if response.status_code in (401, 403):

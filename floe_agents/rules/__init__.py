@@ -11,6 +11,7 @@ declare (:func:`rules_for`): a typo would otherwise make a rule silently never m
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from fnmatch import fnmatchcase
@@ -135,6 +136,8 @@ def fill(template: str, finding: Finding, namespace: str | None = None) -> str:
         if name.startswith("evidence."):
             key = name.removeprefix("evidence.")
             found = finding.evidence.get(key)
+            if isinstance(found, float) and math.isfinite(found):
+                return f"{found:g}"  # a time in seconds: 3.0 reads "3"
             return (
                 str(found)
                 if isinstance(found, str | int) and not isinstance(found, bool) and found != ""

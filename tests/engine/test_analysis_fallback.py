@@ -10,6 +10,7 @@ from floe_agents.analysis import analyze
 from floe_agents.findings import Finding, Severity, Status
 from floe_agents.registry import Registry, probe
 from floe_agents.rules import Match, Remediation, RootCauseRule, RuleSet, builtin_rules
+from floe_agents.topology import floe_topology
 from tests.engine.test_analysis_rules import GRAPH, mk, rule
 
 FALLBACK = RootCauseRule(
@@ -102,3 +103,15 @@ def test_the_builtin_rules_end_every_failure_somewhere() -> None:
     (fb,) = fallbacks
     assert fb.cause.statuses == {Status.FAIL} and not fb.cause.codes and fb.scope == "component+downstream"
     assert fb.symptoms.statuses == {Status.FAIL, Status.WARN, Status.UNKNOWN}
+
+
+def test_a_component_that_never_answers_is_named_with_the_time_it_had() -> None:
+    hung = Finding(component="polaris", check="http_health", status=Status.FAIL, code="http.timeout",
+                   summary="no answer", subject="http://p/q/health", evidence={"timeout_s": 3.0})  # fmt: skip
+    cut = Finding(component="jaeger", check="jaeger", status=Status.UNKNOWN, code="probe.deadline_exceeded",
+                  summary="cut", evidence={"deadline_s": 2.5, "timeout_s": 2.5})  # fmt: skip
+    analysis = analyze([hung, cut], builtin_rules(), floe_topology())
+    assert [rc.title for rc in analysis.root_causes] == [
+        "polaris did not answer within 3s (http://p/q/health)",
+        "jaeger did not answer within 2.5s (jaeger)",
+    ]

@@ -168,7 +168,7 @@ async def test_a_probe_past_the_deadline_gets_a_medium_deadline_finding() -> Non
     (f,) = by_code(result.analysis.findings, Code.PROBE_DEADLINE)
     assert (f.status, f.severity, f.check) == (Status.UNKNOWN, Severity.MEDIUM, "stuck")
     assert f.summary == "stuck did not finish before the 0.2s deadline"
-    assert f.evidence == {"deadline_s": 0.2}
+    assert f.evidence == {"deadline_s": 0.2, "timeout_s": 0.2}  # timeout_s: how long it had, as every timeout says
 
 
 async def test_a_crash_message_from_a_hostile_answer_is_quoted_bounded_and_printable() -> None:
