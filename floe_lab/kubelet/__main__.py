@@ -22,6 +22,7 @@ from typing import cast
 import anyio
 import structlog
 
+from floe_lab.kubelet.backoff import BACKOFF_BASE, BACKOFF_MAX
 from floe_lab.kubelet.context import Launcher
 from floe_lab.kubelet.kubelet import Kubelet
 
@@ -37,6 +38,12 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--state", required=True, help="the lab's state folder")
     parser.add_argument("--launchers", required=True, help="MODULE:ATTR, a callable returning the launcher table")
     parser.add_argument("--resync", type=float, default=2.0, help="longest time between syncs, seconds")
+    parser.add_argument(
+        "--backoff-base", type=float, default=BACKOFF_BASE, help="first restart back-off, seconds (the kubelet's 10)"
+    )
+    parser.add_argument(
+        "--backoff-max", type=float, default=BACKOFF_MAX, help="restart back-off ceiling, seconds (the kubelet's 300)"
+    )
     return parser.parse_args(argv)
 
 
@@ -51,7 +58,15 @@ def load_launchers(spec: str) -> Mapping[str, Launcher]:
 
 async def _run(args: argparse.Namespace) -> None:
     launchers = load_launchers(args.launchers)
-    kubelet = Kubelet(args.api, args.token, Path(args.state), launchers, resync=args.resync)
+    kubelet = Kubelet(
+        args.api,
+        args.token,
+        Path(args.state),
+        launchers,
+        resync=args.resync,
+        backoff_base=args.backoff_base,
+        backoff_max=args.backoff_max,
+    )
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with anyio.create_task_group() as tg:
             tg.start_soon(partial(kubelet.run, on_ready=lambda: print("READY", flush=True)))

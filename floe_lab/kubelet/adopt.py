@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from floe_lab import procs
+from floe_lab.kubelet import logfiles
 from floe_lab.kubelet.node import go_duration
 from floe_lab.kubelet.recorder import now
 from floe_lab.kubelet.status import waiting
@@ -66,6 +67,10 @@ async def mirror(worker: PodWorker, name: str) -> None:
             await worker.event("Normal", "Started", f"Started container {view.name}")
             view.state = {"running": {"startedAt": _stamp(rec.started_at)}}
             view.ever_started, view.log_file = True, rec.log_path
+            pod = (worker.namespace, worker.name, worker.uid)
+            await anyio.to_thread.run_sync(
+                logfiles.link_logs, worker.node.state_dir, pod, view.name, rec.log_path, None
+            )
         elif not alive and "running" in view.state:
             terminated = {
                 "exitCode": 1,

@@ -28,7 +28,6 @@ __all__ = [
     "PODNET_DIR",
     "clear_leftover",
     "finalise",
-    "log_tail",
     "previous_log",
     "start_error",
     "terminated",
@@ -133,17 +132,6 @@ def terminated(
     if message:
         state["message"] = message
     return state
-
-
-def log_tail(log_file: str | None, lines: int = 80, limit: int = 2048) -> str:
-    """The end of a container's output (the ``FallbackToLogsOnError`` termination message)."""
-    if not log_file:
-        return ""
-    try:
-        text = Path(log_file).read_bytes()[-limit:].decode(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
 
 
 def _poll_child(pid: int) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from floe_lab import procs
 
 __all__ = [
     "ADOPT_PREFIX",
+    "EXEC_LAUNCHER",
     "LAUNCH_ANNOTATION",
     "LOG_FILE_ANNOTATION",
     "NODE_NAME",
@@ -25,6 +26,7 @@ __all__ = [
     "ExecNotFoundError",
     "LaunchContext",
     "Launcher",
+    "launcher_for",
     "requested_command",
 ]
 
@@ -33,6 +35,7 @@ LOG_FILE_ANNOTATION = "lab.floe.dev/log-file"
 PREVIOUS_LOG_ANNOTATION = "lab.floe.dev/previous-log-file"
 REAL_PORTS_ANNOTATION = "lab.floe.dev/real-ports"
 ADOPT_PREFIX = "adopt:"
+EXEC_LAUNCHER = "exec"
 NODE_NAME = "lab-node"
 
 
@@ -41,8 +44,10 @@ class LaunchContext:
     """Everything Kubernetes would have prepared for a container, resolved to local things.
 
     ``env`` is the container's resolved environment (value, secretKeyRef, configMapKeyRef, fieldRef, envFrom);
+    ``container`` is its spec with ``$(VAR)`` in ``command``/``args`` already expanded from that environment;
     ``ports`` maps container port names to the real loopback ports behind them; ``mounts`` maps each
-    ``mountPath`` to the local folder (or file, with ``subPath``) holding the volume's files.
+    ``mountPath`` to the local folder (or file, with ``subPath``) holding the volume's files, and the
+    ``terminationMessagePath`` to the file the kubelet reads the termination message from.
     """
 
     pod_name: str
@@ -82,3 +87,14 @@ def requested_command(container: Mapping[str, Any], entrypoint: Sequence[str] = 
     if not command and not args:
         return None
     return [str(a) for a in (command or entrypoint)] + [str(a) for a in args or ()]
+
+
+def launcher_for(pod: Mapping[str, Any], container: str, *, first_app: bool) -> str:
+    """The launcher that plays a container's image: ``lab.floe.dev/launch.<container>`` if the pod names one, else
+    ``lab.floe.dev/launch`` for the pod's first app container and the node's ``exec`` image for any other (an init
+    container's ``sh -c ...`` runs as written, with this machine's programs)."""
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    specific = annotations.get(f"{LAUNCH_ANNOTATION}.{container}")
+    if specific:
+        return str(specific)
+    return str(annotations.get(LAUNCH_ANNOTATION, "")) if first_app else EXEC_LAUNCHER

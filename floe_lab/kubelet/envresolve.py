@@ -7,7 +7,8 @@ Secret later really lets the container start, as it would on a node.
 
 Order and rules follow ``makeEnvironmentVariables``: ``envFrom`` first (keys that are not valid variable names
 skipped), then ``env`` in order, where ``$(VAR)`` in a plain value expands to an earlier variable and ``$$``
-escapes; ``optional`` references that are missing are skipped.
+escapes; ``optional`` references that are missing are skipped. ``command`` and ``args`` are expanded from the
+result the same way (:func:`expand_command`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["ConfigError", "Objects", "expand", "field_value", "resolve_env"]
+__all__ = ["ConfigError", "Objects", "expand", "expand_command", "field_value", "resolve_env"]
 
 JsonObj = dict[str, Any]
 Objects = Mapping[tuple[str, str], JsonObj]  # (namespace, name) -> Secret or ConfigMap
@@ -52,6 +53,16 @@ def expand(value: str, env: Mapping[str, str]) -> str:
             out.append(char)
             i += 1
     return "".join(out)
+
+
+def expand_command(container: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    """The container with ``$(VAR)`` in its ``command`` and ``args`` expanded from its environment, as the kubelet
+    does before it creates the container (``$$(VAR)`` stays a literal ``$(VAR)``)."""
+    out = dict(container)
+    for field in ("command", "args"):
+        if container.get(field):
+            out[field] = [expand(str(arg), env) for arg in container[field]]
+    return out
 
 
 def _decoded(secret: JsonObj) -> dict[str, str]:

@@ -26,9 +26,18 @@ from kubernetes_asyncio import client
 
 from floe_lab.kube.client import client_configuration
 from floe_lab.kubelet.api import JsonObj, KubeApi, KubeError
-from floe_lab.kubelet.context import LOG_FILE_ANNOTATION, NODE_NAME, PREVIOUS_LOG_ANNOTATION, Launcher
+from floe_lab.kubelet.backoff import BACKOFF_BASE, BACKOFF_MAX
+from floe_lab.kubelet.context import (
+    EXEC_LAUNCHER,
+    LOG_FILE_ANNOTATION,
+    NODE_NAME,
+    PREVIOUS_LOG_ANNOTATION,
+    Launcher,
+)
 from floe_lab.kubelet.endpoints import services_table, sync_endpoints, write_services
+from floe_lab.kubelet.execimage import exec_image
 from floe_lab.kubelet.jobs import JobController
+from floe_lab.kubelet.logfiles import forget_pod
 from floe_lab.kubelet.node import NodeServices
 from floe_lab.kubelet.ports import PortBook
 from floe_lab.kubelet.recorder import EventRecorder, now
@@ -53,8 +62,12 @@ class Kubelet:
         state_dir: the lab's state folder (``ports.json``, ``services.json``, process records and logs).
         launchers: ``lab.floe.dev/launch`` annotation value -> launcher.
         resync: the longest time between two syncs, seconds.
-        backoff_base, backoff_max: the restart back-off (doubling), seconds; ``backoff_reset``: a run this long
-            resets it. ``stop_grace``: the longest a stopping process gets before SIGKILL.
+        backoff_base, backoff_max: the restart and image-pull back-off, seconds: the kubelet's 10 s doubling to
+            300 s (forgotten after twice the ceiling without a restart) unless lowered, e.g. by tests.
+        stop_grace: the longest a stopping process gets before SIGKILL.
+
+    The launcher table is the node's "images"; ``exec`` (:mod:`~floe_lab.kubelet.execimage`, a container that runs
+    its own command) is always there unless the table names its own.
 
     Use ``async with Kubelet(...)`` (returns after the first successful sync) or ``await kubelet.run()``.
     """
@@ -67,19 +80,17 @@ class Kubelet:
         launchers: Mapping[str, Launcher],
         *,
         resync: float = 2.0,
-        backoff_base: float = 1.0,
-        backoff_max: float = 30.0,
-        backoff_reset: float = 60.0,
+        backoff_base: float = BACKOFF_BASE,
+        backoff_max: float = BACKOFF_MAX,
         stop_grace: float = 3.0,
     ) -> None:
         self._url, self._token = api_url, token
         self._state_dir = Path(state_dir).resolve()
-        self._launchers = dict(launchers)
+        self._launchers: dict[str, Launcher] = {EXEC_LAUNCHER: exec_image, **launchers}
         self._timing = {
             "resync": resync,
             "backoff_base": backoff_base,
             "backoff_max": backoff_max,
-            "backoff_reset": backoff_reset,
             "stop_grace": stop_grace,
         }
         self._wake = anyio.Event()
@@ -215,6 +226,7 @@ class Kubelet:
         await worker.done.wait()
         node.recorder.forget(worker.uid)
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(worker.pod_dir, ignore_errors=True))
+        await anyio.to_thread.run_sync(forget_pod, node.state_dir, (worker.namespace, worker.name, worker.uid))
 
     async def _finish_deletion(self, api: KubeApi, worker: PodWorker | None, pod: JsonObj) -> None:
         """Graceful deletion: stop the containers, then remove the pod for good (``gracePeriodSeconds=0``)."""
@@ -262,7 +274,7 @@ class Kubelet:
             )
             workers.start_soon(worker.run)
         worker.update(pod, *objects)
-        status = pod_status(pod, worker.view, start_time=worker.start_time, stamp=now())
+        status = pod_status(pod, worker.facts, start_time=worker.start_time, stamp=now())
         if status != (pod.get("status") or {}):
             await api.replace_status("pods", namespace, name, status)
         await self._annotate(api, pod, worker)

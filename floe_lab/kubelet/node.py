@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from floe_lab.kubelet.backoff import BACKOFF_BASE, BACKOFF_MAX
 from floe_lab.kubelet.context import Launcher
 from floe_lab.kubelet.ports import PortBook
 from floe_lab.kubelet.recorder import EventRecorder
@@ -28,9 +29,8 @@ class NodeServices:
     port_book: PortBook
     wake: Callable[[], None]
     resync: float = 0.5
-    backoff_base: float = 1.0
-    backoff_max: float = 30.0
-    backoff_reset: float = 60.0
+    backoff_base: float = BACKOFF_BASE
+    backoff_max: float = BACKOFF_MAX
     stop_grace: float = 3.0
 
 

@@ -1,21 +1,25 @@
 """Pod status from what the kubelet knows about the container: phase, conditions, container statuses.
 
-Why derived, not stored: the pod status is a *report*. The worker that runs a pod's process keeps one
-:class:`ContainerView` (the facts: waiting and why, running since when, terminated with which code, restarts),
-and this module renders it into the shape and wording a real kubelet writes, so ``kubectl get pods`` reads
-``CrashLoopBackOff``/``CreateContainerConfigError``/``Completed`` exactly as on a cluster. Transition times are
-kept from the previous status while a condition does not change, so a sync that learns nothing writes nothing.
+Why derived, not stored: the pod status is a *report*. The worker that runs a pod's processes keeps one
+:class:`ContainerView` per container it runs (the facts: waiting and why, running since when, terminated with
+which code, restarts) and a few pod-level facts (:class:`PodFacts`), and this module renders them into the shape
+and wording a real kubelet writes, so ``kubectl get pods`` reads ``CrashLoopBackOff``/``Init:Error``/
+``CreateContainerConfigError``/``Completed`` exactly as on a cluster. Init containers are reported in
+``initContainerStatuses`` and decide the ``Initialized`` condition; until they all succeeded, app containers wait
+in ``PodInitializing``. Transition times are kept from the previous status while a condition does not change, so
+a sync that learns nothing writes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from floe_lab.kubelet.api import JsonObj
 
-__all__ = ["ContainerView", "pod_status", "qualified_image", "waiting"]
+__all__ = ["ContainerView", "PodFacts", "pod_status", "qualified_image", "waiting"]
 
 
 def waiting(reason: str, message: str | None = None) -> JsonObj:
@@ -36,7 +40,6 @@ class ContainerView:
     ready: bool = False
     restart_count: int = 0
     container_id: str | None = None
-    sandbox_ready: bool = False
     finished: bool = False
     ever_started: bool = False
     log_file: str | None = None
@@ -62,11 +65,28 @@ def qualified_image(image: str) -> str:
     return f"docker.io/{image}" if "/" in image else f"docker.io/library/{image}"
 
 
-def _phase(view: ContainerView) -> str:
+@dataclass(frozen=True)
+class PodFacts:
+    """What the pod's worker knows beyond its containers: the sandbox (volumes set up), and whether an init
+    container failed for good (``restartPolicy: Never``), which fails the pod."""
+
+    app: ContainerView
+    init: Sequence[ContainerView] = ()
+    sandbox_ready: bool = False
+    init_failed: bool = False
+
+
+def _succeeded(view: ContainerView) -> bool:
+    return (view.state.get("terminated") or {}).get("exitCode") == 0
+
+
+def _phase(facts: PodFacts, initialized: bool) -> str:
+    view = facts.app
+    if facts.init_failed:
+        return "Failed"
     if view.finished:
-        terminated = view.state.get("terminated") or {}
-        return "Succeeded" if terminated.get("exitCode") == 0 else "Failed"
-    return "Running" if view.ever_started else "Pending"
+        return "Succeeded" if _succeeded(view) else "Failed"
+    return "Running" if view.ever_started and initialized else "Pending"
 
 
 def _condition(
@@ -83,13 +103,14 @@ def _condition(
     return cond
 
 
-def _container_status(view: ContainerView) -> JsonObj:
+def _container_status(view: ContainerView, *, init: bool = False) -> JsonObj:
     running = "running" in view.state
+    ready = _succeeded(view) if init else view.ready and running  # a completed init container counts as ready
     status: JsonObj = {
         "name": view.name,
         "state": view.state,
         "lastState": view.last_state,
-        "ready": view.ready and running,
+        "ready": ready,
         "restartCount": view.restart_count,
         "image": view.image,
         "imageID": view.image_id if view.ever_started else "",
@@ -100,12 +121,12 @@ def _container_status(view: ContainerView) -> JsonObj:
     return status
 
 
-def _extra_status(container: JsonObj) -> JsonObj:
+def _extra_status(container: JsonObj, reason: str) -> JsonObj:
     """A container the lab does not run (only the first is launched): it stays waiting, honestly."""
     name, image = str(container.get("name")), str(container.get("image", ""))
     return {
         "name": name,
-        "state": waiting("ContainerCreating"),
+        "state": waiting(reason),
         "lastState": {},
         "ready": False,
         "restartCount": 0,
@@ -115,13 +136,16 @@ def _extra_status(container: JsonObj) -> JsonObj:
     }
 
 
-def pod_status(pod: JsonObj, view: ContainerView, *, start_time: str, stamp: str) -> JsonObj:
-    """The status the kubelet writes for ``pod`` given its container's ``view`` (``stamp``: now, RFC 3339)."""
+def pod_status(pod: JsonObj, facts: PodFacts, *, start_time: str, stamp: str) -> JsonObj:
+    """The status the kubelet writes for ``pod`` given its worker's ``facts`` (``stamp``: now, RFC 3339)."""
     old: dict[str, Any] = pod.get("status") or {}
     old_conditions = {str(c.get("type")): c for c in old.get("conditions") or []}
-    extras = [_extra_status(c) for c in ((pod.get("spec") or {}).get("containers") or [])[1:]]
-    statuses = [_container_status(view), *extras]
-    phase = _phase(view)
+    incomplete = [v.name for v in facts.init if not _succeeded(v)]
+    initialized = not incomplete
+    default = "PodInitializing" if facts.init else "ContainerCreating"
+    extras = [_extra_status(c, default) for c in ((pod.get("spec") or {}).get("containers") or [])[1:]]
+    statuses = [_container_status(facts.app), *extras]
+    phase = _phase(facts, initialized)
     all_ready = all(s["ready"] for s in statuses)
     unready = [s["name"] for s in statuses if not s["ready"]]
     why: dict[str, str | None] = {"reason": None, "message": None}
@@ -129,10 +153,14 @@ def pod_status(pod: JsonObj, view: ContainerView, *, start_time: str, stamp: str
         why["reason"] = "PodCompleted"
     elif not all_ready:
         why = {"reason": "ContainersNotReady", "message": f"containers with unready status: [{' '.join(unready)}]"}
-    sandbox = view.sandbox_ready and not view.finished
+    init_why: dict[str, str | None] = {"reason": None, "message": None}
+    if incomplete:
+        message = f"containers with incomplete status: [{' '.join(incomplete)}]"
+        init_why = {"reason": "ContainersNotInitialized", "message": message}
+    sandbox = facts.sandbox_ready and not facts.app.finished and not facts.init_failed
     conditions = [
         _condition(old_conditions, "PodReadyToStartContainers", sandbox, stamp=stamp),
-        _condition(old_conditions, "Initialized", True, stamp=stamp),
+        _condition(old_conditions, "Initialized", initialized, stamp=stamp, **init_why),
         _condition(old_conditions, "Ready", all_ready, stamp=stamp, **why),
         _condition(old_conditions, "ContainersReady", all_ready, stamp=stamp, **why),
         _condition(old_conditions, "PodScheduled", True, stamp=stamp),
@@ -143,10 +171,12 @@ def pod_status(pod: JsonObj, view: ContainerView, *, start_time: str, stamp: str
         "hostIP": "127.0.0.1",
         "hostIPs": [{"ip": "127.0.0.1"}],
         "startTime": old.get("startTime") or start_time,
-        "containerStatuses": statuses,
-        "qosClass": old.get("qosClass", "BestEffort"),
     }
-    if view.sandbox_ready or view.ever_started:
+    if facts.init:
+        status["initContainerStatuses"] = [_container_status(v, init=True) for v in facts.init]
+    status["containerStatuses"] = statuses
+    status["qosClass"] = old.get("qosClass", "BestEffort")
+    if facts.sandbox_ready or any(v.ever_started for v in (*facts.init, facts.app)):
         status["podIP"] = "127.0.0.1"
         status["podIPs"] = [{"ip": "127.0.0.1"}]
     return status
