@@ -95,7 +95,7 @@ _CLASSES = (
 )
 _FACTS = (  # evidence key, pattern (first group that matched wins); order matters within a key
     ("warehouse", re.compile(r"Unable to find warehouse\s+'?([\w.-]+)|Warehouse '?([\w.-]+)'? (?:does not|not)")),
-    ("namespace", re.compile(r"Namespace does not exist:\s*([\w.]+)")),
+    ("namespace", re.compile(r"Namespace does not exist:\s*([\w.-]+)")),
     (
         "table",
         re.compile(

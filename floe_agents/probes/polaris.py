@@ -168,6 +168,29 @@ def _storage_findings(ctx: ProbeContext, cat: CatalogTarget, storage: StorageCon
     return out
 
 
+async def _prefix_slip(
+    ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, ns: str
+) -> tuple[str, str, bool] | None:
+    """Whether the missing dotted namespace ``ns`` is a shorter one written with a prefix: (prefix, the namespace
+    meant, whether it exists), or None when it is simply missing.
+
+    Why any prefix: the slip is writing a qualifier in front of the layer's namespace (the warehouse's name, the
+    release's, the catalog's), and Iceberg reads each dot as another level. It is a slip when a shorter tail
+    exists (the longest one wins), or when the first level is no namespace at all (a nested namespace under a
+    missing parent is not what a platform means); then the meant one is what follows the first level."""
+    parts = ns.split(".")
+    if len(parts) < 2 or not all(parts):
+        return None
+    for i in range(1, len(parts)):
+        tail = ".".join(parts[i:])
+        if (await _get(ctx, cat.rest(prefix, "namespaces", ns_path(tail)), token)).status == 200:
+            return ".".join(parts[:i]), tail, True
+    parent = await _get(ctx, cat.rest(prefix, "namespaces", ns_path(parts[0])), token)
+    if parts[0] == cat.warehouse or parent.status == 404:
+        return parts[0], ".".join(parts[1:]), False
+    return None
+
+
 async def _namespace(
     ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, *, ns: str, origin: str
 ) -> Finding:
@@ -180,17 +203,16 @@ async def _namespace(
     if ans.status != 404:
         return catalog_problem(ans, f"namespace {ns}", evidence).finding(ctx, subject=ns)
     evidence.update(error_of(ans))
-    head, _, rest = ns.partition(".")
-    if rest and head == cat.warehouse:
-        intended = await _get(ctx, cat.rest(prefix, "namespaces", ns_path(rest)), token)
-        exists = intended.status == 200
+    slip = await _prefix_slip(ctx, cat, token, prefix, ns)
+    if slip is not None:
+        head, intended, exists = slip
         return ctx.finding(
             Status.FAIL,
             "polaris.namespace_prefix_mistake",
-            f"namespace {ns} is configured with the warehouse name as a prefix; the catalog's namespace is {rest}"
-            + ("" if exists else f" (which does not exist either: HTTP {intended.status})"),
+            f"namespace {ns} is configured with the prefix {head}.: the catalog's namespace is {intended}"
+            + ("" if exists else " (which does not exist either)"),
             subject=ns,
-            evidence={**evidence, "intended_namespace": rest, "intended_exists": exists},
+            evidence={**evidence, "prefix": head, "intended_namespace": intended, "intended_exists": exists},
         )
     summary = f"namespace {ns} does not exist in warehouse {cat.warehouse}"
     return ctx.finding(Status.FAIL, "polaris.namespace_missing", summary, subject=ns, evidence=evidence)

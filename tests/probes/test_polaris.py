@@ -137,6 +137,28 @@ async def test_namespace_prefix_mistake(
     assert by_subject["demo_catalog.silver"].evidence["intended_exists"] is False
 
 
+async def test_any_dotted_prefix_is_a_slip_but_a_nested_namespace_under_a_real_parent_is_missing(
+    polaris: RunningPolaris, polaris_s3: PolarisS3, http: httpx.AsyncClient
+) -> None:
+    """The slip is any qualifier and a dot in front of the meant namespace (a release's name, several levels), not
+    only the warehouse's name; a dotted name under a parent that exists is a nested namespace, simply missing."""
+    await polaris_create_catalog(polaris, polaris_s3, **FLOE_STORAGE)
+    await make_namespaces(polaris, "demo", "bronze")
+    plat = lab_platform(bronze="acme-prod.bronze", silver="team.x.bronze", gold="demo.gold_marts")
+    found = await run_probe(polaris_probe, ctx_for(http, "polaris", standin_components(polaris, polaris_s3), plat=plat))
+    assert problems(found) == {
+        "acme-prod.bronze": "polaris.namespace_prefix_mistake",
+        "team.x.bronze": "polaris.namespace_prefix_mistake",
+        "demo.gold_marts": "polaris.namespace_missing",
+    }
+    by_subject = {f.subject: f.evidence for f in found}
+    assert {k: by_subject["acme-prod.bronze"][k] for k in ("prefix", "intended_namespace", "intended_exists")} == {
+        "prefix": "acme-prod", "intended_namespace": "bronze", "intended_exists": True}  # fmt: skip
+    assert (by_subject["team.x.bronze"]["prefix"], by_subject["team.x.bronze"]["intended_namespace"]) == (
+        "team.x", "bronze")  # fmt: skip
+    assert by_subject["acme-prod.bronze"]["expected_by"] == "layers.bronze.namespace"
+
+
 async def test_one_run_logs_in_once(polaris: RunningPolaris, polaris_s3: PolarisS3) -> None:
     """Every probe that reads the catalog logs in; within one run they share one token request (a refusal too)."""
     token_requests: list[str] = []
