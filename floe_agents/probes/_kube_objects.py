@@ -1,43 +1,31 @@
 """What Kubernetes objects say about each Floe workload: one verdict per problem, filed under its component.
 
-Kept apart from the probe (which owns the API calls) so each rule about pods, references, Services, Jobs and
-events is a pure function of the typed objects (:mod:`floe_agents.probes._models.kube`): easy to test, and no
-answer, however odd, can raise here. Two choices keep the report about causes rather than echoes: a missing
-Secret is one verdict however many pods reference it (listing their components), and a Warning event about an
-object already reported as broken becomes evidence of that verdict instead of a second one.
+Kept apart from the probe (which owns the API calls) so each rule about pods, Services, init Jobs and events is a
+pure function of the typed objects (:mod:`floe_agents.probes._models.kube`): easy to test, and no answer, however
+odd, can raise here. A failing container's verdict says why it does not run when its state and log tell
+(:mod:`._kube_workloads`); references to Secrets and ConfigMaps are judged in :mod:`._kube_refs`, and which
+component an object belongs to is :mod:`._kube_components`'s call. A Warning event about an object already
+reported as broken becomes evidence of that verdict instead of a second one, so the report is about causes, not
+echoes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 
-from floe_agents.findings import Severity, Status
+from floe_agents.findings import Status
 from floe_agents.probes._kube_api import Json, dicts, get, name_of  # the emitters probe reads plain JSON still
+from floe_agents.probes._kube_components import Where, comp_of, component_of
+from floe_agents.probes._kube_workloads import RESTART_WARN, LogKey, LogTail, because, diagnosis_of, failing
 from floe_agents.probes._models.kube import Endpoints, Event, Job, Pod, Service
 from floe_agents.probes._verdict import Verdict
 
-RESTART_WARN = 3
 MAX_EVENTS = 30
 EVENT_WINDOW_S = 900  # Warning events last seen longer ago are history (the API keeps them for an hour)
-
-# fmt: off
-_LABEL_COMPONENT = {  # app.kubernetes.io/component -> Floe component
-    "postgresql-subchart": "postgres", "postgresql": "postgres", "localstack": "s3", "minio": "s3",
-    "polaris": "polaris", "marquez": "marquez", "marquez-web": "marquez", "jaeger": "jaeger", "otel": "jaeger",
-    "dagster-webserver": "dagster-webserver", "dagster-daemon": "dagster-daemon",
-    "user-deployments": "dagster-user-code", "localstack-init": "s3", "polaris-init": "polaris",
-    "polaris-bootstrap": "polaris", "seed-data": "iceberg", "migrate": "postgres",
-}
-_NAME_COMPONENT = (  # name fragment -> Floe component, first match wins
-    ("user-deployments", "dagster-user-code"), ("migrate", "postgres"), ("dagster-webserver", "dagster-webserver"),
-    ("daemon", "dagster-daemon"), ("localstack-init", "s3"), ("polaris-init", "polaris"), ("seed-data", "iceberg"),
-    ("postgresql", "postgres"), ("localstack", "s3"), ("minio", "s3"), ("polaris", "polaris"),
-    ("marquez", "marquez"), ("jaeger", "jaeger"), ("otel", "jaeger"), ("cube", "cube"),
-)
-# fmt: on
 # Floe's init Jobs: (role: label value or name suffix, its component, the component whose pods mean "deployed")
 _EXPECTED_JOBS = (
     ("localstack-init", "s3", "s3"),
@@ -48,32 +36,21 @@ _EXPECTED_JOBS = (
 _CONFIG = frozenset({"CreateContainerConfigError", "CreateContainerError", "InvalidImageName", "RunContainerError"})
 _IMAGE = frozenset({"ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull"})
 Evidence = dict[str, object]
-Reference = tuple[str, str, str | None, str | None]  # kind (secret/configmap), name, key or None, env var or None
-
-
-def component_of(labels: Mapping[str, str], name: str) -> str:
-    """The Floe component an object belongs to, by its chart labels, else by its name; else ``kubernetes``."""
-    role = str(labels.get("app.kubernetes.io/component", ""))
-    if role in _LABEL_COMPONENT:
-        return _LABEL_COMPONENT[role]
-    if labels.get("app.kubernetes.io/name") == "cube" or name.startswith("floe-cube"):
-        return "cube"
-    if "deployment" in labels and "dagster" in f"{labels.get('app.kubernetes.io/name', '')}{name}":
-        return "dagster-user-code"  # the Dagster chart labels user deployments deployment=<name>
-    return next((comp for part, comp in _NAME_COMPONENT if part in name), "kubernetes")
-
-
-def comp_of(obj: Pod | Job | Service | Endpoints) -> str:
-    return component_of(obj.metadata.labels, obj.name)
+EmptyVars = Mapping[tuple[str, str], Collection[str]]
 
 
 def _verdict(status: Status, code: str, summary: str, component: str, subject: str, ev: Evidence) -> Verdict:  # noqa: PLR0917
     return Verdict(status, code, summary, ev, subject=subject, component=component)
 
 
-def pod_obs(pod: Pod) -> list[Verdict]:
-    name, comp = pod.name, comp_of(pod)
+def pod_obs(
+    pod: Pod, logs: Mapping[LogKey, LogTail] | None = None, empty: EmptyVars | None = None, where: Where = comp_of
+) -> list[Verdict]:
+    """The pod's problems, each failing container's with why it does not run (:mod:`._kube_workloads`) when its
+    state and log say; ``logs``: the tails read for it; ``empty``: its env vars optional references left unset."""
+    name, comp = pod.name, where(pod)
     job_pod = any(o.kind == "Job" for o in pod.metadata.owner_references)
+    why = functools.partial(diagnosis_of, pod, logs or {}, empty or {})
     out: list[Verdict] = []
     for cs in pod.status.init_container_statuses + pod.status.container_statuses:
         reason, message, restarts = cs.waiting.reason or "", cs.waiting.message, cs.restart_count or 0
@@ -83,26 +60,29 @@ def pod_obs(pod: Pod) -> list[Verdict]:
         ev["last_exit"] = (last.model_dump(by_alias=True, exclude_unset=True, include=fields) if last else {}) or None
         subject = f"pod/{name}/{cs.name}"
         if reason in _CONFIG:
-            out.append(
-                _verdict(Status.FAIL, "k8s.pod_config_error", f"{subject}: {reason}: {message}", comp, subject, ev)
-            )
+            summary = f"{subject}: {reason}: {message}"
+            out.append(_verdict(Status.FAIL, "k8s.pod_config_error", summary, comp, subject, ev | why(cs)))
         elif reason == "CrashLoopBackOff":
-            summary = f"{subject} is crash-looping ({restarts} restarts)"
-            out.append(_verdict(Status.FAIL, "k8s.pod_crashloop", summary, comp, subject, ev))
+            found = why(cs)
+            summary = f"{subject} is crash-looping ({restarts} restarts){because(found)}"
+            out.append(_verdict(Status.FAIL, "k8s.pod_crashloop", summary, comp, subject, ev | found))
         elif reason in _IMAGE:
-            out.append(
-                _verdict(Status.FAIL, "k8s.pod_image_pull", f"{subject}: {reason}: {message}", comp, subject, ev)
-            )
+            summary = f"{subject}: {reason}: {message}"
+            out.append(_verdict(Status.FAIL, "k8s.pod_image_pull", summary, comp, subject, ev | why(cs)))
         elif restarts >= RESTART_WARN and not job_pod:
-            summary = f"{subject} restarted {restarts} times"
-            out.append(_verdict(Status.WARN, "k8s.pod_restarting", summary, comp, subject, ev))
+            found = why(cs)
+            summary = f"{subject} restarted {restarts} times{because(found)}"
+            out.append(_verdict(Status.WARN, "k8s.pod_restarting", summary, comp, subject, ev | found))
     if out:
         return out
     phase, status = pod.status.phase, pod.status
     conditions = {c.type: c for c in status.conditions}
     ev = {"pod": name, "phase": phase, "reason": status.reason, "message": status.message}
     if phase == "Failed" and not job_pod:
-        return [_verdict(Status.FAIL, "k8s.pod_failed", f"pod {name} failed", comp, f"pod/{name}", ev)]
+        exited = failing(pod)
+        found = {"container": exited.name, **why(exited)} if exited is not None else {}
+        summary = f"pod {name} failed{because(found)}"
+        return [_verdict(Status.FAIL, "k8s.pod_failed", summary, comp, f"pod/{name}", ev | found)]
     if phase == "Pending":
         sched = conditions.get("PodScheduled")
         if sched is not None:
@@ -116,63 +96,9 @@ def pod_obs(pod: Pod) -> list[Verdict]:
     return []
 
 
-def _references(pod: Pod) -> list[Reference]:
-    """Every non-optional Secret/ConfigMap the pod references."""
-    spec, refs = pod.spec, list[Reference]()
-    for ctr in spec.init_containers + spec.containers:
-        for env in ctr.env:
-            for kind, ref in (
-                ("secret", env.value_from.secret_key_ref),
-                ("configmap", env.value_from.config_map_key_ref),
-            ):
-                if ref is not None and ref.name and not ref.optional:
-                    refs.append((kind, ref.name, ref.key, env.name))
-        for src in ctr.env_from:
-            for kind, ref in (("secret", src.secret_ref), ("configmap", src.config_map_ref)):
-                if ref is not None and ref.name and not ref.optional:
-                    refs.append((kind, ref.name, None, None))
-    for vol in [*spec.volumes, *(s for v in spec.volumes for s in v.projected.sources)]:
-        secret, config_map = vol.secret, vol.config_map
-        found = [("secret", secret.secret_name, secret.optional, secret.items)] if secret else []
-        found += [("configmap", config_map.name, config_map.optional, config_map.items)] if config_map else []
-        for kind, name, optional, items in found:
-            if name and not optional:
-                refs += [(kind, name, k, None) for k in [i.key for i in items] or [None]]
-    return refs + [("secret", s.name, None, None) for s in spec.image_pull_secrets if s.name]
-
-
-def reference_obs(pods: list[Pod], stores: dict[str, dict[str, set[str]]]) -> list[Verdict]:
-    """One verdict per missing Secret/ConfigMap (or key), filed under the first component referencing it."""
-    uses: dict[tuple[str, str, str | None], tuple[set[str], set[str], set[str]]] = defaultdict(
-        lambda: (set(), set(), set())
-    )
-    for pod in pods:
-        if pod.status.phase not in ("Succeeded", "Failed"):  # a finished pod got what it needed
-            for kind, name, key, var in _references(pod):
-                if kind in stores:
-                    by_pod, comps, env_vars = uses[(kind, name, key)]
-                    by_pod.add(pod.name)
-                    comps.add(comp_of(pod))
-                    env_vars.update([var] if var else [])
-    out = []
-    for (kind, name, key), (by_pod, comps, env_vars) in sorted(uses.items(), key=str):
-        keys = stores[kind].get(name)
-        if keys is not None and (key is None or key in keys):
-            continue
-        label = "Secret" if kind == "secret" else "ConfigMap"
-        pods_text, env, components = ", ".join(sorted(by_pod)), sorted(env_vars), sorted(comps)
-        summary = (f"{label} {name} referenced by {pods_text} does not exist" if keys is None
-                   else f"{label} {name} has no key {key!r} (referenced by {pods_text})")  # fmt: skip
-        code = f"k8s.{kind}_missing" if keys is None else f"k8s.{kind}_key_missing"
-        ev = {f"{kind}_name": name, "key": key, "referenced_by": sorted(by_pod), "components": components,
-              "env_var": env[0] if env else None, "env_vars": env, "exists": keys is not None}  # fmt: skip
-        # Critical: no container that needs it can even be created, so nothing those pods serve exists.
-        out.append(Verdict(Status.FAIL, code, summary, ev, f"{kind}/{name}/{key or '*'}", components[0],
-                           Severity.CRITICAL))  # fmt: skip
-    return out
-
-
-def service_obs(services: list[Service], endpoints: list[Endpoints], pods: list[Pod]) -> list[Verdict]:
+def service_obs(
+    services: list[Service], endpoints: list[Endpoints], pods: list[Pod], where: Where = comp_of
+) -> list[Verdict]:
     by_name, out = {e.name: e for e in endpoints}, []
     for svc in services:
         name, selector = svc.name, svc.spec.selector
@@ -193,14 +119,12 @@ def service_obs(services: list[Service], endpoints: list[Endpoints], pods: list[
         ev: Evidence = {"service": name, "ports": svc.ports, "not_ready_pods": not_ready, "selected_pods": selected,
                         "endpoints_object": name in by_name}  # fmt: skip
         summary = f"Service {name} has no ready endpoints ({why})"
-        out.append(
-            _verdict(Status.FAIL, "k8s.service_no_ready_endpoints", summary, comp_of(svc), f"service/{name}", ev)
-        )
+        out.append(_verdict(Status.FAIL, "k8s.service_no_ready_endpoints", summary, where(svc), f"service/{name}", ev))
     return out
 
 
-def absent_job_obs(jobs: list[Job], pods: list[Pod]) -> list[Verdict]:
-    deployed = {comp_of(p) for p in pods}
+def absent_job_obs(jobs: list[Job], pods: list[Pod], where: Where = comp_of) -> list[Verdict]:
+    deployed = {where(p) for p in pods}
     have = [(j.metadata.labels.get("app.kubernetes.io/component") or "", j.name) for j in jobs]
     kept = any(j.metadata.annotations.get("helm.sh/hook") for j in jobs)
     out = []
@@ -308,13 +232,15 @@ def fold_events(found: list[Verdict], events: list[Verdict]) -> tuple[list[Verdi
     return folded, rest
 
 
-def ok_obs(found: list[Verdict], pods: list[Pod], jobs: list[Job], counts: Evidence) -> list[Verdict]:
+def ok_obs(
+    found: list[Verdict], pods: list[Pod], jobs: list[Job], counts: Evidence, where: Where = comp_of
+) -> list[Verdict]:
     troubled = {o.component for o in found if o.status is not Status.OK}
     by_comp: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
     for pod in pods:
-        by_comp[comp_of(pod)][0].append(pod.name)
+        by_comp[where(pod)][0].append(pod.name)
     for job in jobs:
-        by_comp[comp_of(job)][1].append(job.name)
+        by_comp[where(job)][1].append(job.name)
     out = [_verdict(Status.OK, "k8s.ok", "the Kubernetes API answers", "kubernetes", "api", counts)]
     out += [_verdict(Status.OK, "k8s.ok", f"{comp}: {len(p)} pod(s), {len(j)} Job(s), all fine", comp, "workloads",
                      {"pods": sorted(p), "jobs": sorted(j)})
@@ -322,5 +248,5 @@ def ok_obs(found: list[Verdict], pods: list[Pod], jobs: list[Job], counts: Evide
     return out
 
 
-__all__ = ["Json", "absent_job_obs", "comp_of", "component_of", "dicts", "event_obs", "fold_events", "get", "name_of",
-           "ok_obs", "pod_obs", "reference_obs", "service_obs"]  # fmt: skip
+__all__ = ["Evidence", "Json", "absent_job_obs", "comp_of", "component_of", "dicts", "event_obs", "fold_events", "get",
+           "name_of", "ok_obs", "pod_obs", "service_obs", "settled_since"]  # fmt: skip

@@ -2,34 +2,36 @@
 
 The seed's blockers were visible to `kubectl` long before anyone read a log: pods stuck in
 CreateContainerConfigError on a Secret that was never created, a hook Job that failed or never ran, a Service
-with no ready backends. So this probe reads the namespace (pods, Warning events, Secrets/ConfigMaps and the keys
-pods reference, Services and their Endpoints, Jobs) and files each finding under the component the object belongs
-to (the charts' ``app.kubernetes.io/component`` label, else its name), so root-cause analysis sees
-"dagster-webserver cannot start: Secret floe-dagster-postgresql-secret missing" at the right node. Objects are
-read as plain JSON (no client models), so a garbage answer is a finding, never a traceback; Secret data is
-reduced to key names as soon as it arrives.
+with no ready backends. So this probe reads the namespace (pods, Warning events, the Secrets pods reference (by
+name, never listed) and the ConfigMaps, Services and their Endpoints, Jobs, and the log tail of each container
+that does not run) and files each finding under the component the object belongs to (its labels and owners, else
+its name), so root-cause analysis sees "dagster-webserver cannot start: Secret floe-dagster-postgresql-secret
+missing" at the right node, and a crash-looping pod says why it does not run (out of memory, permission denied,
+a missing module, bad arguments, a config line). Objects are read as plain JSON (no client models), so a garbage
+answer is a finding, never a traceback; Secret data is reduced to key names as soon as it arrives.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from floe_agents.context import ProbeContext
 from floe_agents.findings import CannotObserveError, Finding, Status
-from floe_agents.probes._kube_api import KubeError, call, list_all
+from floe_agents.probes._kube_api import KubeError, list_all
+from floe_agents.probes._kube_components import KNOWN, comp_of, component_of
 from floe_agents.probes._kube_objects import (
     Evidence,
     absent_job_obs,
-    comp_of,
-    component_of,
     event_obs,
     fold_events,
     ok_obs,
     pod_obs,
-    reference_obs,
     service_obs,
     settled_since,
 )
+from floe_agents.probes._kube_refs import Stores, empty_vars, optional_obs, read_secrets, reference_obs, referenced
+from floe_agents.probes._kube_workloads import job_obs, log_keys, read_logs
 from floe_agents.probes._models.kube import Endpoints, Event, Job, KeyStore, Pod, Service
 from floe_agents.probes._models.lenient import parse_each
 from floe_agents.probes._verdict import Verdict
@@ -56,6 +58,8 @@ CODES = {
     "k8s.secret_key_missing": "fail: the Secret exists but lacks the referenced key",
     "k8s.configmap_missing": "fail: a ConfigMap a pod references does not exist",
     "k8s.configmap_key_missing": "fail: the ConfigMap exists but lacks the referenced key",
+    "k8s.optional_ref_unresolved": "warn: an optional Secret/ConfigMap (key) does not exist: an env var left unset or "
+    "a mount left empty (evidence: env_var, mounts)",
     "k8s.service_no_ready_endpoints": "fail: a Service has no ready backend",
     "k8s.hook_job_failed": "fail: a (Helm hook) Job ended Failed",
     "k8s.hook_job_incomplete": "warn: a Job has neither completed nor failed (stuck, or still running)",
@@ -64,87 +68,55 @@ CODES = {
     "k8s.ok": "ok: the API answers (subject api) / a component's pods, references, Services, Jobs are fine",
 }
 
-LOG_TAIL_LINES = 20
 
-
-async def _job_log(core: client.CoreV1Api, namespace: str, pod: Pod) -> Evidence:
-    """The tail of a Job pod's log (the lab may answer 400 or nothing: that is said, not hidden)."""
-    containers = pod.spec.containers
-    kwargs = {"container": str(containers[0].name)} if containers else {}
-    try:
-        body = await call(core.read_namespaced_pod_log, pod.name, namespace, tail_lines=LOG_TAIL_LINES, **kwargs)
-    except KubeError as exc:
-        return {"log": None, "log_error": exc.evidence["reason"]}
-    return {"log": body.decode("utf-8", "replace")[-2000:] or None}
-
-
-def _first_state(pod: Pod) -> object:
-    """The first container's state as the API sent it (None when it has none)."""
-    first = pod.status.container_statuses[0] if pod.status.container_statuses else None
-    return first.state.model_dump(by_alias=True, exclude_unset=True) if first and first.state else None
-
-
-async def _job_obs(core: client.CoreV1Api, namespace: str, jobs: list[Job], pods: list[Pod]) -> list[Verdict]:
-    out = []
-    for job in jobs:
-        conds = {c.type: c for c in job.status.conditions if c.status == "True"}
-        if "Complete" in conds:
-            continue
-        owned = [p for p in pods if any(o.uid == job.metadata.uid for o in p.metadata.owner_references)]
-        owned.sort(key=lambda p: str(p.metadata.creation_timestamp))
-        states = [{"pod": p.name, "phase": p.status.phase, "state": _first_state(p)} for p in owned]
-        ev: Evidence = {"job": job.name, "helm_hook": job.metadata.annotations.get("helm.sh/hook"),
-                        "active": job.status.active, "failed": job.status.failed, "pods": states}  # fmt: skip
-        subject, comp = f"job/{job.name}", comp_of(job)
-        failed = conds.get("Failed")
-        if failed is not None:
-            ev.update(reason=failed.reason, message=failed.message)
-            ev.update(await _job_log(core, namespace, owned[-1]) if owned else {"log": None})
-            summary = f"Job {job.name} failed ({failed.reason})"
-            out.append(Verdict(Status.FAIL, "k8s.hook_job_failed", summary, ev, subject, comp))
-        else:
-            summary = f"Job {job.name} has not completed"
-            out.append(Verdict(Status.WARN, "k8s.hook_job_incomplete", summary, ev, subject, comp))
-    return out
-
-
-def _api_failure(exc: KubeError, resource: str) -> Verdict:
+def _api_failure(exc: KubeError, resource: str, verb: str = "listing", names: list[str] | None = None) -> Verdict:
     what = {"k8s.api_unreachable": "unreachable", "k8s.api_unauthorized": "refused us"}.get(exc.code, "answered badly")
-    summary = f"Kubernetes API {what} listing {resource}: {exc}"
-    ev = {**exc.evidence, "resource": resource}
+    summary = f"Kubernetes API {what} {verb} {resource}: {exc}"
+    ev: Evidence = {**exc.evidence, "resource": resource, **({"names": names} if names else {})}
     return Verdict(Status.UNKNOWN, exc.code, summary, ev, subject=f"api/{resource}", component="kubernetes")
 
 
-async def _observe(api: client.ApiClient, ns: str) -> list[Verdict]:
+async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> list[Verdict]:
     from kubernetes_asyncio import client  # noqa: PLC0415 - ~1 s to import: not before the first probe runs
 
     core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
     calls = {"pods": core.list_namespaced_pod, "events": core.list_namespaced_event,
              "services": core.list_namespaced_service, "endpoints": core.list_namespaced_endpoints,
-             "secrets": core.list_namespaced_secret, "configmaps": core.list_namespaced_config_map,
-             "jobs": batch.list_namespaced_job}  # fmt: skip
+             "configmaps": core.list_namespaced_config_map, "jobs": batch.list_namespaced_job}  # fmt: skip
     got, failed = await list_all(calls, ns)
     errors = {resource: _api_failure(exc, resource) for resource, exc in failed.items()}
     if "pods" in errors:  # the API as a whole is not usable: one finding says why
         cause = errors["pods"]
         raise CannotObserveError(cause.code, cause.summary, subject=cause.subject, evidence=cause.evidence)
-    counts: Evidence = {"namespace": ns, **{f"{res}_seen": len(items) for res, items in sorted(got.items())}}
-    # Secret data is reduced to key names here and not kept.
-    stores = {kind: {o.name: set(o.keys) for o in parse_each(KeyStore, got.pop(res))}
-              for kind, res in (("secret", "secrets"), ("configmap", "configmaps")) if res in got}  # fmt: skip
+    where = functools.partial(comp_of, known=known)
     pods, jobs = parse_each(Pod, got["pods"]), parse_each(Job, got.get("jobs", []))
+    # Secrets are read by name (the ones pods reference), never listed; their data is reduced to key names.
+    secrets, missing, unread = await read_secrets(core, ns, referenced(pods, "secret"))
+    if unread:
+        first = unread[min(unread)]
+        errors["secrets"] = _api_failure(first, "secrets", "reading", sorted(unread))
+    counts: Evidence = {"namespace": ns, **{f"{res}_seen": len(items) for res, items in sorted(got.items())}}
+    counts |= {} if unread else {"secrets_seen": len(secrets)}
+    configmaps = parse_each(KeyStore, got.pop("configmaps")) if "configmaps" in got else None
+    listed = {"configmap": {c.name: c.keys for c in configmaps}} if configmaps is not None else {}
+    stores = Stores({"secret": secrets, **listed}, {"secret": missing}, frozenset(listed))
+    failed_jobs = [j for j in jobs if any(c.type == "Failed" and c.status == "True" for c in j.status.conditions)]
+    logs = await read_logs(core, ns, log_keys(pods, failed_jobs))
+    unset = empty_vars(pods, stores)
     out = [verdict for _, verdict in sorted(errors.items())]
-    out += [o for pod in pods for o in pod_obs(pod)] + reference_obs(pods, stores)
+    out += [o for pod in pods for o in pod_obs(pod, logs, unset, where)]
+    out += reference_obs(pods, stores, where) + optional_obs(pods, stores, where)
     if "services" in got and "endpoints" in got:
-        out += service_obs(parse_each(Service, got["services"]), parse_each(Endpoints, got["endpoints"]), pods)
+        services, endpoints = parse_each(Service, got["services"]), parse_each(Endpoints, got["endpoints"])
+        out += service_obs(services, endpoints, pods, where)
     if "jobs" in got:
-        out += await _job_obs(core, ns, jobs, pods) + absent_job_obs(jobs, pods)
-    live = {("Pod", p.name): comp_of(p) for p in pods} | {("Job", j.name): comp_of(j) for j in jobs}
+        out += job_obs(jobs, pods, logs, where) + absent_job_obs(jobs, pods, where)
+    live = {("Pod", p.name): where(p) for p in pods} | {("Job", j.name): where(j) for j in jobs}
     uids = {("Pod", p.name): p.metadata.uid for p in pods} | {("Job", j.name): j.metadata.uid for j in jobs}
     events_ = event_obs(parse_each(Event, got.get("events", [])), live, uids, settled_since(pods, jobs))
     out, events = fold_events(out, events_)
     out += events
-    return out + ok_obs(out, pods, jobs, counts)
+    return out + ok_obs(out, pods, jobs, counts, where)
 
 
 @probe(
@@ -162,4 +134,5 @@ async def kubernetes(ctx: ProbeContext) -> list[Finding]:
         reason = kube_error or "the targets configure no Kubernetes API (kubernetes.mode: none)"
         ev = {"reason": reason, "mode": ctx.targets.kubernetes.mode}
         raise CannotObserveError("k8s.not_configured", f"cannot read the cluster: {reason}", subject="api", evidence=ev)
-    return [v.finding(ctx) for v in await _observe(api, ctx.targets.namespace)]
+    known = KNOWN | frozenset(ctx.targets.components)  # a label naming a component of the run is taken as it is
+    return [v.finding(ctx) for v in await _observe(api, ctx.targets.namespace, known)]

@@ -29,7 +29,8 @@ NS = "floe"
 async def fake_apiserver(
     objects: Mapping[str, list[dict[str, Any]]], status: Mapping[str, int] | None = None
 ) -> AsyncIterator[str]:
-    """Serves ``objects[resource]`` as namespaced lists (``status[resource]`` answers that HTTP status instead)."""
+    """Serves ``objects[resource]`` as namespaced lists and each object by name, a 404 Status for a name it does not
+    hold (``status[resource]`` answers that HTTP status instead)."""
 
     async def lister(request: web.Request) -> web.Response:
         res = request.match_info["res"]
@@ -37,12 +38,23 @@ async def fake_apiserver(
             return web.json_response({"kind": "Status", "message": f"{res} is forbidden"}, status=status[res])
         return web.json_response({"kind": "List", "items": objects.get(res, [])})
 
+    async def getter(request: web.Request) -> web.Response:
+        res, name = request.match_info["res"], request.match_info["name"]
+        if status and res in status:
+            return web.json_response({"kind": "Status", "message": f"{res} is forbidden"}, status=status[res])
+        found = next((o for o in objects.get(res, []) if (o.get("metadata") or {}).get("name") == name), None)
+        if found is None:
+            body = {"kind": "Status", "reason": "NotFound", "message": f'{res} "{name}" not found', "code": 404}
+            return web.json_response(body, status=404)
+        return web.json_response(found)
+
     async def log(request: web.Request) -> web.Response:
         return web.Response(text=f"log of {request.match_info['pod']}\nboom\n")
 
     app = web.Application()
     app.router.add_get("/api/v1/namespaces/{ns}/pods/{pod}/log", log)
     app.router.add_get("/api/v1/namespaces/{ns}/{res}", lister)
+    app.router.add_get("/api/v1/namespaces/{ns}/{res}/{name}", getter)
     app.router.add_get("/apis/{group}/{version}/namespaces/{ns}/{res}", lister)
     async with serve(app) as base:
         yield base
