@@ -14,17 +14,33 @@ import os
 import sys
 
 
+def _resolve(program: str) -> str | None:
+    """The program's path, searched in ``$PATH`` as ``execvp`` would (done before dropping privileges: afterwards
+    the interpreter may not read its own library, which lives wherever the node installed it)."""
+    if "/" in program:
+        return program
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or ".", program)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def main(argv: list[str]) -> int:
     """Drop to ``UID``/``GID`` with the supplementary ``GROUPS`` and exec the rest (after ``--``)."""
     uid, gid, groups, separator, *command = argv
     if separator != "--" or not command:
         print("usage: dropuser.py UID GID G1,G2 -- PROGRAM [ARGS...]", file=sys.stderr)
         return 2
+    path = _resolve(command[0])
+    if path is None:
+        print(f'exec: "{command[0]}": executable file not found in $PATH', file=sys.stderr, flush=True)
+        return 127
     os.setgroups([int(g) for g in groups.split(",") if g])
     os.setgid(int(gid))
     os.setuid(int(uid))
     try:
-        os.execvp(command[0], command)  # noqa: S606 - the container's own program, as its pod spec says
+        os.execv(path, command)  # noqa: S606 - the container's own program, as its pod spec says
     except OSError as exc:
         print(f'exec: "{command[0]}": {exc.strerror}', file=sys.stderr, flush=True)
         return 127 if isinstance(exc, FileNotFoundError) else 126

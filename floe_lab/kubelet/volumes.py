@@ -4,7 +4,8 @@ Why files and not just values: the lab's servers read their configuration the wa
 ``dagster.yaml`` from a mounted ConfigMap, credentials from a mounted Secret), so a wrong key or a missing
 ConfigMap is a real missing file. A missing ConfigMap or Secret is what the kubelet reports as ``FailedMount``
 (the pod stays ``ContainerCreating``); contents are refreshed on every sync, as the kubelet does for
-ConfigMap/Secret volumes mounted without ``subPath``.
+ConfigMap/Secret volumes mounted without ``subPath``. An ``emptyDir`` is world-writable (mode 0777), as the
+kubelet creates it, so a container running as any user can write it.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ def materialise(pod: JsonObj, pod_dir: Path, secrets: Objects, configmaps: Objec
         files = _volume_files(pod, volume, secrets, configmaps)
         if files is None:
             folder.mkdir(parents=True, exist_ok=True)
+            if "emptyDir" in volume:  # any user may write it, as the kubelet makes it (set-gid kept for fsGroup)
+                os.chmod(folder, 0o777 | (folder.stat().st_mode & 0o7000))  # noqa: S103
         else:
             source = volume.get("configMap") or volume.get("secret") or volume.get("projected") or {}
             mode = source.get("defaultMode")
