@@ -43,6 +43,7 @@ CODES = {
     "jaeger.otlp_rejected": "fail: the OTLP port is open but does not answer OTLP/gRPC Export",
     "jaeger.expected_service_missing": "fail: platform enables traces, its service.name never reached Jaeger",
     "jaeger.no_recent_traces": "warn: the service is known but has no trace in the last hour",
+    "jaeger.service_name_mismatch": "warn: traces arrive, under other service names than platform.yaml's",
     "jaeger.traces_present": "ok: the configured service has recent traces",
     "jaeger.traces_disabled": "ok: platform.yaml turns traces off, nothing to expect",
     "jaeger.service_unknown": "unknown: no platform.yaml / service.name, so no expected service to look for",
@@ -140,15 +141,25 @@ async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: l
     evidence[PRODUCED_BY] = list(PIPELINE_COMPONENTS)
     if ctx.platform is not None:
         evidence["configured_otlp_endpoint"] = ctx.platform.observability.otlp_endpoint
+    others = [s for s in services if s != SELF_SERVICE]
+    if service not in services and others:
+        arriving = ", ".join(others)
+        return ctx.finding(
+            Status.WARN,
+            "jaeger.service_name_mismatch",
+            f"traces arrive as {arriving}, but platform.yaml names the service {service!r}: the emitters send "
+            "under another name",
+            subject=service,
+            evidence={**evidence, "arriving": arriving, "only_jaeger_self": False},
+        )
     if service not in services:
-        only_self = [s for s in services if s != SELF_SERVICE] == []
-        why = "only Jaeger's own service is listed" if only_self else "other services are listed, not this one"
         return ctx.finding(
             Status.FAIL,
             "jaeger.expected_service_missing",
-            f"platform.yaml enables traces as {service!r} but Jaeger has none ({why}): the emitters are silent",
+            f"platform.yaml enables traces as {service!r} but Jaeger has none (only Jaeger's own service is "
+            "listed): the emitters are silent",
             subject=service,
-            evidence={**evidence, "only_jaeger_self": only_self},
+            evidence={**evidence, "only_jaeger_self": True},
         )
     now_us = int(time.time() * 1_000_000)
     params = {"service": service, "limit": "1", "lookback": "1h", "start": str(now_us - RECENT_S * 1_000_000)}

@@ -35,12 +35,23 @@ def platform(traces: bool = True, lineage: bool = True) -> PlatformConfig:
     )
 
 
-def deployment(name: str, env: list[str], *, env_from: bool = False) -> dict[str, Any]:
-    container: dict[str, Any] = {"name": "user-code", "env": [{"name": n, "value": "x"} for n in env]}
+VALUES = {  # what a correctly configured workload sets (the collector by its full in-cluster name is the same one)
+    "OTEL_EXPORTER_OTLP_ENDPOINT": "http://floe-infra-jaeger-collector.floe.svc.cluster.local:4317",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://floe-infra-jaeger-collector:4317",
+    "OPENLINEAGE_URL": "http://floe-infra-marquez:5000",
+    "OTEL_SERVICE_NAME": "floe-k8s-local",
+}
+
+
+def deployment(
+    name: str, env: list[str], *, env_from: bool = False, role: str = "user-deployments", **values: str
+) -> dict[str, Any]:
+    pairs = {n: VALUES.get(n, "x") for n in env} | values
+    container: dict[str, Any] = {"name": "user-code", "env": [{"name": n, "value": v} for n, v in pairs.items()]}
     if env_from:
         container["envFrom"] = [{"configMapRef": {"name": "otel"}}]
     return {
-        "metadata": meta(name, "user-deployments"),
+        "metadata": meta(name, role),
         "spec": {"template": {"spec": {"containers": [container]}}},
     }
 
@@ -56,12 +67,14 @@ def by_subject(found: list[Finding]) -> dict[str, set[str]]:
 @pytest.mark.parametrize("lab", ["healthy", "no-telemetry"], indirect=True)
 async def test_lab(lab: LabHandle) -> None:
     codes = by_subject(findings_of(await probe_findings(lab, emitters, only="dagster-user-code"), "emitters"))
+    cube = {"floe-cube-api": {"emitters.ok"}}  # Cube sets its own telemetry env: an emitter, checked too
     if lab.info["scenario"] == "healthy":
-        assert codes == {USER_CODE: {"emitters.ok"}}
+        assert codes == {USER_CODE: {"emitters.ok"}, **cube}
     else:
         assert codes == {
             f"{USER_CODE}/OTEL_EXPORTER_OTLP_ENDPOINT": {"emitters.otlp_not_configured"},
             f"{USER_CODE}/OPENLINEAGE_URL": {"emitters.lineage_not_configured"},
+            **cube,
         }
 
 
@@ -87,6 +100,63 @@ async def test_each_deployment_is_judged_on_its_own_env() -> None:
     }
     [traces_only] = [f for f in found if f.subject.startswith("traces-only")]
     assert traces_only.evidence["env_from_present"] is True  # the setting may still come from a ConfigMap
+
+
+async def test_what_is_set_differently_from_platform_yaml_is_a_warning_naming_both() -> None:
+    """Traces under another service name, or sent to another collector, are not silence: a warning names both."""
+    objects = {
+        "deployments": [
+            deployment(
+                "renamed",
+                ["OPENLINEAGE_URL"],
+                OTEL_EXPORTER_OTLP_ENDPOINT=VALUES["OTEL_EXPORTER_OTLP_ENDPOINT"],
+                OTEL_RESOURCE_ATTRIBUTES="team=data,service.name=floe-demo",
+            ),
+            deployment(
+                "elsewhere",
+                ["OPENLINEAGE_URL", "OTEL_SERVICE_NAME"],
+                OTEL_EXPORTER_OTLP_ENDPOINT="http://otel-gateway.monitoring:4318",
+            ),
+        ]
+    }
+    async with fake_apiserver(objects) as url, kube_ctx(url, platform=platform()) as ctx:
+        found = await run_probe(emitters, ctx)
+    assert by_subject(found) == {
+        "renamed/OTEL_SERVICE_NAME": {"emitters.service_name_mismatch"},
+        "elsewhere/OTEL_EXPORTER_OTLP_ENDPOINT": {"emitters.otlp_endpoint_differs"},
+    }
+    ev = {f.subject: f.evidence for f in found}
+    assert (ev["renamed/OTEL_SERVICE_NAME"]["emits_as"], ev["renamed/OTEL_SERVICE_NAME"]["configured_service"]) == (
+        "floe-demo", "floe-k8s-local")  # fmt: skip
+    assert all(f.status is Status.WARN and f.component == "dagster-user-code" for f in found)
+
+
+async def test_every_workload_that_means_to_emit_is_checked_under_its_own_component() -> None:
+    """Not only Dagster's user code: a workload that sets any OTEL_/OPENLINEAGE_ variable means to emit, and is
+    judged under the component its labels name; one that sets none is not an emitter."""
+    objects = {
+        "deployments": [
+            deployment("user", ["OTEL_EXPORTER_OTLP_ENDPOINT", "OPENLINEAGE_URL"]),
+            deployment("cube-api", ["OTEL_SERVICE_NAME"], role="cube"),  # names itself, sends nowhere
+            deployment("quiet", [], role="marquez"),
+        ],
+        "statefulsets": [
+            deployment(
+                "daemon",
+                ["OPENLINEAGE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT"],
+                role="dagster-daemon",
+                OTEL_SERVICE_NAME="my-daemon",
+            )
+        ],
+    }
+    async with fake_apiserver(objects) as url, kube_ctx(url, platform=platform()) as ctx:
+        found = await run_probe(emitters, ctx)
+    assert {(f.component, f.subject, str(f.code)) for f in found} == {
+        ("dagster-user-code", "user", "emitters.ok"),
+        ("cube", "cube-api/OTEL_EXPORTER_OTLP_ENDPOINT", "emitters.otlp_not_configured"),
+        ("cube", "cube-api/OPENLINEAGE_URL", "emitters.lineage_not_configured"),
+        ("dagster-daemon", "daemon", "emitters.ok"),  # its own service name is its own business
+    }
 
 
 async def test_only_what_the_platform_enables_is_expected() -> None:

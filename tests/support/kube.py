@@ -36,7 +36,11 @@ async def fake_apiserver(
         res = request.match_info["res"]
         if status and res in status:
             return web.json_response({"kind": "Status", "message": f"{res} is forbidden"}, status=status[res])
-        return web.json_response({"kind": "List", "items": objects.get(res, [])})
+        items = objects.get(res, [])
+        if selector := request.query.get("labelSelector"):  # equality terms only, as the probes send them
+            want = dict(term.split("=", 1) for term in selector.split(","))
+            items = [o for o in items if all(_labels(o).get(k) == v for k, v in want.items())]
+        return web.json_response({"kind": "List", "items": items})
 
     async def getter(request: web.Request) -> web.Response:
         res, name = request.match_info["res"], request.match_info["name"]
@@ -58,6 +62,12 @@ async def fake_apiserver(
     app.router.add_get("/apis/{group}/{version}/namespaces/{ns}/{res}", lister)
     async with serve(app) as base:
         yield base
+
+
+def _labels(obj: dict[str, Any]) -> dict[str, Any]:
+    meta = obj.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return labels if isinstance(labels, dict) else {}
 
 
 @asynccontextmanager
