@@ -14,19 +14,22 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from aiohttp import web
 
-from floe_lab.kube import discovery, errors, handlers, subresources
+from floe_lab.kube import discovery, errors, handlers, openapi, subresources
 from floe_lab.kube.counting import COUNTER, COUNTS_PATH, RequestCounter, counting_middleware, counts_route
 from floe_lab.kube.errors import ApiError
 from floe_lab.kube.httputil import STORE, STREAMS, TOKEN, StreamRegistry, Target, json_response
 from floe_lab.kube.resources import lookup
 from floe_lab.kube.store import KubeStore
 
-__all__ = ["create_app", "serve"]
+__all__ = ["Endpoints", "create_app", "serve", "serve_endpoints", "serving_context"]
 
 _log = logging.getLogger(__name__)
 _PUBLIC = frozenset({"/healthz", "/livez", "/readyz", "/version"})
@@ -158,6 +161,17 @@ async def _version(request: web.Request) -> web.StreamResponse:
     return json_response(discovery.VERSION)
 
 
+async def _openapi_index(request: web.Request) -> web.StreamResponse:
+    return json_response(openapi.index())
+
+
+async def _openapi_document(request: web.Request) -> web.StreamResponse:
+    document = openapi.group_version_document(request.match_info["api_path"].strip("/"))
+    if document is None:
+        raise errors.path_not_found()
+    return json_response(document)
+
+
 async def _end_streams(app: web.Application) -> None:
     """On shutdown, end open watches and log follows so no handler keeps the server from stopping."""
     streams = app[STREAMS]
@@ -182,9 +196,60 @@ def create_app(store: KubeStore | None = None, *, token: str | None = None) -> w
         app.router.add_get(f"{path}/", _ok)
     app.router.add_get("/version", _version)
     app.router.add_get("/version/", _version)
+    app.router.add_get("/openapi/v3", _openapi_index)
+    app.router.add_get("/openapi/v3/{api_path:.+}", _openapi_document)
     app.router.add_get(COUNTS_PATH, counts_route)  # the lab's write counter (floe_lab.kube.counting)
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     return app
+
+
+def serving_context(cert_file: str | os.PathLike[str], key_file: str | os.PathLike[str]) -> ssl.SSLContext:
+    """The server side of TLS for the secure listener: this certificate (chain) and key, HTTP/1.1 only (offered
+    over ALPN, so Go clients do not try HTTP/2)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """The base URLs one running stand-in answers on: plain HTTP always, HTTPS when a TLS context was given."""
+
+    http: str
+    https: str | None = None
+
+
+@asynccontextmanager
+async def serve_endpoints(
+    store: KubeStore | None = None,
+    *,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: ssl.SSLContext | None = None,
+    secure_port: int = 0,
+) -> AsyncIterator[Endpoints]:
+    """Run the stand-in on ``host:port`` and, with ``tls``, on ``host:secure_port`` too (0: the OS picks).
+
+    Why two listeners of one app: floe-agents, the kubelet and the lab's controllers reach the API by URL and token
+    over plain HTTP, while ``kubectl`` wants a real cluster's TLS (it verifies the server and only then sends the
+    token). Both listeners serve the same store, auth, watches and request counter.
+    """
+    runner = web.AppRunner(
+        create_app(store, token=token), handler_cancellation=True, shutdown_timeout=5.0, access_log=None
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        http = f"http://{host}:{runner.addresses[0][1]}"
+        https = None
+        if tls is not None:
+            await web.TCPSite(runner, host, secure_port, ssl_context=tls).start()
+            https = f"https://{host}:{runner.addresses[1][1]}"
+        yield Endpoints(http, https)
+    finally:
+        await runner.cleanup()
 
 
 @asynccontextmanager
@@ -192,14 +257,5 @@ async def serve(
     store: KubeStore | None = None, *, token: str | None = None, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[str]:
     """Run the stand-in on ``host:port`` (port 0: the OS picks) and yield its base URL, ``http://127.0.0.1:PORT``."""
-    runner = web.AppRunner(
-        create_app(store, token=token), handler_cancellation=True, shutdown_timeout=5.0, access_log=None
-    )
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_port = runner.addresses[0][1]
-        yield f"http://{host}:{bound_port}"
-    finally:
-        await runner.cleanup()
+    async with serve_endpoints(store, token=token, host=host, port=port) as endpoints:
+        yield endpoints.http
