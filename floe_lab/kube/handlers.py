@@ -16,8 +16,9 @@ from typing import Any
 import anyio
 from aiohttp import web
 
-from floe_lab.kube import errors
+from floe_lab.kube import errors, tables
 from floe_lab.kube.errors import ApiError
+from floe_lab.kube.events import WatchEvent
 from floe_lab.kube.httputil import (
     STORE,
     STREAMS,
@@ -60,8 +61,9 @@ def _item(obj: JsonObj) -> JsonObj:
 
 
 async def list_or_watch(request: web.Request, target: Target) -> web.StreamResponse:
+    as_table = tables.table_options(request)
     if target.watch or query_bool(request, "watch"):
-        return await _watch(request, target)
+        return await _watch(request, target, as_table)
     store = request.app[STORE]
     rt = target.resource
     objects = store.list(
@@ -82,6 +84,8 @@ async def list_or_watch(request: web.Request, target: Target) -> web.StreamRespo
         meta["continue"] = _encode_continue(rv, str(last.get("namespace", "")), str(last["name"]))
         meta["remainingItemCount"] = len(objects) - limit
         objects = objects[:limit]
+    if as_table is not None:
+        return json_response(tables.table(rt, objects, as_table, meta))
     body = {
         "kind": f"{rt.kind}List",
         "apiVersion": rt.api_version,
@@ -97,7 +101,17 @@ def _stream() -> web.StreamResponse:
     return response
 
 
-async def _watch(request: web.Request, target: Target) -> web.StreamResponse:
+def _event_line(event: WatchEvent, as_table: tables.TableOptions | None, first: bool) -> bytes:
+    """One watch line; as a one-row Table when the watch asked for tables (column definitions only in the first)."""
+    if as_table is None:
+        return json_line(event.wire())
+    meta = {"resourceVersion": event.resource_version}
+    return json_line(
+        {"type": event.type, "object": tables.table(event.resource, [event.object], as_table, meta, columns=first)}
+    )
+
+
+async def _watch(request: web.Request, target: Target, as_table: tables.TableOptions | None) -> web.StreamResponse:
     store, streams = request.app[STORE], request.app[STREAMS]
     rt = target.resource
     timeout = query_int(request, "timeoutSeconds") or _DEFAULT_WATCH_SECONDS
@@ -126,8 +140,10 @@ async def _watch(request: web.Request, target: Target) -> web.StreamResponse:
     try:
         await response.prepare(request)
         with anyio.move_on_after(timeout):
+            first = True
             async for event in sub:
-                await response.write(json_line(event.wire()))
+                await response.write(_event_line(event, as_table, first))
+                first = False
         if query_bool(request, "allowWatchBookmarks") and not streams.stopping:
             meta = {"resourceVersion": store.resource_version}
             bookmark = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
@@ -155,7 +171,12 @@ async def create(request: web.Request, target: Target) -> web.StreamResponse:
 
 async def get(request: web.Request, target: Target) -> web.StreamResponse:
     assert target.name is not None
-    return json_response(request.app[STORE].get(target.resource, target.name, target.namespace))
+    as_table = tables.table_options(request)
+    obj = request.app[STORE].get(target.resource, target.name, target.namespace)
+    if as_table is not None:
+        meta = {"resourceVersion": str(obj["metadata"].get("resourceVersion", ""))}
+        return json_response(tables.table(target.resource, [obj], as_table, meta))
+    return json_response(obj)
 
 
 async def replace(request: web.Request, target: Target) -> web.StreamResponse:
