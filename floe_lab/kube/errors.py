@@ -140,8 +140,8 @@ def unsupported_media_type() -> ApiError:
 
 
 def unsupported_body_media_type() -> ApiError:
-    """A create/update body in a format the stand-in does not decode (protobuf, CBOR): the apiserver's 415, as
-    it answers for types it serves only as JSON — clients such as kubectl then send JSON."""
+    """A create/update body in a format the stand-in does not decode (CBOR, protobuf of a kind :mod:`.protobuf`
+    does not read): the apiserver's 415, as it answers for types it serves only as JSON."""
     return ApiError(
         415,
         "UnsupportedMediaType",

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from floe_lab.kube import errors
+from floe_lab.kube import errors, protobuf
 from floe_lab.kube.events import Subscription
 from floe_lab.kube.resources import ResourceType
 from floe_lab.kube.store import KubeStore
@@ -109,6 +109,8 @@ async def read_body(request: web.Request, *, optional: bool = False, yaml_ok: bo
             return None
         raise errors.bad_request("the body of the request was empty")
     as_yaml = yaml_ok or request.content_type == "application/yaml"
+    if request.method != "PATCH" and request.content_type == protobuf.CONTENT_TYPE:
+        return protobuf.decode(raw)  # kubectl's typed clients (``kubectl create secret ...``)
     if request.method != "PATCH" and request.content_type not in _BODY_TYPES:  # a patch's type is checked apart
         raise errors.unsupported_body_media_type()
     try:
