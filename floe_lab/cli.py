@@ -159,6 +159,7 @@ def _up(state_dir: Path, scenario_name: str) -> None:
     sys.stdout.write(
         f"Kubernetes API: {info.api_url}\ntargets file: {info.targets}\n"
         "use it with: floe-agents investigate --target lab\n"
+        f"kubeconfig: {info.kubeconfig}\nuse it with: KUBECONFIG={info.kubeconfig} kubectl get pods\n"
     )
 
 
@@ -209,6 +210,7 @@ def status_command(state: StateOpt = None) -> None:
         f"lab memory: RSS {whole.rss_bytes / 2**20:.0f} MB, PSS {whole.pss_bytes / 2**20:.0f} MB "
         f"({whole.processes} processes, each counted once)"
     )
+    console.print(f"kubeconfig (kubectl): {info.kubeconfig or 'none (a lab started before kubeconfigs)'}")
     token = _token(Path(info.targets))
     try:
         pods = anyio.run(pod_states, info.api_url, token)

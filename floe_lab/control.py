@@ -3,15 +3,17 @@
 ``up`` plays "node boot + helm install": it starts the node-level servers (PostgreSQL, the Kubernetes API
 stand-in, the kubelet), applies the scenario's manifests through the real Kubernetes client, waits for the
 workloads to settle (ready, or stuck the way the scenario's faults make them), runs the Helm hook Jobs in weight
-order, launches one pipeline run so there is run history and telemetry, and writes ``lab.json`` and the
-targets file. Everything it starts is recorded by PID in the state folder, so ``down`` — any later process —
-stops it all and checks that nothing is left listening.
+order, launches one pipeline run so there is run history and telemetry, and writes ``lab.json``, the
+targets file and a kubeconfig (the API over TLS, for ``kubectl``: :mod:`floe_lab.kubeconfig`). Everything it
+starts is recorded by PID in the state folder, so ``down`` — any later process — stops it all and checks that
+nothing is left listening.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +27,7 @@ import yaml
 from floe_lab import procs
 from floe_lab.cluster_ops import apply_objects, run_hook_jobs, wait_settled
 from floe_lab.dagster_runs import launch_demo_run
+from floe_lab.kubeconfig import KUBECONFIG_FILE, PKI_DIR, LabPki, issue_pki, write_kubeconfig
 from floe_lab.manifests import LabSettings, infra_objects, platform_yaml
 from floe_lab.manifests_dagster import dagster_objects, hook_jobs
 from floe_lab.network import PORTS_FILE, SERVICES_FILE, allocate_ports, services_table, write_json, write_private
@@ -54,6 +57,7 @@ class LabInfo:
     endpoints: dict[str, str]
     jobs: dict[str, str] = field(default_factory=dict)
     run_id: str | None = None
+    kubeconfig: str = ""  # for kubectl: the API over TLS (empty in a lab.json written before there was one)
 
 
 def lab_info(state_dir: Path) -> LabInfo | None:
@@ -68,15 +72,17 @@ def _python() -> str:
 
 
 async def _start_node(
-    state_dir: Path, settings: LabSettings, ports: dict[str, dict[str, int]], token: str, say: Say
-) -> str:
-    """PostgreSQL, the API server and the kubelet: what a node brings before anything is scheduled."""
-    api_port = procs.free_port()
+    state_dir: Path, settings: LabSettings, ports: dict[str, dict[str, int]], token: str, *, pki: LabPki, say: Say
+) -> tuple[str, str]:
+    """PostgreSQL, the API server and the kubelet: what a node brings before anything is scheduled. Returns the
+    API's plain-HTTP URL (floe-agents, the kubelet, the lab's own calls) and its HTTPS URL (kubectl)."""
+    api_port, secure_port = procs.free_port(), procs.free_port()
+    tls = ["--tls-cert-file", str(pki.serving_cert), "--tls-private-key-file", str(pki.serving_key)]
     api_spec = procs.ProcSpec(
         name="kube-apiserver",
-        argv=[_python(), "-m", "floe_lab.kube", "--port", str(api_port)],
+        argv=[_python(), "-m", "floe_lab.kube", "--port", str(api_port), "--secure-port", str(secure_port), *tls],
         env={"FLOE_LAB_KUBE_TOKEN": token},
-        ports={"https": api_port},
+        ports={"http": api_port, "https": secure_port},
         ready=[procs.LogReady("READY")],
     )
     pg_port = ports["floe-infra-postgresql"]["tcp-postgresql"]
@@ -87,7 +93,7 @@ async def _start_node(
     async with anyio.create_task_group() as tg:
         tg.start_soon(postgres)
         tg.start_soon(procs.start, state_dir, api_spec)
-    say(f"node: postgres on 127.0.0.1:{pg_port}, kube-apiserver on 127.0.0.1:{api_port}")
+    say(f"node: postgres on 127.0.0.1:{pg_port}, kube-apiserver on 127.0.0.1:{api_port} (https: {secure_port})")
     api_url = f"http://127.0.0.1:{api_port}"
     kubelet = procs.ProcSpec(
         name="kubelet",
@@ -107,7 +113,7 @@ async def _start_node(
     )
     await procs.start(state_dir, kubelet)
     say("node: kubelet ready")
-    return api_url
+    return api_url, f"https://127.0.0.1:{secure_port}"
 
 
 async def lab_up(
@@ -129,8 +135,9 @@ async def lab_up(
     write_json(state_dir / PORTS_FILE, ports)
     write_json(state_dir / SERVICES_FILE, table)
     say(f"lab: scenario {scenario.name} ({', '.join(sorted(scenario.faults)) or 'no faults'})")
+    pki = await anyio.to_thread.run_sync(issue_pki, state_dir)  # a new CA per lab, like a new cluster
     try:
-        api_url = await _start_node(state_dir, settings, ports, token, say)
+        api_url, secure_url = await _start_node(state_dir, settings, ports, token, pki=pki, say=say)
         await apply_objects(api_url, token, objects)
         say(f"helm: applied {len(objects)} objects to namespace floe")
         await wait_settled(api_url, token, say, deadline_s=settle_s)
@@ -158,6 +165,7 @@ async def lab_up(
     text = yaml.safe_dump(lab_targets(ports, table, api_url, token, credentials), sort_keys=False)
     for path, content in ((state_dir / "platform.yaml", platform_yaml(settings)), (targets, text)):
         await anyio.to_thread.run_sync(write_private, path, content)  # 0600: token and passwords inside
+    kubeconfig = await anyio.to_thread.run_sync(write_kubeconfig, state_dir, secure_url, pki, token)
     endpoints = {f"{w}/{n}": f"127.0.0.1:{p}" for w, named in ports.items() for n, p in named.items()}
     info = LabInfo(
         state_dir=str(state_dir),
@@ -170,6 +178,7 @@ async def lab_up(
         endpoints=endpoints,
         jobs=job_results,
         run_id=run_id,
+        kubeconfig=str(kubeconfig),
     )
     write_json(state_dir / LAB_FILE, asdict(info))
     return info
@@ -195,6 +204,8 @@ async def lab_down(state_dir: Path, say: Say) -> list[int]:
     (state_dir / LAB_FILE).unlink(missing_ok=True)
     # `investigate --target lab` reads this file: without it, it says there is no lab instead of probing dead ports.
     (state_dir / "targets.yaml").unlink(missing_ok=True)
+    (state_dir / KUBECONFIG_FILE).unlink(missing_ok=True)  # so does kubectl: a dead server, a token that is gone
+    shutil.rmtree(state_dir / PKI_DIR, ignore_errors=True)
     remove_data(state_dir)  # the lab is ephemeral: the next `up` initialises a fresh cluster with new secrets
     return ports_still_held(state_dir, ports)
 

@@ -135,7 +135,7 @@ def test_a_failed_lab_up_names_the_server_and_its_log(
 @pytest.mark.lab
 @pytest.mark.parametrize("lab", ["healthy"], indirect=True)  # the session\'s healthy lab, not one more
 def test_files_holding_credentials_are_owner_only(lab: LabHandle) -> None:
-    for name in ("targets.yaml", "platform.yaml", "lab.json"):
+    for name in ("targets.yaml", "platform.yaml", "lab.json", "kubeconfig", "pki/apiserver.key"):
         mode = stat.S_IMODE((lab.state_dir / name).stat().st_mode)
         assert mode == 0o600, f"{name}: {oct(mode)}"
     assert not list(lab.state_dir.glob(".*.tmp")), "no temporary file left behind"
