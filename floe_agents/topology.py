@@ -24,16 +24,19 @@ __all__ = ["FLOE_COMPONENTS", "PIPELINE_COMPONENTS", "ComponentSpec", "Topology"
 
 @dataclass(frozen=True, slots=True)
 class ComponentSpec:
-    """A platform component: its name (the finding ``component``), what it needs, and a one-line role."""
+    """A platform component: its name (the finding ``component``), what it needs, a one-line role, and the URL path
+    prefixes its HTTP APIs serve (empty: any path, or not HTTP)."""
 
     name: str
     depends_on: tuple[str, ...] = ()
     role: str = ""
+    serves: tuple[str, ...] = ()
 
 
 class _Component(Frozen):
     needs: tuple[str, ...] = ()
     role: str = ""
+    serves: tuple[str, ...] = ()
 
 
 class _TopologyFile(Frozen):
@@ -49,7 +52,7 @@ def _builtin() -> _TopologyFile:
 
 _BUILTIN = _builtin()
 FLOE_COMPONENTS: tuple[ComponentSpec, ...] = tuple(
-    ComponentSpec(name, c.needs, c.role) for name, c in _BUILTIN.components.items()
+    ComponentSpec(name, c.needs, c.role, c.serves) for name, c in _BUILTIN.components.items()
 )
 # The components whose runs emit the platform's traces and lineage (see topology.yaml).
 PIPELINE_COMPONENTS: tuple[str, ...] = _BUILTIN.pipeline

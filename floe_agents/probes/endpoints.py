@@ -33,8 +33,10 @@ from floe_agents.probes._models import Model
 from floe_agents.probes._models.kube import ConfigMap, Pod, Ref, Service
 from floe_agents.probes._models.lenient import JsonObject, Lenient, dicts_only, parse_each
 from floe_agents.probes._models.polaris import StorageConfigInfo
+from floe_agents.probes._urls import URL_VARIABLE, malformed, path_served, suggest
 from floe_agents.probes._vantages import Resolution, resolve_everywhere
 from floe_agents.registry import probe
+from floe_agents.topology import FLOE_COMPONENTS
 
 CODES = {
     "endpoints.ok": "ok: the host is a Service serving the port (or resolves in the cluster)",
@@ -43,12 +45,24 @@ CODES = {
     "endpoints.unverified": "unknown: not a Service name, and cluster resolution cannot be observed from here",
     "endpoints.catalog_unreadable": "unknown: the catalog's storage config could not be read (why in evidence)",
     "endpoints.no_cluster_view": "unknown: Services/pod env unreadable (Kubernetes API not configured or failing)",
+    "endpoints.url_malformed": "fail: a configured URL has no scheme, an empty host or cannot be parsed",
+    "endpoints.path_not_served": "fail: a URL names a component's Service with a path its API does not serve",
+}
+FIXES = {
+    "endpoints.host_not_a_service": "Point {evidence.where} at a Service that exists (kubectl -n {namespace} get svc), "
+    "or create the Service it names.",
+    "endpoints.port_mismatch": "Use one of the ports Service {evidence.service} serves ({evidence.service_ports}) in "
+    "{evidence.where}.",
+    "endpoints.url_malformed": "Write {evidence.where} as a whole URL: {evidence.suggested}.",
+    "endpoints.path_not_served": "Write {evidence.where} with a path {evidence.component_served} serves: "
+    "{evidence.suggested}.",
 }
 
 RESOLVE_TIMEOUT_S = 2.5
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://\S+$")
 _DEFAULT_PORT = {"http": 80, "https": 443, "postgresql": 5432, "postgres": 5432}
 _STORAGE_FIELDS = ("endpoint", "endpointInternal", "stsEndpoint")
+SERVES = {c.name: c.serves for c in FLOE_COMPONENTS}  # the path prefixes each component's HTTP APIs answer
 
 
 @dataclass(frozen=True)
@@ -154,7 +168,8 @@ def _env_uses(pods: list[Pod], configmaps: dict[str, ConfigMap]) -> list[Use]:
                 found += [(f"{src.prefix}{k}", v, f" (envFrom ConfigMap {cm})") for k, v in data.items()]
             for var, value, via in found:
                 key = (workload, str(ctr.name), var, str(value))
-                if isinstance(value, str) and _URL.match(value.strip()) and key not in seen:
+                wanted = isinstance(value, str) and (_URL.match(value.strip()) or named_url(var, value))
+                if wanted and isinstance(value, str) and key not in seen:
                     seen.add(key)
                     out.append(Use(value.strip(), f"pod {pod.name} env {var}{via}", comp_of(pod)))
     return out
@@ -212,6 +227,13 @@ def _judge(ctx: ProbeContext, use: Use, services: dict[str, Service] | None, see
         if port is not None and port not in ports:
             return finding(Status.FAIL, "endpoints.port_mismatch", f"Service {svc_name} does not serve port {port} "
                            f"(it serves {ports})", service=svc_name, service_ports=ports)  # fmt: skip
+        served = SERVES.get(comp_of(svc), ())
+        if not path_served(url.path, served):
+            target = comp_of(svc)
+            fixed = str(url.copy_with(path=served[0].rstrip("/"), query=None, fragment=None))
+            return finding(Status.FAIL, "endpoints.path_not_served", f"{target} (Service {svc_name}) serves "
+                           f"{', '.join(served)}, not {url.path}", service=svc_name, component_served=target,
+                           served_paths=list(served), suggested=fixed)  # fmt: skip
         return finding(Status.OK, "endpoints.ok", f"{host}:{port} is Service {svc_name}", service=svc_name,
                        service_ports=ports)  # fmt: skip
     missing = services is not None and svc_name is not None
@@ -231,26 +253,46 @@ def _judge(ctx: ProbeContext, use: Use, services: dict[str, Service] | None, see
     return finding(Status.UNKNOWN, "endpoints.unverified", why, service=None)
 
 
+_HOSTISH = re.compile(r"^(?://)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::\d*)?(?:/\S*)?$")
+
+
+def named_url(var: str, value: str) -> bool:
+    """A value kept as a URL by its variable's name although it has no scheme, when it reads as a host, port and
+    path; not an OTLP endpoint (its gRPC exporter takes a bare ``host:port``) unless it starts with ``//``."""
+    text = value.strip()
+    if not URL_VARIABLE.search(var) or not _HOSTISH.match(text):
+        return False
+    return not var.startswith("OTEL_") or text.startswith("//")
+
+
+def _malformed(ctx: ProbeContext, use: Use, why: str) -> Finding:
+    fixed = suggest(use.url)
+    return ctx.finding(Status.FAIL, "endpoints.url_malformed", f"{use.where}: {use.url!r} is no usable URL: {why}",
+                       component=use.component, subject=use.where, evidence={"url": use.url, "where": use.where,
+                       "problem": why, "suggested": fixed or "<scheme>://<host>:<port>/<path>"})  # fmt: skip
+
+
 @probe(
     "endpoints",
     components=["kubernetes"],
     timeout=12.0,
-    description="Every configured URL names a live Service",
+    description="Every configured URL is well formed and names a live Service and a path it serves",
     codes=CODES,
+    fixes=FIXES,
     credentials=CATALOG_LOGIN,
 )
 async def endpoints(ctx: ProbeContext) -> list[Finding]:
     """Check every URL in platform.yaml, the catalog storage config and pod env against the namespace's Services."""
     catalog, cluster = await gather([functools.partial(_catalog_uses, ctx), functools.partial(_cluster_view, ctx)])
-    valid = []
+    valid, broken = [], []
     for use in [*_platform_uses(ctx), *catalog.uses, *cluster.uses]:
-        try:
-            if httpx.URL(use.url).host:
-                valid.append(use)
-        except httpx.InvalidURL:
-            continue  # not a URL after all (a value that merely looks like one)
+        if (why := malformed(use.url)) is None:
+            valid.append(use)
+        else:
+            broken.append(_malformed(ctx, use, why))
     hosts = sorted({httpx.URL(u.url).host for u in valid})
     seen = await gather(functools.partial(resolve_everywhere, ctx, host, timeout_s=RESOLVE_TIMEOUT_S) for host in hosts)
     resolved = dict(zip(hosts, seen, strict=True))
     findings = [_judge(ctx, use, cluster.services, resolved[httpx.URL(use.url).host]) for use in valid]
+    findings += broken
     return catalog.problems + cluster.problems + sorted(findings, key=lambda f: (f.component, f.subject))
