@@ -18,7 +18,11 @@ from floe_lab.kube import KubeStore, serve_endpoints, serving_context
 from floe_lab.kubeconfig import issue_pki, write_kubeconfig
 
 
-async def test_a_kubeconfig_client_reaches_the_stand_in_over_tls_with_the_lab_ca(tmp_path: Path) -> None:
+async def test_a_kubeconfig_client_reaches_the_stand_in_over_tls_with_the_lab_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy"):  # kubernetes_asyncio's session trusts the environment's proxies
+        monkeypatch.setenv(name, "127.0.0.1,localhost")
     pki = issue_pki(tmp_path)
     async with serve_endpoints(KubeStore(), token="t", tls=serving_context(pki.serving_cert, pki.serving_key)) as up:
         assert up.https is not None and up.https.startswith("https://127.0.0.1:")
@@ -34,10 +38,12 @@ async def test_a_kubeconfig_client_reaches_the_stand_in_over_tls_with_the_lab_ca
             names = [n.metadata.name for n in (await client.CoreV1Api(api).list_namespace()).items]
         assert "default" in names
 
-        async with httpx.AsyncClient() as untrusting:  # certifi's CAs: the lab's CA is not among them
+        async with httpx.AsyncClient(trust_env=False) as untrusting:  # certifi's CAs: the lab's CA is not among them
             with pytest.raises(httpx.ConnectError) as refused:
                 await untrusting.get(f"{up.https}/version")
         assert "CERTIFICATE_VERIFY_FAILED" in str(refused.value)
-        async with httpx.AsyncClient(verify=ssl.create_default_context(cafile=pki.ca_cert)) as trusting:
+        async with httpx.AsyncClient(
+            verify=ssl.create_default_context(cafile=pki.ca_cert), trust_env=False
+        ) as trusting:
             assert (await trusting.get(f"{up.https}/api/v1/namespaces")).status_code == 401  # TLS, then auth
             assert (await trusting.get(f"{up.http}/version")).status_code == 200  # and plain HTTP as before
