@@ -53,6 +53,7 @@ _PATTERNS = (  # (class, what a line saying it looks like); a line is given the 
         r"|(?-i:KeyError: '[A-Z][A-Z0-9_]*')", re.I)),
     ("dependency_unreachable", re.compile(
         r"connection refused|could not connect|couldn'?t connect|failed to connect|unable to connect"
+        r"|could not translate host name|could not resolve|failed to resolve|unknown host"
         r"|connection reset|name or service not known|nodename nor servname|temporary failure in name resolution"
         r"|no such host|UnknownHostException|getaddrinfo|no route to host|network is unreachable|timed out"
         r"|ECONNREFUSED|EHOSTUNREACH|ETIMEDOUT|ENOTFOUND|server closed the connection", re.I)),
