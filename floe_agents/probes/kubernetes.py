@@ -40,7 +40,7 @@ from floe_agents.registry import probe
 if TYPE_CHECKING:
     from kubernetes_asyncio import client
 
-__all__ = ["CODES", "KubeError", "component_of", "kubernetes"]
+__all__ = ["CODES", "FIXES", "KubeError", "component_of", "kubernetes"]
 
 CODES = {
     "k8s.not_configured": "unknown: no Kubernetes API in the targets (or it could not be configured)",
@@ -66,6 +66,22 @@ CODES = {
     "k8s.hook_job_absent": "warn (unknown when no hook Job is kept at all): an expected Floe init Job is missing",
     "k8s.warning_event": "warn: a Warning event about a live object, seen in the last EVENT_WINDOW_S",
     "k8s.ok": "ok: the API answers (subject api) / a component's pods, references, Services, Jobs are fine",
+}
+
+# The step each failure takes when no rule explains it (a crash whose log says nothing classifiable, a Service
+# nothing backs): the fallback root cause shows it. Rules' placeholders only; no deployment's names.
+FIXES = {
+    "k8s.pod_config_error": "The container cannot be created ({evidence.message}): fix what it names in the pod's "
+    "spec or the object it references; kubectl -n {namespace} describe pod {evidence.pod}.",
+    "k8s.pod_crashloop": "Read why it exits: kubectl -n {namespace} logs {evidence.pod} -c {evidence.container} "
+    "--previous, and kubectl -n {namespace} describe pod {evidence.pod} (Last State, Events).",
+    "k8s.pod_image_pull": "Fix the image reference, or give the pod an imagePullSecret for a private registry "
+    "({evidence.message}); kubectl -n {namespace} describe pod {evidence.pod}.",
+    "k8s.pod_failed": "Read why it failed: kubectl -n {namespace} describe pod {evidence.pod}; kubectl -n {namespace} "
+    "logs {evidence.pod}.",
+    "k8s.service_no_ready_endpoints": "Make the pods behind Service {evidence.service} run and pass their readiness "
+    "probe (kubectl -n {namespace} get pods -o wide), or make its selector match them (kubectl -n {namespace} get "
+    "endpoints {evidence.service}).",
 }
 
 
@@ -125,6 +141,7 @@ async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> lis
     timeout=12.0,
     description="Pods, events, references, Services, Jobs",
     codes=CODES,
+    fixes=FIXES,
     public_evidence=("missing_secrets", "secret_keys"),  # Secret names and key names, never their values
 )
 async def kubernetes(ctx: ProbeContext) -> list[Finding]:
