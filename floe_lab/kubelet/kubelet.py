@@ -134,8 +134,17 @@ class Kubelet:
         async with client.ApiClient(client_configuration(self._url, self._token)) as api_client:
             api = KubeApi(api_client)
             recorder = EventRecorder(api)
+            timing = self._timing
             node = NodeServices(
-                self._state_dir, self._launchers, recorder, PortBook(self._state_dir), self.wake, **self._timing
+                self._state_dir,
+                self._launchers,
+                recorder,
+                PortBook(self._state_dir),
+                self.wake,
+                resync=timing["resync"],
+                backoff_base=timing["backoff_base"],
+                backoff_max=timing["backoff_max"],
+                stop_grace=timing["stop_grace"],
             )
             jobs = JobController(api, recorder, backoff_base=node.backoff_base, backoff_max=node.backoff_max)
             async with anyio.create_task_group() as watchers:
@@ -213,6 +222,7 @@ class Kubelet:
     async def _sync_pods(self, api: KubeApi, node: NodeServices, snap: Snapshot, workers: TaskGroup) -> None:
         pods = {str(p["metadata"]["uid"]): p for p in snap.of("pods") if on_node(p)}
         for uid in [u for u in self._workers if u not in pods]:
+            node.leases.stopping(uid)  # now, not when the task runs: a replacement must wait for its ports
             workers.start_soon(self._retire, self._workers.pop(uid), node)
         secrets, configmaps = snap.by_key("secrets"), snap.by_key("configmaps")
         for pod in pods.values():
@@ -225,6 +235,7 @@ class Kubelet:
         worker.stop(deleting=True)
         await worker.done.wait()
         node.recorder.forget(worker.uid)
+        node.leases.forget(worker.uid)
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(worker.pod_dir, ignore_errors=True))
         await anyio.to_thread.run_sync(forget_pod, node.state_dir, (worker.namespace, worker.name, worker.uid))
 
@@ -258,6 +269,7 @@ class Kubelet:
         if is_terminating(pod):
             if uid not in self._finishing:
                 self._finishing.add(uid)
+                node.leases.stopping(uid)
                 workers.start_soon(self._finish_deletion, api, worker, pod)
             return
         if worker is None:

@@ -11,10 +11,10 @@ message. A new instance after an earlier one counts as a restart, whatever ended
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import structlog
@@ -22,6 +22,7 @@ import structlog
 from floe_lab import procs
 from floe_lab.kubelet import containers, logfiles, security, termination
 from floe_lab.kubelet.context import ExecNotFoundError, LaunchContext
+from floe_lab.kubelet.forward import relay
 from floe_lab.kubelet.readiness import wait_ready
 from floe_lab.kubelet.recorder import now
 from floe_lab.kubelet.status import waiting
@@ -47,70 +48,90 @@ async def run_once(worker: PodWorker, slot: Slot, ctx: LaunchContext) -> int | N
     path = str(spec.get("terminationMessagePath") or termination.DEFAULT_PATH)
     slot.message_file = await anyio.to_thread.run_sync(termination.message_file, worker.pod_dir, slot.name)
     ctx = replace(ctx, mounts={**ctx.mounts, path: slot.message_file})
-    try:
-        built = await worker.node.launchers[slot.launcher(worker.pod)](ctx)
-    except ExecNotFoundError as exc:  # the command names no program of the image: it cannot start
-        return await _exec_not_found(worker, slot, exc)
-    except Exception as exc:  # a launcher that cannot build its command: the container's problem
-        slot.view.state = waiting("CreateContainerError", str(exc))
-        await worker.event("Warning", "Failed", f"Error: {exc}", slot=slot)
-        return None
-    proc = containers.finalise(built, ctx, slot.proc_name)
-    proc = security.as_identity(proc, security.identity(worker.pod, ctx.container))
-    return await _run_process(worker, slot, proc, ctx)
+    async with _ports(worker, slot, ctx) as (ctx, take_over):
+        try:
+            built = await worker.node.launchers[slot.launcher(worker.pod)](ctx)
+        except ExecNotFoundError as exc:  # the command names no program of the image: it cannot start
+            return await _exec_not_found(worker, slot, exc)
+        except Exception as exc:  # a launcher that cannot build its command: the container's problem
+            slot.view.state = waiting("CreateContainerError", str(exc))
+            await worker.event("Warning", "Failed", f"Error: {exc}", slot=slot)
+            return None
+        proc = containers.finalise(built, ctx, slot.proc_name)
+        proc = security.as_identity(proc, security.identity(worker.pod, ctx.container))
+        try:
+            code = await _run_process(worker, slot, proc, take_over)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await kill(worker)  # before the ports are let go: the next holder must find them free
+        return code
+
+
+TakeOver = Callable[[], Coroutine[Any, Any, None]] | None
 
 
 @contextlib.asynccontextmanager
-async def _port_lock(worker: PodWorker, slot: Slot) -> AsyncIterator[None]:
+async def _ports(worker: PodWorker, slot: Slot, ctx: LaunchContext) -> AsyncIterator[tuple[LaunchContext, TakeOver]]:
+    """The ports this run listens on (:mod:`~floe_lab.kubelet.leases`), and for a surge run what takes the
+    workload's own ports over once they are free. Jobs and init containers take the workload's ports as they are."""
     if worker.kind == "Job" or slot.init:
-        yield
+        yield ctx, None
         return
-    async with worker.node.port_book.lock(worker.namespace, worker.workload):
-        yield
+    leases, key = worker.node.leases, (worker.namespace, worker.workload)
+    planned = await anyio.to_thread.run_sync(worker.node.port_book.table)
+    taken = {port for named in planned.values() for port in named.values()}
+    async with leases.claim(key, worker.uid, ctx.ports, taken=taken) as claim:
+        if not claim.surge:
+            yield ctx, None
+            return
+
+        async def take_over() -> None:  # started once the container is Ready: only Ready pods take traffic
+            async with leases.when_free(key, worker.uid):
+                await relay(ctx.ports, claim.ports)
+
+        yield replace(ctx, ports=claim.ports), take_over
 
 
-async def _run_process(worker: PodWorker, slot: Slot, spec: procs.ProcSpec, ctx: LaunchContext) -> int:
-    """Start, supervise and stop one run of the container; returns its exit code."""
+async def _run_process(worker: PodWorker, slot: Slot, spec: procs.ProcSpec, take_over: TakeOver) -> int:
+    """Start and supervise one run of the container (the caller stops it); returns its exit code."""
     view, state_dir = slot.view, worker.node.state_dir
-    async with _port_lock(worker, slot):
-        try:
-            await containers.clear_leftover(state_dir, spec.name, keep_previous=view.ever_started)
-            await worker.event(
-                "Normal", "Pulled", f'Container image "{view.image}" already present on machine', slot=slot
-            )
-            started_at = now()
-            try:
-                rec = await procs.start(state_dir, replace(spec, ready=()))
-            except OSError as exc:
-                return await _start_failed(worker, slot, spec, exc, started_at)
-            worker.rec, worker.running = rec, slot
-            _new_instance(worker, slot)
-            await worker.event("Normal", "Created", f"Created container: {view.name}", slot=slot)
-            await worker.event("Normal", "Started", f"Started container {view.name}", slot=slot)
-            view.state = {"running": {"startedAt": started_at}}
-            view.ever_started, view.ready = True, False
-            view.log_file = rec.log_path
-            view.previous_log_file = containers.previous_log(rec.log_path)
-            pod = (worker.namespace, worker.name, worker.uid)
-            await anyio.to_thread.run_sync(
-                logfiles.link_logs, state_dir, pod, slot.name, view.log_file, view.previous_log_file
-            )
-            worker.publish()
-            code = await _supervise(worker, slot, rec, spec)
-        finally:
-            with anyio.CancelScope(shield=True):
-                await kill(worker)
+    await containers.clear_leftover(state_dir, spec.name, keep_previous=view.ever_started)
+    pulled = f'Container image "{view.image}" already present on machine'
+    await worker.event("Normal", "Pulled", pulled, slot=slot)
+    started_at = now()
+    try:
+        rec = await procs.start(state_dir, replace(spec, ready=()))
+    except OSError as exc:
+        return await _start_failed(worker, slot, spec, exc, started_at)
+    worker.rec, worker.running = rec, slot
+    _new_instance(worker, slot)
+    await worker.event("Normal", "Created", f"Created container: {view.name}", slot=slot)
+    await worker.event("Normal", "Started", f"Started container {view.name}", slot=slot)
+    view.state = {"running": {"startedAt": started_at}}
+    view.ever_started, view.ready = True, False
+    view.log_file = rec.log_path
+    view.previous_log_file = containers.previous_log(rec.log_path)
+    pod = (worker.namespace, worker.name, worker.uid)
+    await anyio.to_thread.run_sync(logfiles.link_logs, state_dir, pod, slot.name, view.log_file, view.previous_log_file)
+    worker.publish()
+    code = await _supervise(worker, slot, rec, spec, take_over)
+    with anyio.CancelScope(shield=True):
+        await kill(worker)
     _terminated(worker, slot, code, started_at)
     return code
 
 
-async def _supervise(worker: PodWorker, slot: Slot, rec: procs.ProcRecord, spec: procs.ProcSpec) -> int:
+async def _supervise(
+    worker: PodWorker, slot: Slot, rec: procs.ProcRecord, spec: procs.ProcSpec, take_over: TakeOver
+) -> int:
     async with anyio.create_task_group() as tg:
 
         async def readiness() -> None:
             await wait_ready(Path(rec.log_path), spec.ready)
             slot.view.ready = True
             worker.publish()
+            if take_over is not None:
+                tg.start_soon(take_over)
 
         if not slot.init:
             tg.start_soon(readiness)

@@ -1,18 +1,20 @@
 """What all pod workers of one kubelet share: the node's services and its timing.
 
-Why a frozen bundle: a worker needs the state folder, the launchers, the event recorder, the port book and a way
-to wake the sync loop, and nothing else; passing them as one immutable value keeps the workers free of any
-reference to the kubelet itself and keeps all mutable state inside the kubelet instance (none is global).
+Why a frozen bundle: a worker needs the state folder, the launchers, the event recorder, the port book and the
+port leases, and a way to wake the sync loop, and nothing else; passing them as one immutable value keeps the
+workers free of any reference to the kubelet itself and keeps all mutable state inside the kubelet instance (none
+is global).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from floe_lab.kubelet.backoff import BACKOFF_BASE, BACKOFF_MAX
 from floe_lab.kubelet.context import Launcher
+from floe_lab.kubelet.leases import PortLeases
 from floe_lab.kubelet.ports import PortBook
 from floe_lab.kubelet.recorder import EventRecorder
 
@@ -32,6 +34,7 @@ class NodeServices:
     backoff_base: float = BACKOFF_BASE
     backoff_max: float = BACKOFF_MAX
     stop_grace: float = 3.0
+    leases: PortLeases = field(default_factory=PortLeases)
 
 
 def go_duration(seconds: float) -> str:

@@ -1,10 +1,14 @@
-"""The Deployment and ReplicaSet controllers, at lab scale (at most one pod per workload).
+"""The Deployment and ReplicaSet controllers, at lab scale (at most one desired pod per workload).
 
 Why real ReplicaSets: a diagnosis that walks Deployment -> ReplicaSet -> Pod (``kubectl rollout status``, owner
-references, ``pod-template-hash``) must find that chain. A template change makes a new ReplicaSet and scales the
-old one to zero, so patching a Deployment (a remediation) really replaces its pod and process. Each workload
-runs at most one pod, because its container ports map to one set of loopback ports; ``replicas: 0`` stops it.
-Status and conditions carry the controllers' own reasons and messages.
+references, ``pod-template-hash``) must find that chain. A template change makes a new ReplicaSet and rolls to it
+as the deployment controller does (:mod:`floe_lab.kubelet.rolling`: ``maxSurge``/``maxUnavailable``, default
+25%/25%): the new pod starts beside the old one, and the old ReplicaSet is scaled down only once the new pod is
+Ready — a template that never gets Ready leaves the old Ready pod serving. So patching a Deployment (a
+remediation) really replaces its pod and process, and a bad patch really does not. Each workload wants at most
+one pod; the surge pod of a rollout runs on ports of its own until it takes over the workload's
+(:mod:`floe_lab.kubelet.leases`). ``replicas: 0`` stops it. Status and conditions carry the controllers' own
+reasons and messages.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 
 from floe_lab.kubelet.api import JsonObj, KubeApi, KubeError
 from floe_lab.kubelet.recorder import EventRecorder, now
+from floe_lab.kubelet.rolling import Fenceposts, ReplicaSetCounts, fenceposts, new_replicas, old_replicas
 from floe_lab.kubelet.snapshot import (
     Snapshot,
     controller_uid,
@@ -49,15 +54,15 @@ async def write_status(api: KubeApi, plural: str, obj: JsonObj, status: JsonObj)
         await api.replace_status(plural, namespace, name, status)
 
 
-def _replicaset(deploy: JsonObj, pod_hash: str, replicas: int, revision: int) -> JsonObj:
+def _replicaset(deploy: JsonObj, pod_hash: str, replicas: int, revision: int, *, desired: int, most: int) -> JsonObj:
     namespace, name = key(deploy)
     spec, template = deploy["spec"], deploy["spec"]["template"]
     labels = {**((template.get("metadata") or {}).get("labels") or {}), "pod-template-hash": pod_hash}
     selector = dict(spec.get("selector") or {})
     selector["matchLabels"] = {**(selector.get("matchLabels") or {}), "pod-template-hash": pod_hash}
     annotations = {
-        "deployment.kubernetes.io/desired-replicas": str(replicas),
-        "deployment.kubernetes.io/max-replicas": str(replicas + 1),
+        "deployment.kubernetes.io/desired-replicas": str(desired),
+        "deployment.kubernetes.io/max-replicas": str(most),
         _REVISION: str(revision),
     }
     return {
@@ -101,9 +106,11 @@ async def _new_replicaset(
     owned: list[JsonObj],
     pod_hash: str,
     want: int,
+    bounds: Fenceposts,
+    initial: int,
 ) -> JsonObj:
     revision = 1 + max((int((rs["metadata"].get("annotations") or {}).get(_REVISION, 0)) for rs in owned), default=0)
-    body = _replicaset(deploy, pod_hash, want, revision)
+    body = _replicaset(deploy, pod_hash, initial, revision, desired=want, most=want + bounds.surge)
     try:
         rs = await api.create("replicasets", body["metadata"]["namespace"], body)
     except KubeError as exc:
@@ -111,12 +118,12 @@ async def _new_replicaset(
         if exc.status != 409 or existing is None or controller_uid(existing) is not None:
             raise
         rs = await api.patch("replicasets", *key(existing), {"metadata": {"ownerReferences": [owner_ref(deploy)]}})
-    if want:
+    if initial:
         await recorder.emit(
             deploy,
             "Normal",
             "ScalingReplicaSet",
-            f"Scaled up replica set {rs['metadata']['name']} from 0 to {want}",
+            f"Scaled up replica set {rs['metadata']['name']} from 0 to {initial}",
             component="deployment-controller",
         )
     return rs
@@ -151,35 +158,66 @@ def _progressing(deploy: JsonObj, rs_name: str, created: bool, complete: bool, s
     return condition("Progressing", True, "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.', stamp)
 
 
-async def sync_deployment(api: KubeApi, recorder: EventRecorder, deploy: JsonObj, snap: Snapshot) -> None:
-    if is_terminating(deploy):
-        return
+def _counts(rs: JsonObj, pods: list[JsonObj]) -> ReplicaSetCounts:
+    replicas = int((rs.get("spec") or {}).get("replicas", 0))
+    return ReplicaSetCounts(str(rs["metadata"]["uid"]), replicas, sum(map(is_ready, pods)), len(pods))
+
+
+def _oldest_first(rs: JsonObj) -> tuple[str, str]:
+    return str(rs["metadata"].get("creationTimestamp") or ""), str(rs["metadata"]["name"])
+
+
+async def _roll(
+    api: KubeApi, recorder: EventRecorder, deploy: JsonObj, snap: Snapshot, pods: dict[str, list[JsonObj]]
+) -> tuple[JsonObj, bool, Fenceposts]:
+    """One step of the rollout: the new ReplicaSet (created if needed) and the old ones scaled as far as allowed."""
     want, pod_hash = want_replicas(deploy), template_hash(deploy["spec"]["template"])
+    bounds = fenceposts(deploy, want)
     owned = snap.owned("replicasets", deploy)
     new_rs = next(
         (rs for rs in owned if (rs["metadata"].get("labels") or {}).get("pod-template-hash") == pod_hash), None
     )
+    olds = sorted((rs for rs in owned if rs is not new_rs), key=_oldest_first)
+    old_counts = [_counts(rs, pods.get(rs["metadata"]["uid"], [])) for rs in olds]
     created = new_rs is None
     if new_rs is None:
-        new_rs = await _new_replicaset(api, recorder, deploy, snap, owned=owned, pod_hash=pod_hash, want=want)
-    elif int(new_rs["spec"].get("replicas", 0)) != want:
-        await _scale(api, recorder, deploy, new_rs, want)
-    for old in owned:
-        if old["metadata"]["uid"] != new_rs["metadata"]["uid"] and int(old["spec"].get("replicas", 0)):
-            await _scale(api, recorder, deploy, old, 0)
-    pods = {rs["metadata"]["uid"]: active(snap.owned("pods", rs)) for rs in owned}
+        target = new_replicas(want, bounds, ReplicaSetCounts("", 0, 0), old_counts)
+        new_rs = await _new_replicaset(
+            api, recorder, deploy, snap, owned=owned, pod_hash=pod_hash, want=want, bounds=bounds, initial=target
+        )
+        fresh = ReplicaSetCounts(str(new_rs["metadata"]["uid"]), target, 0)
+    else:
+        fresh = _counts(new_rs, pods.get(new_rs["metadata"]["uid"], []))
+        target = new_replicas(want, bounds, fresh, old_counts)
+        if target != fresh.replicas:
+            await _scale(api, recorder, deploy, new_rs, target)
+        fresh = ReplicaSetCounts(fresh.uid, target, fresh.available, fresh.pods)
+    scaled = old_replicas(want, bounds, fresh, old_counts)
+    for rs, counts in zip(olds, old_counts, strict=True):
+        if scaled[counts.uid] != counts.replicas:
+            await _scale(api, recorder, deploy, rs, scaled[counts.uid])
+    return new_rs, created, bounds
+
+
+async def sync_deployment(api: KubeApi, recorder: EventRecorder, deploy: JsonObj, snap: Snapshot) -> None:
+    if is_terminating(deploy):
+        return
+    want = want_replicas(deploy)
+    pods = {rs["metadata"]["uid"]: active(snap.owned("pods", rs)) for rs in snap.owned("replicasets", deploy)}
+    new_rs, created, bounds = await _roll(api, recorder, deploy, snap, pods)
     every = [p for group in pods.values() for p in group]
     fresh = pods.get(new_rs["metadata"]["uid"], [])
     ready, fresh_ready = sum(map(is_ready, every)), sum(map(is_ready, fresh))
     complete = len(fresh) == want and fresh_ready == want and len(every) == want
     stamp = now()
     old_conditions: list[JsonObj] = (deploy.get("status") or {}).get("conditions") or []
+    enough = ready >= want - (0 if bounds.recreate or want == 0 else bounds.unavailable)
     available = condition(
         "Available",
-        ready >= want,
+        enough,
         *(
             ("MinimumReplicasAvailable", "Deployment has minimum availability.")
-            if ready >= want
+            if enough
             else ("MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
         ),
         stamp,
@@ -196,7 +234,7 @@ async def sync_deployment(api: KubeApi, recorder: EventRecorder, deploy: JsonObj
             "updatedReplicas": len(fresh),
             "readyReplicas": ready,
             "availableReplicas": ready,
-            "unavailableReplicas": max(want - ready, 0),
+            "unavailableReplicas": max(len(every) - ready, want - ready, 0),
         }
     )
     status["conditions"] = conditions
