@@ -117,6 +117,15 @@ class CredentialsTarget(RootModel[dict[str, SecretStr | None]]):
         return [v for k, v in self.written().items() if v is not None and k not in public]
 
 
+class SourceTables(_Strict):
+    """The raw source tables the pipeline reads (dbt sources, bronze assets), in the default catalog: where a
+    deployment keeps them is its own choice, so it is read from here, never assumed. The default is upstream's
+    seed (``demo.raw_*``)."""
+
+    namespace: str = Field(default="demo", min_length=1)
+    tables: tuple[str, ...] = ("raw_customers", "raw_products", "raw_orders", "raw_order_items")
+
+
 class Targets(_Strict):
     namespace: str = "floe"
     vantage: str = "local"
@@ -125,6 +134,7 @@ class Targets(_Strict):
     components: dict[str, ComponentTarget] = Field(default_factory=dict)
     credentials: CredentialsTarget = Field(default_factory=CredentialsTarget)
     platform: str | None = Field(default=None, description="platform.yaml to use when --config is not given.")
+    source_tables: SourceTables = Field(default_factory=SourceTables)
 
     @model_validator(mode="after")
     def _vantage_known(self) -> Targets:

@@ -26,7 +26,6 @@ from floe_agents.probes._verdict import Verdict
 
 REQUEST_TIMEOUT_S = 3.0
 DEFAULT_WAREHOUSE = "demo_catalog"
-RAW_NAMESPACE = "demo"  # where the raw source tables demo.raw_* live (dbt sources, bronze assets)
 DEFAULT_LAYERS = ("bronze", "silver", "gold")
 
 
@@ -197,7 +196,8 @@ def expected_namespaces(ctx: ProbeContext, cat: CatalogTarget) -> dict[str, str]
             if (layer.catalog_ref or "default") == cat.name or (cat.default and layer.catalog_ref is None):
                 out.setdefault(layer.namespace, f"layers.{name}.namespace")
     if cat.default:
-        out.setdefault(RAW_NAMESPACE, "raw source tables demo.raw_* (dbt sources, bronze assets)")
+        raw = ctx.targets.source_tables
+        out.setdefault(raw.namespace, f"raw source tables {raw.namespace}.* (dbt sources, bronze assets)")
     return out
 
 

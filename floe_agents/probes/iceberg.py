@@ -19,14 +19,13 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from floe_agents.config.targets import CLUSTER_VANTAGE
+from floe_agents.config.targets import CLUSTER_VANTAGE, SourceTables
 from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Status
 from floe_agents.gather import gather
 from floe_agents.probes import _fixes
 from floe_agents.probes._aws import signed_get_headers
 from floe_agents.probes._catalog import (
-    RAW_NAMESPACE,
     REQUEST_TIMEOUT_S,
     CatalogTarget,
     catalog_problem,
@@ -55,7 +54,7 @@ CODES = {
     "iceberg.catalog_unavailable": "unknown: no usable catalog answer (login/config failed; polaris probe says why)",
 }
 
-RAW_TABLES = ("raw_customers", "raw_products", "raw_orders", "raw_order_items")
+RAW_TABLES = SourceTables().tables  # upstream's seed: the default of the targets file's source_tables
 _STORAGE_TYPES = ("SdkClientException", "S3Exception", "StsException")
 _UNKNOWN_HOST = re.compile(r"UnknownHostException: ([^\s:]+)")
 
@@ -208,10 +207,11 @@ def _load_failure(ctx: ProbeContext, ans: Answer, subject: str, evidence: Mappin
 
 
 async def _table(ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, table: str) -> Finding:
-    subject = f"{RAW_NAMESPACE}.{table}"
+    raw = ctx.targets.source_tables.namespace
+    subject = f"{raw}.{table}"
     base: dict[str, object] = {"table": subject, "warehouse": cat.warehouse, "catalog_url": str(cat.url)}
     headers = {"X-Iceberg-Access-Delegation": cat.access_delegation} if cat.access_delegation != "none" else {}
-    ans = await _get(ctx, cat.rest(prefix, "namespaces", RAW_NAMESPACE, "tables", table), token, headers)
+    ans = await _get(ctx, cat.rest(prefix, "namespaces", raw, "tables", table), token, headers)
     loaded = read(ans, LoadTable) if ans.status == 200 else None
     if loaded is None:
         return _load_failure(ctx, ans, subject, base)
@@ -222,10 +222,12 @@ async def _ask(
     ctx: ProbeContext, cat: CatalogTarget, token: str, prefix: str, config: Answer | None
 ) -> tuple[Answer, Answer, list[Finding]]:
     """The config (unless already asked), the raw namespace and the raw tables' findings under ``prefix``, at once."""
-    urls = ([] if config else [cat.config_url()]) + [cat.rest(prefix, "namespaces", RAW_NAMESPACE)]
+    urls = ([] if config else [cat.config_url()]) + [
+        cat.rest(prefix, "namespaces", ctx.targets.source_tables.namespace)
+    ]
     calls: list[Callable[[], Awaitable[Answer | Finding]]] = [
         *(partial(_get, ctx, url, token) for url in urls),
-        *(partial(_table, ctx, cat, token, prefix, table) for table in RAW_TABLES),
+        *(partial(_table, ctx, cat, token, prefix, table) for table in ctx.targets.source_tables.tables),
     ]
     got = await gather(calls)
     answers = [a for a in got if isinstance(a, Answer)]
@@ -264,7 +266,8 @@ async def iceberg(ctx: ProbeContext) -> list[Finding]:
                 evidence={**token.evidence, "cause": token.code},
             )
         ]
-    tables = {f"{RAW_NAMESPACE}.{t}": {"table": f"{RAW_NAMESPACE}.{t}", "warehouse": cat.warehouse} for t in RAW_TABLES}
+    raw = ctx.targets.source_tables
+    tables = {f"{raw.namespace}.{t}": {"table": f"{raw.namespace}.{t}", "warehouse": cat.warehouse} for t in raw.tables}
     # The config (for the URL prefix), the namespace and the tables are asked at once, the tables under Polaris'
     # prefix (the warehouse name): one round trip, not three. Should the config hand out another prefix, the
     # tables are asked again under it. Polaris answers NoSuchTable for a table in a missing namespace, so a

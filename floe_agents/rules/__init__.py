@@ -138,6 +138,8 @@ def fill(template: str, finding: Finding, namespace: str | None = None) -> str:
             found = finding.evidence.get(key)
             if isinstance(found, float) and math.isfinite(found):
                 return f"{found:g}"  # a time in seconds: 3.0 reads "3"
+            if isinstance(found, list | tuple) and found and all(isinstance(x, str | int) for x in found):
+                return ", ".join(str(x) for x in found)  # a list of names reads as one
             return (
                 str(found)
                 if isinstance(found, str | int) and not isinstance(found, bool) and found != ""
