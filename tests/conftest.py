@@ -25,6 +25,17 @@ if TYPE_CHECKING:
 
 pytest_plugins = ["pytester"]
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every server the tests start is on loopback: a caller's HTTP(S)_PROXY must not carry those requests away
+    (aiohttp, under kubernetes_asyncio, trusts the environment's proxies and, unlike Go's clients, does not exempt
+    loopback). NO_PROXY gains the loopback names, for this process and every process it starts."""
+    for name in ("NO_PROXY", "no_proxy"):
+        have = [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
+        os.environ[name] = ",".join([*have, *(h for h in LOOPBACK if h not in have)])
+
 
 @pytest.fixture(scope="session")
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
