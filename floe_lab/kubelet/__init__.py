@@ -16,12 +16,22 @@ Use::
 
 Launchers (``Mapping[str, Launcher]``) turn a :class:`LaunchContext` into a ``procs.ProcSpec``; the value
 ``adopt:<procname>`` mirrors a process started elsewhere and recorded by ``procs`` under that name. A launcher
-honours the container's ``command``/``args`` (:func:`requested_command`) where its image runs a real program, and
-raises :class:`ExecNotFoundError` for a program the image does not have (the pod then fails with exit 127).
+honours the container's ``command``/``args`` (:func:`requested_command`, ``$(VAR)`` already expanded) where its
+image runs a real program, and raises :class:`ExecNotFoundError` for a program the image does not have (the pod
+then fails with exit 127). The node always has the ``exec`` image (a container that runs its own command with
+this machine's programs); init containers run on it unless ``lab.floe.dev/launch.<container>`` names another
+launcher (:func:`launcher_for`).
+
+As a node does, the kubelet runs init containers in order before the app container, runs processes as the pod's
+``securityContext`` says, fills termination messages, backs restarts off 10 s doubling to 300 s (lowerable), keeps
+each container's log where the API server's ``pods/{name}/log`` reads it, and rolls Deployments with
+``maxSurge``/``maxUnavailable``. Not modelled: more than one app container per pod (the others are reported
+waiting), ``readOnlyRootFilesystem``, memory limits (so no ``OOMKilled``).
 """
 
 from floe_lab.kubelet.context import (
     ADOPT_PREFIX,
+    EXEC_LAUNCHER,
     LAUNCH_ANNOTATION,
     LOG_FILE_ANNOTATION,
     NODE_NAME,
@@ -30,12 +40,14 @@ from floe_lab.kubelet.context import (
     ExecNotFoundError,
     LaunchContext,
     Launcher,
+    launcher_for,
     requested_command,
 )
 from floe_lab.kubelet.kubelet import Kubelet
 
 __all__ = [
     "ADOPT_PREFIX",
+    "EXEC_LAUNCHER",
     "LAUNCH_ANNOTATION",
     "LOG_FILE_ANNOTATION",
     "NODE_NAME",
@@ -45,5 +57,6 @@ __all__ = [
     "Kubelet",
     "LaunchContext",
     "Launcher",
+    "launcher_for",
     "requested_command",
 ]

@@ -38,7 +38,7 @@ from floe_lab.kubelet.endpoints import services_table, sync_endpoints, write_ser
 from floe_lab.kubelet.execimage import exec_image
 from floe_lab.kubelet.jobs import JobController
 from floe_lab.kubelet.logfiles import forget_pod
-from floe_lab.kubelet.node import NodeServices
+from floe_lab.kubelet.node import NodeServices, Timing
 from floe_lab.kubelet.ports import PortBook
 from floe_lab.kubelet.recorder import EventRecorder, now
 from floe_lab.kubelet.replicas import sync_deployment, sync_replicaset
@@ -87,7 +87,7 @@ class Kubelet:
         self._url, self._token = api_url, token
         self._state_dir = Path(state_dir).resolve()
         self._launchers: dict[str, Launcher] = {EXEC_LAUNCHER: exec_image, **launchers}
-        self._timing = {
+        self._timing: Timing = {
             "resync": resync,
             "backoff_base": backoff_base,
             "backoff_max": backoff_max,
@@ -134,17 +134,8 @@ class Kubelet:
         async with client.ApiClient(client_configuration(self._url, self._token)) as api_client:
             api = KubeApi(api_client)
             recorder = EventRecorder(api)
-            timing = self._timing
             node = NodeServices(
-                self._state_dir,
-                self._launchers,
-                recorder,
-                PortBook(self._state_dir),
-                self.wake,
-                resync=timing["resync"],
-                backoff_base=timing["backoff_base"],
-                backoff_max=timing["backoff_max"],
-                stop_grace=timing["stop_grace"],
+                self._state_dir, self._launchers, recorder, PortBook(self._state_dir), self.wake, **self._timing
             )
             jobs = JobController(api, recorder, backoff_base=node.backoff_base, backoff_max=node.backoff_max)
             async with anyio.create_task_group() as watchers:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from floe_lab.kubelet.backoff import BACKOFF_BASE, BACKOFF_MAX
 from floe_lab.kubelet.context import Launcher
@@ -18,7 +19,16 @@ from floe_lab.kubelet.leases import PortLeases
 from floe_lab.kubelet.ports import PortBook
 from floe_lab.kubelet.recorder import EventRecorder
 
-__all__ = ["NodeServices", "go_duration"]
+__all__ = ["NodeServices", "Timing", "go_duration"]
+
+
+class Timing(TypedDict):
+    """The node's clocks, seconds (see :class:`~floe_lab.kubelet.Kubelet`)."""
+
+    resync: float
+    backoff_base: float
+    backoff_max: float
+    stop_grace: float
 
 
 @dataclass(frozen=True)

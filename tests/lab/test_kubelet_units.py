@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from floe_lab.kubelet.envresolve import ConfigError, expand, resolve_env
+from floe_lab.kubelet import launcher_for
+from floe_lab.kubelet.envresolve import ConfigError, expand, expand_command, resolve_env
 from floe_lab.kubelet.node import go_duration
 from floe_lab.kubelet.status import qualified_image
 from floe_lab.kubelet.templates import template_hash
@@ -20,6 +21,23 @@ def test_expansion_follows_kubernetes_rules() -> None:
     assert expand("$(MISSING)", env) == "$(MISSING)"  # undefined references stay as written
     assert expand("$$(A)", env) == "$(A)"  # $$ escapes
     assert expand("cost: $5 $(A", env) == "cost: $5 $(A"
+
+
+def test_command_and_args_expand_from_the_container_env() -> None:
+    ctr = {"name": "c", "command": ["sh", "-c", "echo $(A) $$(A) $(NOPE)"], "args": ["$(B)"], "image": "x"}
+    assert expand_command(ctr, {"A": "1", "B": "two"}) == {
+        **ctr,
+        "command": ["sh", "-c", "echo 1 $(A) $(NOPE)"],
+        "args": ["two"],
+    }
+    assert expand_command({"name": "c"}, {"A": "1"}) == {"name": "c"}
+
+
+def test_each_container_has_its_launcher() -> None:
+    pod = {"metadata": {"annotations": {"lab.floe.dev/launch": "serve", "lab.floe.dev/launch.migrate": "dagster"}}}
+    assert launcher_for(pod, "web", first_app=True) == "serve"
+    assert launcher_for(pod, "wait-db", first_app=False) == "exec"  # an init container: the node's exec image
+    assert launcher_for(pod, "migrate", first_app=False) == "dagster"  # named for that container
 
 
 def test_env_resolution_order_optional_refs_and_errors() -> None:
