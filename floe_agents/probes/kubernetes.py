@@ -16,6 +16,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+import anyio
+
 from floe_agents.context import ProbeContext
 from floe_agents.findings import CannotObserveError, Finding, Status
 from floe_agents.probes._kube_api import KubeError, list_all
@@ -31,7 +33,7 @@ from floe_agents.probes._kube_objects import (
     settled_since,
 )
 from floe_agents.probes._kube_refs import Stores, empty_vars, optional_obs, read_secrets, reference_obs, referenced
-from floe_agents.probes._kube_workloads import job_obs, log_keys, read_logs
+from floe_agents.probes._kube_workloads import LogKey, LogTail, job_obs, log_keys, read_logs
 from floe_agents.probes._models.kube import Endpoints, Event, Job, KeyStore, Pod, Service
 from floe_agents.probes._models.lenient import parse_each
 from floe_agents.probes._verdict import Verdict
@@ -106,8 +108,16 @@ async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> lis
         raise CannotObserveError(cause.code, cause.summary, subject=cause.subject, evidence=cause.evidence)
     where = functools.partial(comp_of, known=known)
     pods, jobs = parse_each(Pod, got["pods"]), parse_each(Job, got.get("jobs", []))
-    # Secrets are read by name (the ones pods reference), never listed; their data is reduced to key names.
-    secrets, missing, unread = await read_secrets(core, ns, referenced(pods, "secret"))
+    failed_jobs = [j for j in jobs if any(c.type == "Failed" and c.status == "True" for c in j.status.conditions)]
+    logs: dict[LogKey, LogTail] = {}
+
+    async def read_logs_meanwhile() -> None:
+        logs.update(await read_logs(core, ns, log_keys(pods, failed_jobs)))
+
+    async with anyio.create_task_group() as tg:  # the logs and the Secrets at once: one round trip, not two
+        tg.start_soon(read_logs_meanwhile)
+        # Secrets are read by name (the ones pods reference), never listed; their data is reduced to key names.
+        secrets, missing, unread = await read_secrets(core, ns, referenced(pods, "secret"))
     if unread:
         first = unread[min(unread)]
         errors["secrets"] = _api_failure(first, "secrets", "reading", sorted(unread))
@@ -116,8 +126,6 @@ async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> lis
     configmaps = parse_each(KeyStore, got.pop("configmaps")) if "configmaps" in got else None
     listed = {"configmap": {c.name: c.keys for c in configmaps}} if configmaps is not None else {}
     stores = Stores({"secret": secrets, **listed}, {"secret": missing}, frozenset(listed))
-    failed_jobs = [j for j in jobs if any(c.type == "Failed" and c.status == "True" for c in j.status.conditions)]
-    logs = await read_logs(core, ns, log_keys(pods, failed_jobs))
     unset = empty_vars(pods, stores)
     out = [verdict for _, verdict in sorted(errors.items())]
     out += [o for pod in pods for o in pod_obs(pod, logs, unset, where)]
