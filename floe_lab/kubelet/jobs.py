@@ -5,10 +5,10 @@ is a root cause the diagnosis must name. So a Job's outcome is the real exit cod
 way batch/v1 does (``succeeded``/``failed`` counts, ``startTime``/``completionTime``, the
 ``SuccessCriteriaMet``+``Complete`` or ``FailureTarget``+``Failed`` conditions with ``BackoffLimitExceeded``),
 with the controller's events. Deleting a Job and creating it again runs it again (a new uid, new pods). Retries
-after a failed pod wait an exponential back-off (lab scale). One pod at a time: parallelism above 1 is not run.
-``activeDeadlineSeconds`` caps the whole Job (running pods deleted, ``Failed``/``DeadlineExceeded``, before any
-backoffLimit reasoning) and ``ttlSecondsAfterFinished`` deletes a finished Job with its pods, as heal's migrate Job
-and the chart's hook Jobs rely on.
+after a failed pod wait an exponential back-off (10 s doubling, as the job controller's, unless lowered). One pod
+at a time: parallelism above 1 is not run. ``activeDeadlineSeconds`` caps the whole Job (running pods deleted,
+``Failed``/``DeadlineExceeded``, before any backoffLimit reasoning) and ``ttlSecondsAfterFinished`` deletes a
+finished Job with its pods, as heal's migrate Job and the chart's hook Jobs rely on.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ async def _pod_watch(lab: Lab) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
 
 
 async def test_a_crash_loop_announces_doubling_delays_up_to_the_ceiling(tmp_path: Path) -> None:
-    base, ceiling = 0.2, 0.8
+    base, ceiling = 0.3, 1.2  # every wait long enough to be written even on a loaded machine
     async with running_lab(tmp_path, backoff_base=base, backoff_max=ceiling) as lab, _pod_watch(lab) as pods:
         await lab.apply(workload("Deployment", "crasher", "crash", container("crasher")))
         announced: dict[int, str] = {}
