@@ -3,8 +3,8 @@
 Why a file and not the pod: in a cluster a container port is the same number in every pod; in the lab every pod
 shares 127.0.0.1, so each workload's container ports are mapped once to free loopback ports. The lab writes
 ``ports.json`` before the kubelet starts; a workload it did not plan for (created later, e.g. by a remediation)
-gets free ports here, written back so they survive kubelet restarts. Because two pods of one workload would
-want the same ports, a per-workload lock makes a replacement pod wait until the old process has let go.
+gets free ports here, written back so they survive kubelet restarts. Which pod of a workload binds them at a
+given moment is decided by :mod:`floe_lab.kubelet.leases`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import anyio
 
 from floe_lab import procs
 
@@ -38,13 +36,12 @@ def port_key(port: Mapping[str, Any]) -> str:
 
 
 class PortBook:
-    """Reads (and extends) ``<state>/ports.json``; hands out per-workload locks."""
+    """Reads (and extends) ``<state>/ports.json``."""
 
     def __init__(self, state_dir: Path) -> None:
         self._path = state_dir / PORTS_FILE
         self._cache: dict[str, dict[str, int]] = {}
         self._mtime: float | None = None
-        self._locks: dict[tuple[str, str], anyio.Lock] = {}
         self._file_lock = threading.Lock()
 
     def table(self) -> dict[str, dict[str, int]]:
@@ -77,7 +74,3 @@ class PortBook:
                 write_json_atomic(self._path, table)
                 self._cache, self._mtime = table, self._path.stat().st_mtime
             return dict(named)
-
-    def lock(self, namespace: str, workload: str) -> anyio.Lock:
-        """Held by a pod's process for as long as it may listen on the workload's ports."""
-        return self._locks.setdefault((namespace, workload), anyio.Lock())
