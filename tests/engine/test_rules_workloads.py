@@ -14,6 +14,7 @@ from floe_agents.findings import Finding, Severity, Status
 from floe_agents.rules import builtin_rules
 from floe_agents.topology import floe_topology
 
+RULES = builtin_rules()
 CLASSES = ("image_pull", "oom_killed", "permission_denied", "missing_module", "bad_arguments", "config_error",
            "crashed")  # fmt: skip
 
@@ -31,12 +32,12 @@ def pod(component: str, cls: str | None, code: str = "k8s.pod_crashloop", **evid
 
 
 def causes(*findings: Finding) -> list[tuple[str, str, list[str]]]:
-    analysis = analyze(findings, builtin_rules(), floe_topology())
+    analysis = analyze(findings, RULES, floe_topology())
     return [(rc.rule, rc.component, sorted(s.finding.subject for s in rc.symptoms)) for rc in analysis.root_causes]
 
 
 def priority(rule_id: str) -> int:
-    return next(r.priority for r in builtin_rules().rules if r.id == rule_id)
+    return next(r.priority for r in RULES.rules if r.id == rule_id)
 
 
 def test_why_a_workload_does_not_run_ranks_between_reachability_and_the_seed_causes() -> None:
@@ -106,7 +107,7 @@ def test_a_missing_configmap_is_the_cause_of_the_pods_that_need_it() -> None:
         pod("dagster-daemon", None, "k8s.pod_config_error"),
         mk("dagster-webserver", "tcp.refused", "web:80"),
     ]
-    analysis = analyze(found, builtin_rules(), floe_topology())
+    analysis = analyze(found, RULES, floe_topology())
     [cause] = analysis.root_causes
     assert (cause.rule, cause.affected_components) == ("missing-configmap", ("dagster-daemon",))
     assert (
