@@ -98,11 +98,30 @@ def test_ruleset_sums_keep_fixes_and_the_registry_supplies_them() -> None:
 
 
 def test_the_builtin_rules_end_every_failure_somewhere() -> None:
-    fallbacks = [r for r in builtin_rules().rules if r.fallback]
-    assert [r.id for r in fallbacks] == ["unexplained-failure"]
-    (fb,) = fallbacks
+    fallbacks = {r.id: r for r in builtin_rules().rules if r.fallback}
+    assert list(fallbacks) == ["unexplained-failure", "unexplained-warning"]
+    fb, warned = fallbacks["unexplained-failure"], fallbacks["unexplained-warning"]
     assert fb.cause.statuses == {Status.FAIL} and not fb.cause.codes and fb.scope == "component+downstream"
     assert fb.symptoms.statuses == {Status.FAIL, Status.WARN, Status.UNKNOWN}
+    # warnings after every failure, and never taking a failure; a hook Job deleted after it ran is no cause
+    assert warned.priority < fb.priority and warned.cause.statuses == {Status.WARN}
+    assert Status.FAIL not in warned.symptoms.statuses and warned.cause.not_codes == {"k8s.hook_job_absent"}
+
+
+def test_a_warning_nothing_explains_is_a_cause_after_the_failures() -> None:
+    from floe_agents.topology import floe_topology  # noqa: PLC0415
+
+    restarts = Finding(component="marquez", check="k", status=Status.WARN, code="k8s.pod_restarting", summary="r")
+    broken = Finding(component="postgres", check="p", status=Status.FAIL, code="postgres.not_ready", summary="b")
+    absent = Finding(component="iceberg", check="k", status=Status.WARN, code="k8s.hook_job_absent", summary="a")
+    analysis = analyze([restarts, absent], builtin_rules(), floe_topology())
+    assert [(rc.rule, rc.component) for rc in analysis.root_causes] == [("unexplained-warning", "marquez")]
+    assert analysis.unexplained == (absent,)
+    # a failure below it explains it: marquez needs postgres
+    both = analyze([restarts, broken], builtin_rules(), floe_topology())
+    assert [(rc.rule, rc.component, [s.finding.code for s in rc.symptoms]) for rc in both.root_causes] == [
+        ("unexplained-failure", "postgres", ["k8s.pod_restarting"])
+    ]
 
 
 def test_a_component_that_never_answers_is_named_with_the_time_it_had() -> None:

@@ -13,8 +13,9 @@ from floe_agents.report.markdown import EVIDENCE_LINE_CHARS, EVIDENCE_VALUE_CHAR
 from floe_agents.swarm import Plan, investigate
 
 HUGE = "x" * 50_000
-FACTS = {"facts.broken": "fail: b", "facts.sad": "fail: s", "facts.odd": "warn: o", "facts.fine": "ok: f"}
-COMPONENTS = ["postgres", "dagster-webserver", "jaeger"]  # jaeger needs nothing: its warning is nobody's symptom
+FACTS = {"facts.broken": "fail: b", "facts.sad": "fail: s", "facts.odd": "warn: o", "facts.fine": "ok: f",
+         "facts.unsure": "unknown: u"}  # fmt: skip
+COMPONENTS = ["postgres", "dagster-webserver", "jaeger", "s3"]  # jaeger and s3 need nothing: nobody's symptoms
 
 
 @probe("facts", components=COMPONENTS, codes=FACTS, fixes={"facts.broken": "free disk space on {component}"})
@@ -22,6 +23,10 @@ async def facts(ctx: ProbeContext) -> list[Finding]:
     if ctx.component == "postgres":
         return [ctx.finding(Status.FAIL, "facts.broken", "postgres is broken", subject="db",
                             evidence={"why": "disk-full-quote", "huge": HUGE})]  # fmt: skip
+    if ctx.component == "s3":  # undecided, and nothing to fold under: an other finding
+        return [
+            ctx.finding(Status.UNKNOWN, "facts.unsure", "s3 is unsure", subject="u", evidence={"why": "unknown-quote"})
+        ]
     if ctx.component == "dagster-webserver":
         return [ctx.finding(Status.FAIL, "facts.sad", "webserver is sad", subject="web",
                             evidence={"because": "downstream-quote"})]  # fmt: skip
@@ -35,7 +40,8 @@ async def test_every_listed_finding_carries_its_evidence_on_one_bounded_line() -
     targets = Targets.model_validate({"vantages": {"local": {}}, "components": {c: {} for c in COMPONENTS}})
     result = await investigate(Plan(targets=targets, registry=Registry.of([facts])))
     report = result.report
-    (rc,) = report.root_causes  # no rule names postgres's failure: it is a cause of its own, the webserver under it
+    rc, warned = report.root_causes  # no rule names postgres's failure: a cause of its own, the webserver under it
+    assert (warned.rule, warned.component) == ("unexplained-warning", "jaeger")  # and jaeger's warning after it
     assert (rc.rule, rc.component, [s.finding.code for s in rc.symptoms]) == (
         "unexplained-failure",
         "postgres",
@@ -44,9 +50,9 @@ async def test_every_listed_finding_carries_its_evidence_on_one_bounded_line() -
     assert rc.remediation.manual[0] == "free disk space on postgres"  # the fix its code declares, filled
     markdown = render_markdown(report, result.plan.redactor())
     lines = markdown.splitlines()
-    for quote in ("disk-full-quote", "downstream-quote", "warning-quote", "passing-quote"):
+    for quote in ("disk-full-quote", "downstream-quote", "warning-quote", "unknown-quote", "passing-quote"):
         (line,) = [ln for ln in lines if quote in ln]
         assert "evidence:" in line.lower() and len(line) <= EVIDENCE_LINE_CHARS + 40, line[:200]
     assert HUGE not in markdown and "x" * EVIDENCE_VALUE_CHARS not in markdown
     assert "free disk space on postgres" in markdown
-    assert "## Other findings" in markdown and "jaeger is odd" in markdown
+    assert "## Other findings" in markdown and "s3 is unsure" in markdown.split("## Other findings")[1]
