@@ -7,13 +7,15 @@ as the deployment controller does (:mod:`floe_lab.kubelet.rolling`: ``maxSurge``
 Ready — a template that never gets Ready leaves the old Ready pod serving. So patching a Deployment (a
 remediation) really replaces its pod and process, and a bad patch really does not. Each workload wants at most
 one pod; the surge pod of a rollout runs on ports of its own until it takes over the workload's
-(:mod:`floe_lab.kubelet.leases`). ``replicas: 0`` stops it. Status and conditions carry the controllers' own
-reasons and messages.
+(:mod:`floe_lab.kubelet.leases`); an old pod whose process is still stopping counts as running (it may still
+hold those ports), so a rollout is done when its traffic can only reach the new pod. ``replicas: 0`` stops it.
+Status and conditions carry the controllers' own reasons and messages.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -199,16 +201,22 @@ async def _roll(
     return new_rs, created, bounds
 
 
-async def sync_deployment(api: KubeApi, recorder: EventRecorder, deploy: JsonObj, snap: Snapshot) -> None:
+async def sync_deployment(
+    api: KubeApi, recorder: EventRecorder, deploy: JsonObj, snap: Snapshot, *, lingering: Mapping[str, int]
+) -> None:
+    """Roll and report one Deployment; ``lingering``: ReplicaSet uid -> its deleted pods whose processes the node
+    is still stopping (they may still serve the workload's ports: counted as running until they are gone)."""
     if is_terminating(deploy):
         return
     want = want_replicas(deploy)
-    pods = {rs["metadata"]["uid"]: active(snap.owned("pods", rs)) for rs in snap.owned("replicasets", deploy)}
+    owned = snap.owned("replicasets", deploy)
+    pods = {rs["metadata"]["uid"]: active(snap.owned("pods", rs)) for rs in owned}
     new_rs, created, bounds = await _roll(api, recorder, deploy, snap, pods)
     every = [p for group in pods.values() for p in group]
+    stopping = sum(lingering.get(rs["metadata"]["uid"], 0) for rs in owned)
     fresh = pods.get(new_rs["metadata"]["uid"], [])
     ready, fresh_ready = sum(map(is_ready, every)), sum(map(is_ready, fresh))
-    complete = len(fresh) == want and fresh_ready == want and len(every) == want
+    complete = len(fresh) == want and fresh_ready == want and len(every) == want and not stopping
     stamp = now()
     old_conditions: list[JsonObj] = (deploy.get("status") or {}).get("conditions") or []
     enough = ready >= want - (0 if bounds.recreate or want == 0 else bounds.unavailable)
@@ -230,7 +238,7 @@ async def sync_deployment(api: KubeApi, recorder: EventRecorder, deploy: JsonObj
     status: dict[str, Any] = nonzero(
         {
             "observedGeneration": deploy["metadata"].get("generation"),
-            "replicas": len(every),
+            "replicas": len(every) + stopping,
             "updatedReplicas": len(fresh),
             "readyReplicas": ready,
             "availableReplicas": ready,

@@ -127,25 +127,19 @@ async def test_a_template_that_never_gets_ready_does_not_take_the_old_pod_down(t
 
         await apps.patch_namespaced_deployment("web", NS, _template_patch("serve", "fixed"))
 
-        async def rolled() -> dict[str, Any] | None:
-            pods = await lab.pods("web-")
-            return (
-                pods[0]
-                if len(pods) == 1
-                and is_ready(pods[0])
-                and pods[0]["metadata"]["uid"]
-                not in (
-                    first["metadata"]["uid"],
-                    broken["metadata"]["uid"],
-                )
-                else None
-            )
+        async def rolled_out() -> bool:  # as `kubectl rollout status` judges it
+            deploy = await lab.get(f"/apis/apps/v1/namespaces/{NS}/deployments/web")
+            status = deploy.get("status") or {}
+            done = status.get("observedGeneration", 0) >= deploy["metadata"]["generation"]
+            counts = [status.get(k, 0) for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")]
+            return done and counts == [1, 1, 1, 1]
 
-        fixed = await eventually(rolled, within=30, what="the fixed pod alone and Ready")
-        new_pid = await eventually(
-            lambda: _answer_other_than(port, first_pid), within=15, what="the workload's port reaching the new pod"
-        )
-        assert process_exists(new_pid) and not process_exists(first_pid)
+        await eventually(rolled_out, within=30, what="the rollout done")
+        assert not process_exists(first_pid)  # done means the old process is gone: only the new pod is reachable
+        new_pid = await eventually(lambda: answer(port), what="the workload's port relayed to the new pod")
+        assert new_pid != first_pid and process_exists(new_pid)
+        (fixed,) = await lab.pods("web-")
+        assert is_ready(fixed) and fixed["metadata"]["uid"] not in (first["metadata"]["uid"], broken["metadata"]["uid"])
         replicas = {rs["metadata"]["name"]: rs["spec"]["replicas"] for rs in await _replicasets(lab)}
         assert replicas == {_rs(first): 0, _rs(broken): 0, _rs(fixed): 1}
         scaling = [e["message"] for e in await lab.events("web") if e["reason"] == "ScalingReplicaSet"]
@@ -163,8 +157,3 @@ def _rs(pod: dict[str, Any]) -> str:
 async def _replicasets(lab: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = (await lab.get(f"/apis/apps/v1/namespaces/{NS}/replicasets"))["items"]
     return items
-
-
-async def _answer_other_than(port: int, old: str) -> str | None:
-    pid = await answer(port)
-    return pid if pid and pid != old else None
