@@ -166,7 +166,9 @@ async def test_changing_the_template_rolls_the_pod_to_a_new_replicaset(tmp_path:
             return names == [second["metadata"]["name"]]
 
         await eventually(settled, what="old pod gone")
-        assert await answer(port)
+        # The workload's port reaches the new pod once the old process is gone (a relay, as kube-proxy's update):
+        # on a loaded machine that follows the old pod's deletion by a moment.
+        await eventually(lambda: answer(port), what="the workload's port served by the new pod")
         scaling = [e["message"] for e in await lab.events("roll") if e["reason"] == "ScalingReplicaSet"]
         old_rs = first["metadata"]["ownerReferences"][0]["name"]
         assert f"Scaled down replica set {old_rs} from 1 to 0" in scaling
