@@ -26,6 +26,7 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from botocore.parsers import ResponseParserError  # type: ignore[import-untyped]
 
 from floe_lab.polaris.errors import UNKNOWN_HOST_MESSAGE, SdkError
 from floe_lab.polaris.services import REFUSED, TIMED_OUT, ConnectFailedError, ServiceTable, UnknownHostError
@@ -182,6 +183,8 @@ class PodSdk:
             ) from None
         except BotoCoreError as exc:
             raise SdkError("SdkClientException", f"Unable to execute HTTP request: {exc}") from None
+        except ResponseParserError as exc:  # a 200 the SDK cannot read (not XML, not the operation's shape)
+            raise SdkError("SdkClientException", f"Unable to unmarshall response ({exc})") from None
 
 
 def unknown_host(host: str) -> SdkError:

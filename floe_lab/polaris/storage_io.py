@@ -78,14 +78,20 @@ class StorageAccess:
             raise errors.unprocessable(
                 f"Failed to get subscoped credentials: {exc.message}", exc.java_trace()
             ) from None
-        creds = answer["Credentials"]
-        expiration = creds.get("Expiration")
-        self.vended = Credentials(
-            creds["AccessKeyId"],
-            creds["SecretAccessKey"],
-            creds.get("SessionToken"),
-            int(expiration.timestamp() * 1000) if expiration is not None else None,
-        )
+        try:  # an STS that answers 200 without usable credentials fails the same way as one that refuses
+            creds = answer["Credentials"]
+            expiration = creds.get("Expiration")
+            self.vended = Credentials(
+                str(creds["AccessKeyId"]),
+                str(creds["SecretAccessKey"]),
+                creds.get("SessionToken"),
+                int(expiration.timestamp() * 1000) if expiration is not None else None,
+            )
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise errors.unprocessable(
+                f"Failed to get subscoped credentials: the STS answer holds no usable credentials ({exc!r})",
+                [f"software.amazon.awssdk.core.exception.SdkClientException: {exc!r}"],
+            ) from None
         return self.vended
 
     # --- S3 -------------------------------------------------------------------------------------------------

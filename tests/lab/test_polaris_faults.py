@@ -17,10 +17,12 @@ import anyio
 import httpx
 import pyarrow as pa
 import pytest
+from aiohttp import web
 from pyiceberg.exceptions import ServerError
 
 from floe_lab.polaris import RunningPolaris, run_polaris
 from floe_lab.polaris.errors import UNKNOWN_HOST_MESSAGE
+from tests.support.net import serve
 from tests.support.polaris import (
     LOCALSTACK,
     PolarisS3,
@@ -172,3 +174,36 @@ async def test_pod_without_aws_credentials(polaris_s3: PolarisS3, tmp_path: Path
         response = await _create_table(running)
     assert response.status_code == 500
     assert _error(response)["message"].startswith("Unable to load credentials from any of the providers in the chain")
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("this is no STS answer", "Unable to unmarshall response"),  # not XML: the SDK cannot read it
+        ('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>'
+         "</AssumeRoleResult></AssumeRoleResponse>", "holds no usable credentials"),  # parsed, without Credentials
+    ],
+)  # fmt: skip
+async def test_a_malformed_sts_answer_is_422_subscoped_credentials_too(
+    polaris: RunningPolaris, polaris_s3: PolarisS3, body: str, said: str
+) -> None:
+    """An STS that answers 200 with garbage fails table access as one that refuses: 422, never a 500."""
+
+    async def sts(request: web.Request) -> web.Response:
+        return web.Response(text=body, content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post("/", sts)
+    async with serve(app) as url:
+        port = httpx.URL(url).port
+        polaris_s3.write_services({LOCALSTACK: {"4566": f"127.0.0.1:{polaris_s3.port}"},
+                                   "floe-infra-sts": {"4566": f"127.0.0.1:{port}"}})  # fmt: skip
+        try:
+            await polaris_create_catalog(polaris, polaris_s3, stsEndpoint="http://floe-infra-sts:4566")
+            answer = await _create_table(polaris)
+        finally:
+            polaris_s3.default_services()
+    assert answer.status_code == 422, answer.text
+    assert _error(answer)["type"] == "UnprocessableEntityException"
+    assert _error(answer)["message"].startswith("Failed to get subscoped credentials: ")
+    assert said in _error(answer)["message"]
