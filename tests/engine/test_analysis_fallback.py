@@ -134,3 +134,20 @@ def test_a_component_that_never_answers_is_named_with_the_time_it_had() -> None:
         "polaris did not answer within 3s (http://p/q/health)",
         "jaeger did not answer within 2.5s (jaeger)",
     ]
+
+
+def test_a_rules_fix_is_its_own_even_when_the_code_declares_one() -> None:
+    """The code's declared fix is for the failure no rule explains; a rule that explains it says how to fix it."""
+    own = rule("own", "x.odd", remediation=Remediation(manual=("the rule's step",)))
+    analysis = analyze([mk("lone", "x.odd")], RuleSet(rules=(own, FALLBACK), fixes={"x.odd": "declared"}), GRAPH)
+    (rc,) = analysis.root_causes
+    assert (rc.rule, rc.remediation.manual) == ("own", ("the rule's step",))
+
+
+def test_a_failure_on_a_component_outside_the_graph_is_a_cause_beside_the_others() -> None:
+    """A targets file may name components the topology does not know: their failures rank as leaves (no
+    dependents), never break the ordering, and take nothing beyond their own component."""
+    stray, leaf = mk("stray", "x.stray"), mk("lone", "x.lone")
+    analysis = analyze([stray, leaf, mk("stray", "x.stray_warn", Status.WARN)], RuleSet(rules=(FALLBACK,)), GRAPH)
+    got = sorted((rc.component, [s.finding.code for s in rc.symptoms]) for rc in analysis.root_causes)
+    assert got == [("lone", []), ("stray", ["x.stray_warn"])]
