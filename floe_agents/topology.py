@@ -19,7 +19,16 @@ from pydantic import Field
 
 from floe_agents._frozen import Frozen
 
-__all__ = ["FLOE_COMPONENTS", "PIPELINE_COMPONENTS", "ComponentSpec", "Topology", "floe_topology"]
+__all__ = ["FLOE_COMPONENTS", "PIPELINE_COMPONENTS", "ComponentSpec", "InitJob", "Topology", "floe_topology"]
+
+
+@dataclass(frozen=True, slots=True)
+class InitJob:
+    """A Job a chart runs once to set a component up (a Helm hook): the role its label or name carries, and the
+    component whose running pods mean the chart was deployed (so the Job should exist)."""
+
+    role: str
+    deployed_with: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +40,19 @@ class ComponentSpec:
     depends_on: tuple[str, ...] = ()
     role: str = ""
     serves: tuple[str, ...] = ()
+    init_jobs: tuple[InitJob, ...] = ()
+
+
+class _InitJob(Frozen):
+    role: str
+    deployed_with: str
 
 
 class _Component(Frozen):
     needs: tuple[str, ...] = ()
     role: str = ""
     serves: tuple[str, ...] = ()
+    init_jobs: tuple[_InitJob, ...] = ()
 
 
 class _TopologyFile(Frozen):
@@ -52,7 +68,8 @@ def _builtin() -> _TopologyFile:
 
 _BUILTIN = _builtin()
 FLOE_COMPONENTS: tuple[ComponentSpec, ...] = tuple(
-    ComponentSpec(name, c.needs, c.role, c.serves) for name, c in _BUILTIN.components.items()
+    ComponentSpec(name, c.needs, c.role, c.serves, tuple(InitJob(j.role, j.deployed_with) for j in c.init_jobs))
+    for name, c in _BUILTIN.components.items()
 )
 # The components whose runs emit the platform's traces and lineage (see topology.yaml).
 PIPELINE_COMPONENTS: tuple[str, ...] = _BUILTIN.pipeline

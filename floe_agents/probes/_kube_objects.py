@@ -23,16 +23,13 @@ from floe_agents.probes._kube_components import Where, comp_of, component_of
 from floe_agents.probes._kube_workloads import RESTART_WARN, LogKey, LogTail, because, diagnosis_of, failing
 from floe_agents.probes._models.kube import Endpoints, Event, Job, Pod, Service
 from floe_agents.probes._verdict import Verdict
+from floe_agents.topology import FLOE_COMPONENTS
 
 MAX_EVENTS = 30
 EVENT_WINDOW_S = 900  # Warning events last seen longer ago are history (the API keeps them for an hour)
-# Floe's init Jobs: (role: label value or name suffix, its component, the component whose pods mean "deployed")
-_EXPECTED_JOBS = (
-    ("localstack-init", "s3", "s3"),
-    ("polaris-init", "polaris", "polaris"),
-    ("seed-data", "iceberg", "polaris"),
-    ("migrate", "postgres", "dagster-webserver"),
-)
+# The charts' init Jobs, from the topology: (role: label value or name suffix, its component, the component whose
+# pods mean "deployed").
+_EXPECTED_JOBS = tuple((job.role, spec.name, job.deployed_with) for spec in FLOE_COMPONENTS for job in spec.init_jobs)
 _CONFIG = frozenset({"CreateContainerConfigError", "CreateContainerError", "InvalidImageName", "RunContainerError"})
 _IMAGE = frozenset({"ImagePullBackOff", "ErrImagePull", "ErrImageNeverPull"})
 Evidence = dict[str, object]

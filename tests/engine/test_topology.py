@@ -30,3 +30,16 @@ def test_the_builtin_graph_is_data_beside_the_module() -> None:
     assert [c.name for c in FLOE_COMPONENTS][-1] == "cube"  # file order is kept: reports list components in it
     assert PIPELINE_COMPONENTS == ("dagster-daemon", "dagster-user-code")
     assert set(PIPELINE_COMPONENTS) <= set(floe_topology().names)
+
+
+def test_the_charts_init_jobs_are_topology_data() -> None:
+    """Which setup Jobs a deployed chart should have run is data beside the graph, not a list in a probe."""
+    from floe_agents.topology import InitJob  # noqa: PLC0415
+
+    jobs = {c.name: c.init_jobs for c in FLOE_COMPONENTS if c.init_jobs}
+    assert jobs == {
+        "postgres": (InitJob("migrate", "dagster-webserver"),),
+        "s3": (InitJob("localstack-init", "s3"),),
+        "polaris": (InitJob("polaris-init", "polaris"),),
+        "iceberg": (InitJob("seed-data", "polaris"),),
+    }
