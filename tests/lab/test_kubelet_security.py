@@ -64,11 +64,13 @@ async def test_processes_run_as_their_user_and_volumes_belong_to_fs_group(open_d
         await lab.apply({**config, "data": {"app.conf": "answer=42"}}, deploy)
 
         async def printed() -> dict[str, Any] | None:
+            # Its ids printed and its status written: the log can run ahead of the kubelet's next status write.
             pods = await lab.pods("secure-")
             log = (pods[0]["metadata"].get("annotations") or {}).get(LOG_FILE_ANNOTATION) if pods else None
-            return pods[0] if log and len(read_text(log).splitlines()) >= 3 else None
+            running = bool(pods) and "running" in (container_status(pods[0]).get("state") or {})
+            return pods[0] if running and log and len(read_text(log).splitlines()) >= 3 else None
 
-        pod = await eventually(printed, within=30, what="the app container's ids printed")
+        pod = await eventually(printed, within=30, what="the app container running, its ids printed")
         name, uid = pod["metadata"]["name"], pod["metadata"]["uid"]
         init_log = read_text(lab.state / "logs" / f"{name}_setup.log")
         app_log = read_text(pod["metadata"]["annotations"][LOG_FILE_ANNOTATION])
