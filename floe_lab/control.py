@@ -12,6 +12,7 @@ nothing is left listening.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -71,6 +72,23 @@ def _python() -> str:
     return sys.executable
 
 
+RESTART_BACKOFF_ENV = "FLOE_LAB_RESTART_BACKOFF"
+
+
+def _backoff_args() -> list[str]:
+    """The kubelet's restart back-off: a real kubelet's (10 s doubling to 300 s) unless ``FLOE_LAB_RESTART_BACKOFF``
+    names another first step in seconds (the ceiling stays 30 times it). Why: a test suite that starts a dozen labs
+    and heals each waits through every back-off; the kubelet's own tests pin the real one."""
+    raw = os.environ.get(RESTART_BACKOFF_ENV, "").strip()
+    try:
+        base = float(raw) if raw else None
+    except ValueError:
+        base = None
+    if base is None or not 0 < base <= 60:  # nonsense falls back to the real kubelet's
+        return []
+    return ["--backoff-base", f"{base:g}", "--backoff-max", f"{base * 30:g}"]
+
+
 async def _start_node(
     state_dir: Path, settings: LabSettings, ports: dict[str, dict[str, int]], token: str, *, pki: LabPki, say: Say
 ) -> tuple[str, str]:
@@ -107,6 +125,7 @@ async def _start_node(
             str(state_dir),
             "--launchers",
             "floe_lab.launchers:launchers",
+            *_backoff_args(),
         ],
         env={"FLOE_LAB_KUBE_TOKEN": token},
         ready=[procs.LogReady("READY")],

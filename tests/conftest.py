@@ -31,10 +31,14 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def pytest_configure(config: pytest.Config) -> None:
     """Every server the tests start is on loopback: a caller's HTTP(S)_PROXY must not carry those requests away
     (aiohttp, under kubernetes_asyncio, trusts the environment's proxies and, unlike Go's clients, does not exempt
-    loopback). NO_PROXY gains the loopback names, for this process and every process it starts."""
+    loopback). NO_PROXY gains the loopback names, for this process and every process it starts. And the labs'
+    restart back-off is shortened (below)."""
     for name in ("NO_PROXY", "no_proxy"):
         have = [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
         os.environ[name] = ",".join([*have, *(h for h in LOOPBACK if h not in have)])
+    # The labs the tests start restart crashed containers after 1 s doubling to 30 s, not a kubelet's 10 s to 300 s:
+    # heals wait through every back-off, and the suite starts a dozen labs (the kubelet tests pin the real one).
+    os.environ.setdefault("FLOE_LAB_RESTART_BACKOFF", "1")
 
 
 @pytest.fixture(scope="session")
