@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from floe_agents.config.platform import PlatformConfig
+from floe_agents.findings import Finding
 from floe_agents.probes._urls import malformed, path_served, suggest
 from floe_agents.probes.endpoints import endpoints
 from tests.probes.test_endpoints import CREDS, RUNNING, fake_polaris, polaris_target, service, where
@@ -62,19 +63,25 @@ OBJECTS: dict[str, Any] = {
 }  # fmt: skip
 
 
-async def test_malformed_and_misdirected_urls_are_failures_on_their_user() -> None:
-    plat = PlatformConfig.model_validate({
-        "storage": {"default": {"type": "s3", "endpoint": "http://floe-infra-localstack:4566", "bucket": "b"}},
-        "catalogs": {"default": {"uri": "http://floe-infra-polaris:8181/catalog", "warehouse": "demo_catalog"}},
-        "observability": {"lineage_endpoint": "//floe-infra-marquez:5000/api/v1/lineage"},
-    })  # fmt: skip
+async def judged(plat: PlatformConfig) -> dict[str, Finding]:
+    """The endpoints probe's findings by where the URL is written: the cluster above, and a catalog whose storage
+    endpoint has no scheme."""
     catalog = {"name": "demo_catalog", "storageConfigInfo": {"storageType": "S3", "endpoint": "localstack:4566"}}
     async with (
         fake_apiserver(OBJECTS) as api,
         fake_polaris({"demo_catalog": catalog}) as polaris,
         kube_ctx(api, components=polaris_target(polaris), platform=plat, credentials=CREDS) as ctx,
     ):
-        at = where(await run_probe(endpoints, ctx))
+        return where(await run_probe(endpoints, ctx))
+
+
+async def test_malformed_and_misdirected_urls_are_failures_on_their_user() -> None:
+    plat = PlatformConfig.model_validate({
+        "storage": {"default": {"type": "s3", "endpoint": "http://floe-infra-localstack:4566", "bucket": "b"}},
+        "catalogs": {"default": {"uri": "http://floe-infra-polaris:8181/catalog", "warehouse": "demo_catalog"}},
+        "observability": {"lineage_endpoint": "//floe-infra-marquez:5000/api/v1/lineage"},
+    })  # fmt: skip
+    at = await judged(plat)
     got = {w: (str(f.code), f.component, f.evidence.get("suggested")) for w, f in at.items()
            if f.code in ("endpoints.url_malformed", "endpoints.path_not_served")}  # fmt: skip
     pod_env = "pod floe-dagster-user-1 env"
@@ -103,13 +110,7 @@ async def test_the_catalogs_storage_endpoint_without_a_scheme_is_malformed() -> 
     plat = PlatformConfig.model_validate(
         {"catalogs": {"default": {"uri": "http://floe-infra-polaris:8181/api/catalog", "warehouse": "demo_catalog"}}}
     )
-    catalog = {"name": "demo_catalog", "storageConfigInfo": {"storageType": "S3", "endpoint": "localstack:4566"}}
-    async with (
-        fake_apiserver(OBJECTS) as api,
-        fake_polaris({"demo_catalog": catalog}) as polaris,
-        kube_ctx(api, components=polaris_target(polaris), platform=plat, credentials=CREDS) as ctx,
-    ):
-        at = where(await run_probe(endpoints, ctx))
+    at = await judged(plat)
     bad = at["catalog demo_catalog storageConfigInfo.endpoint"]
     assert (bad.code, bad.component, bad.evidence["suggested"]) == (
         "endpoints.url_malformed", "polaris", "http://localstack:4566")  # fmt: skip
