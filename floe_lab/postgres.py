@@ -222,7 +222,16 @@ async def start_postgres(
         stop_signal=signal.SIGINT,  # "fast" shutdown; SIGTERM would wait for every client to leave
         user=user,
     )
-    record = await procs.start(state_dir, spec, ready_within=ready_within)
+    try:
+        record = await procs.start(state_dir, spec, ready_within=ready_within)
+    except procs.ProcExitedError as first:
+        # As a kubelet restarts a crashed container: one more start. Why: under CI load a postmaster was once seen
+        # to die before writing a line; a real fault (bad setting, port taken) fails the second start too.
+        try:
+            record = await procs.start(state_dir, spec, ready_within=ready_within)
+        except procs.ProcStartError as second:
+            earlier = str(first).splitlines()[0]
+            raise procs.ProcStartError(f"{second}\n(the start before it failed too: {earlier})") from None
     pg = Postgres("127.0.0.1", port, "postgres", password, data, record)
     try:
         await _create_databases(pg, databases)

@@ -157,6 +157,10 @@ class ProcStartError(RuntimeError):
     """A process exited or did not become ready in time; the message carries the end of its log."""
 
 
+class ProcExitedError(ProcStartError):
+    """The process ended before it was ready (rather than hanging): how it ended is in the message."""
+
+
 def live_pids(rec: ProcRecord) -> list[int]:
     """The live processes of a recorded server: its group, its descendants, and carriers of its marker."""
     return server_pids(rec.pid, rec.start_ticks, f"{PROC_ENV}={rec.marker}")
@@ -296,17 +300,37 @@ async def start(state_dir: Path, spec: ProcSpec, *, ready_within: float = READY_
     return rec
 
 
-def _reap(pid: int) -> None:
-    """Collect the exit status if ``pid`` is our child, so it does not linger as a zombie."""
+def _reap(pid: int) -> int | None:
+    """Collect the exit status if ``pid`` is our child, so it does not linger as a zombie; the raw status, or
+    None when it still runs or is not ours."""
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        return status if done else None
+    return None
+
+
+def how_it_ended(status: int | None) -> str:
+    """``exit code N`` or ``killed by SIGNAME`` from a wait status; ``ended`` when the status was not ours to read.
+    Why: a server that dies before writing a line leaves an empty log, and then only this says what happened."""
+    if status is None:
+        return "ended"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            return f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            return f"killed by signal {number}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
 def _check_running(rec: ProcRecord) -> None:
-    _reap(rec.pid)
+    status = _reap(rec.pid)
     st = read_stat(rec.pid)
     if st is None or st.state in "ZX" or st.ticks != rec.start_ticks:
-        raise ProcStartError(f"{rec.name} exited before it was ready (its log: {rec.log_path}):\n{rec.log_tail()}")
+        raise ProcExitedError(
+            f"{rec.name} exited before it was ready ({how_it_ended(status)}; its log: {rec.log_path}):\n"
+            f"{rec.log_tail() or '(the log is empty)'}"
+        )
 
 
 async def _wait_ready(rec: ProcRecord, check: ReadyCheck) -> None:

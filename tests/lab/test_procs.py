@@ -92,9 +92,24 @@ async def test_a_process_ignoring_sigterm_is_killed_after_the_grace(tmp_path: Pa
 async def test_exit_before_ready_raises_with_the_log(tmp_path: Path) -> None:
     code = "import sys; print('config error: no such table', flush=True); sys.exit(3)"
     spec = procs.ProcSpec(name="crash", argv=_py(code), ready=[procs.LogReady("never")])
-    with pytest.raises(procs.ProcStartError, match="no such table"):
+    with pytest.raises(procs.ProcExitedError, match=r"(?s)exit code 3.*no such table"):
         await procs.start(tmp_path, spec)
     assert procs.load_records(tmp_path) == []
+
+
+async def test_a_silent_death_before_ready_says_how_it_ended(tmp_path: Path) -> None:
+    """A server killed before writing a line leaves an empty log; the error then still says what happened."""
+    code = "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    spec = procs.ProcSpec(name="silent", argv=_py(code), ready=[procs.LogReady("never")])
+    with pytest.raises(procs.ProcExitedError, match=r"(?s)killed by SIGKILL.*\(the log is empty\)"):
+        await procs.start(tmp_path, spec)
+
+
+def test_how_it_ended_reads_wait_statuses() -> None:
+    assert procs.how_it_ended(None) == "ended"
+    assert procs.how_it_ended(3 << 8) == "exit code 3"
+    assert procs.how_it_ended(signal.SIGTERM) == "killed by SIGTERM"
+    assert procs.how_it_ended(100) == "killed by signal 100"
 
 
 async def test_not_ready_in_time_is_stopped(tmp_path: Path) -> None:
