@@ -8,7 +8,8 @@ the components that should have produced it), with the dependency path from symp
 evidence chain. A candidate that is itself explained by an accepted cause is folded under it, not reported twice.
 A failure no rule explains becomes a cause of its own through the fallback rules (no dead ends: its fix is the
 one its code declares); what is still unexplained after that (warnings nobody fails for) is kept as an "other
-finding", never dropped.
+finding", never dropped. A problem a settled rule names counts as ok while its component passes its own checks
+(an init Job deleted after it ran).
 """
 
 from __future__ import annotations
@@ -188,9 +189,20 @@ def _remedy(cand: _Candidate, fixes: Mapping[str, str]) -> Remediation:
     return cand.rule.remediation.model_copy(update={"manual": (fix, *cand.rule.remediation.manual)})
 
 
+def _settled(problems: Sequence[Finding], findings: Sequence[Finding], rules: RuleSet) -> set[str]:
+    """Keys of the problems a settled rule matches whose component passes its own checks: at least one of them ok
+    and no other problem there (what they would warn about is visibly not the case)."""
+    matched = {f.key for f in problems if any(rule.finding(f) for rule in rules.settled)}
+    troubled = {f.component for f in problems if f.key not in matched}
+    passing = {f.component for f in findings if f.status == Status.OK}
+    return {f.key for f in problems if f.key in matched and f.component in passing - troubled}
+
+
 def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> Analysis:
     """Fold ``findings`` (latest per key) into ranked root causes with their symptoms."""
     problems = [f for f in findings if f.is_problem]
+    settled = _settled(problems, findings, rules)
+    problems = [f for f in problems if f.key not in settled]
     worst = _worst_by_component(problems)
     claimed: dict[str, int] = {}  # finding key -> index of the accepted root cause that explains it
     accepted: _Accepted = []
@@ -242,6 +254,7 @@ def analyze(findings: Sequence[Finding], rules: RuleSet, topology: Topology) -> 
     # A rule may say its symptoms are expected while its cause holds (no run yet): they weigh less in the verdict.
     caps = {f.key: c.rule.symptoms_count_as for c, fs in accepted if c.rule.symptoms_count_as for f in fs}
     counted = {f.key: caps[f.key] for f in findings if f.key in caps and f.status.rank > caps[f.key].rank}
+    counted |= dict.fromkeys(settled, Status.OK)
     return Analysis(
         overall=worst_status(counted.get(f.key, f.status) for f in findings),
         root_causes=tuple(causes),

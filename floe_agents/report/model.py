@@ -113,7 +113,7 @@ def _components(analysis: Analysis, planned: list[str]) -> list[ComponentHealth]
                 )
             )
             continue
-        problems = [f for f in items if f.is_problem]
+        problems = [f for f in items if analysis.weight(f) is not Status.OK]  # a settled one is no problem
         worst = max(problems, key=lambda f: (analysis.weight(f).rank, f.severity), default=None)
         out.append(
             ComponentHealth(

@@ -35,6 +35,7 @@ __all__ = [
     "Remediation",
     "RootCauseRule",
     "RuleSet",
+    "SettledRule",
     "builtin_rules",
     "load_rules",
     "plugin_rules",
@@ -123,6 +124,16 @@ class RootCauseRule(Frozen):
         return fill(self.title, finding)
 
 
+class SettledRule(Frozen):
+    """A problem that stops mattering once its component passes its own checks. Why: a chart's init Job is deleted
+    after it runs (or was never kept), and whether it ran is moot once what it sets up is there; counting its
+    absence would keep every healthy cluster, and every healed one, at "warnings" forever."""
+
+    id: str
+    finding: Match = Field(description="The findings this settles.")
+    explanation: str = ""
+
+
 _FIELD = re.compile(r"\{(component|subject|vantage|summary|namespace|evidence\.[A-Za-z0-9_]+)\}")
 
 
@@ -159,12 +170,19 @@ def fill(template: str, finding: Finding, namespace: str | None = None) -> str:
 
 class RuleSet(Frozen):
     rules: tuple[RootCauseRule, ...] = ()
+    settled: tuple[SettledRule, ...] = Field(
+        default=(), description="Problems that count as ok while their component's other checks pass."
+    )
     fixes: dict[str, str] = Field(
         default_factory=dict, description="Finding code -> the fix its probe declares (for the fallback rules)."
     )
 
     def __add__(self, other: RuleSet) -> RuleSet:
-        return RuleSet(rules=(*self.rules, *other.rules), fixes={**self.fixes, **other.fixes})
+        return RuleSet(
+            rules=(*self.rules, *other.rules),
+            settled=(*self.settled, *other.settled),
+            fixes={**self.fixes, **other.fixes},
+        )
 
     def with_fixes(self, declared: Mapping[str, str]) -> RuleSet:
         """These rules with the fixes the run's probes declare (a fix already set here wins)."""
@@ -181,11 +199,12 @@ def _named_codes(rule: RootCauseRule) -> Iterator[str]:
 
 
 def _check_codes(rules: RuleSet, origin: str, codes: Collection[str]) -> None:
-    for rule in rules.rules:
-        for pattern in _named_codes(rule):
-            if not any(fnmatchcase(code, pattern) for code in codes):
-                problem = f"code {pattern!r} matches no code a probe declares (see floe-agents probes)"
-                raise ConfigError(origin, problem, field=f"rule {rule.id}")
+    named = [(rule.id, pattern) for rule in rules.rules for pattern in _named_codes(rule)]
+    named += [(s.id, p) for s in rules.settled for p in sorted(s.finding.codes | s.finding.not_codes)]
+    for rule_id, pattern in named:
+        if not any(fnmatchcase(code, pattern) for code in codes):
+            problem = f"code {pattern!r} matches no code a probe declares (see floe-agents probes)"
+            raise ConfigError(origin, problem, field=f"rule {rule_id}")
 
 
 def _load_text(text: str, origin: str, codes: Collection[str] | None) -> RuleSet:
