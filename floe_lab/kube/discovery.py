@@ -44,7 +44,8 @@ def _entries(rt: ResourceType) -> list[dict[str, Any]]:
         main["shortNames"] = list(rt.short_names)
     if rt.categories:
         main["categories"] = list(rt.categories)
-    main["storageVersionHash"] = _storage_hash(rt)
+    if not rt.virtual:  # a review is never stored: no storage version
+        main["storageVersionHash"] = _storage_hash(rt)
     entries = [main]
     if rt.has_status:
         entries.append(
@@ -70,6 +71,10 @@ def _entries(rt: ResourceType) -> list[dict[str, Any]]:
         )
     if rt.plural == "pods":
         entries.append({"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]})
+    if rt.plural == "serviceaccounts":
+        token = {"name": "serviceaccounts/token", "singularName": "", "namespaced": True}
+        token |= {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest", "verbs": ["create"]}
+        entries.append(token)
     return entries
 
 

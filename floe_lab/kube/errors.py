@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from floe_lab.kube.requestinfo import RequestInfo
 from floe_lab.kube.resources import ResourceType
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "bad_request",
     "conflict",
     "expired",
+    "forbidden",
     "invalid",
     "method_not_allowed",
     "namespace_not_found",
@@ -113,6 +115,23 @@ def expired(message: str) -> ApiError:
 
 def unauthorized() -> ApiError:
     return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def forbidden(user: str, info: RequestInfo, reason: str = "") -> ApiError:
+    """The authorizer's 403, worded as ``responsewriters.Forbidden`` and ``NewForbidden`` word it."""
+    if not info.resource_request:
+        why = f'User "{user}" cannot {info.verb} path "{info.path}"'
+        return ApiError(403, "Forbidden", f"forbidden: {why}" + (f": {reason}" if reason else ""), {})
+    where = f'in the namespace "{info.namespace}"' if info.namespace else "at the cluster scope"
+    why = f'User "{user}" cannot {info.verb} resource "{info.resource_path}" in API group "{info.api_group}" {where}'
+    why += f": {reason}" if reason else ""
+    what = info.qualified_resource
+    message = f'{what} "{info.name}" is forbidden: {why}' if info.name else f"{what} is forbidden: {why}"
+    details: dict[str, Any] = {"name": info.name} if info.name else {}
+    if info.api_group:
+        details["group"] = info.api_group
+    details["kind"] = info.resource
+    return ApiError(403, "Forbidden", message, details)
 
 
 def path_not_found() -> ApiError:

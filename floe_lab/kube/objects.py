@@ -181,7 +181,10 @@ def apply_defaults(rt: ResourceType, obj: JsonObj, *, allocate_ip: Any) -> None:
             _default_pod_spec(template_spec)
 
 
-_NO_SPEC = frozenset({"secrets", "configmaps", "endpoints", "events", "serviceaccounts", "roles", "rolebindings"})
+_NO_SPEC = frozenset(
+    {"secrets", "configmaps", "endpoints", "events", "serviceaccounts"}
+    | {"roles", "rolebindings", "clusterroles", "clusterrolebindings"}
+)
 
 
 def _default_job(obj: JsonObj, spec: JsonObj) -> None:

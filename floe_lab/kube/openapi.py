@@ -93,6 +93,8 @@ def _paths(rt: ResourceType) -> dict[str, JsonObj]:
     scoped = f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}"
     scope_params = [_path_param("namespace")] if rt.namespaced else []
     named = [_path_param("name"), *scope_params]
+    if rt.virtual:  # a review: created (asked), never read back
+        return {scoped: {"post": _operation(rt, "create", "post", rt.kind, _WRITE_PARAMS), "parameters": scope_params}}
     paths: dict[str, JsonObj] = {
         scoped: {
             "get": _operation(rt, "list", "list", rt.kind, _LIST_PARAMS),
@@ -113,6 +115,14 @@ def _paths(rt: ResourceType) -> dict[str, JsonObj]:
         for op in scale.values():
             op["x-kubernetes-group-version-kind"] = {"group": "autoscaling", "kind": "Scale", "version": "v1"}
         paths[f"{scoped}/{{name}}/scale"] = {**scale, "parameters": named}
+    if rt.plural == "serviceaccounts":
+        token = _operation(rt, "create", "post", "ServiceAccountToken", _WRITE_PARAMS)
+        token["x-kubernetes-group-version-kind"] = {
+            "group": "authentication.k8s.io",
+            "kind": "TokenRequest",
+            "version": "v1",
+        }
+        paths[f"{scoped}/{{name}}/token"] = {"post": token, "parameters": named}
     if rt.plural == "pods":
         log = _operation(rt, "read", "get", "PodLog", [_query("container"), _query("tailLines", "integer")])
         paths[f"{scoped}/{{name}}/log"] = {"get": log, "parameters": named}

@@ -34,6 +34,7 @@ class ResourceType:
     returns_deleted_object: bool = False
     name_rule: str = "subdomain"  # "subdomain" (RFC 1123), "label" (RFC 1123 label), "label1035"
     extra_field_labels: frozenset[str] = field(default_factory=frozenset)
+    virtual: bool = False  # a review: POST-only, answered and never stored (SelfSubjectAccessReview, ...)
 
     @property
     def api_version(self) -> str:
@@ -56,6 +57,8 @@ class ResourceType:
 
     @property
     def verbs(self) -> list[str]:
+        if self.virtual:
+            return ["create"]
         return ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
 
@@ -87,6 +90,8 @@ _EVENT_FIELDS = frozenset(
     }
 )
 
+_RBAC = "rbac.authorization.k8s.io"
+_AUTHZ = "authorization.k8s.io"
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType(
         "",
@@ -211,6 +216,24 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", create_on_update=True),
     ResourceType(
         "rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", create_on_update=True
+    ),
+    ResourceType(_RBAC, "v1", "clusterroles", "clusterrole", "ClusterRole", namespaced=False, create_on_update=True),
+    ResourceType(
+        _RBAC,
+        "v1",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        "ClusterRoleBinding",
+        namespaced=False,
+        create_on_update=True,
+    ),
+    # The reviews (floe_lab.kube.reviews): what ``kubectl auth can-i`` and ``kubectl auth whoami`` send.
+    ResourceType(
+        _AUTHZ, "v1", "selfsubjectaccessreviews", "", "SelfSubjectAccessReview", namespaced=False, virtual=True
+    ),
+    ResourceType(_AUTHZ, "v1", "selfsubjectrulesreviews", "", "SelfSubjectRulesReview", namespaced=False, virtual=True),
+    ResourceType(
+        "authentication.k8s.io", "v1", "selfsubjectreviews", "", "SelfSubjectReview", namespaced=False, virtual=True
     ),
 )
 

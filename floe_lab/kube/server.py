@@ -6,13 +6,13 @@ plus the legacy ``/watch/`` prefix), and parsing it ourselves means every path w
 apiserver's own 404 ``Status`` body rather than aiohttp's HTML page.
 
 Auth follows a cluster with anonymous access limited to public info: ``/healthz``, ``/livez``, ``/readyz`` and
-``/version`` answer without credentials; anything else without the right ``Authorization: Bearer`` token is 401,
-and a *wrong* token is 401 everywhere. Every write asked for is counted per client (:mod:`.counting`).
+``/version`` answer without credentials; anything else needs a bearer token — the admin's, or a ServiceAccount's
+(:mod:`.authn`) — and what it may do is RBAC's decision (:mod:`.access`, :mod:`.rbac`). Every write asked for is
+counted per client, and every request per identity (:mod:`.counting`).
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import ssl
@@ -22,8 +22,18 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from floe_lab.kube import discovery, errors, handlers, openapi, subresources
-from floe_lab.kube.counting import COUNTER, COUNTS_PATH, RequestCounter, counting_middleware, counts_route
+from floe_lab.kube import discovery, errors, handlers, openapi, reviews, subresources
+from floe_lab.kube.access import AUTHN, access_middleware
+from floe_lab.kube.authn import Authenticator
+from floe_lab.kube.counting import (
+    ACCESS_PATH,
+    COUNTER,
+    COUNTS_PATH,
+    RequestCounter,
+    access_route,
+    counting_middleware,
+    counts_route,
+)
 from floe_lab.kube.errors import ApiError
 from floe_lab.kube.httputil import STORE, STREAMS, TOKEN, StreamRegistry, Target, json_response
 from floe_lab.kube.resources import lookup
@@ -32,7 +42,6 @@ from floe_lab.kube.store import KubeStore
 __all__ = ["Endpoints", "create_app", "serve", "serve_endpoints", "serving_context"]
 
 _log = logging.getLogger(__name__)
-_PUBLIC = frozenset({"/healthz", "/livez", "/readyz", "/version"})
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _Verb = Callable[[web.Request, Target], Awaitable[web.StreamResponse]]
 
@@ -48,20 +57,6 @@ async def _render_errors(request: web.Request, handler: _Handler) -> web.StreamR
     except Exception as exc:
         _log.exception("kube stand-in: unhandled error on %s %s", request.method, request.path)
         return json_response(ApiError(500, "InternalError", f"Internal error occurred: {exc}").status(), 500)
-
-
-@web.middleware
-async def _authenticate(request: web.Request, handler: _Handler) -> web.StreamResponse:
-    token = request.app[TOKEN]
-    if token is None:
-        return await handler(request)
-    header = request.headers.get("Authorization")
-    if header is None and request.path.rstrip("/") in _PUBLIC:
-        return await handler(request)
-    scheme, _, presented = (header or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode(), token.encode()):
-        raise errors.unauthorized()
-    return await handler(request)
 
 
 def _at(parts: list[str], index: int) -> str | None:
@@ -87,7 +82,12 @@ def _parse(parts: list[str]) -> Target:
         namespace, name, sub = None, _at(rest, 1), _at(rest, 2)
         if rt.namespaced and name is not None:
             raise errors.path_not_found()
-    allowed = {"status": rt.has_status, "scale": rt.has_scale, "log": rt.plural == "pods"}
+    allowed = {
+        "status": rt.has_status,
+        "scale": rt.has_scale,
+        "log": rt.plural == "pods",
+        "token": rt.plural == "serviceaccounts",
+    }
     if sub is not None and not allowed.get(sub, False):
         raise errors.path_not_found()
     if watch and (sub is not None or name is not None):
@@ -112,7 +112,10 @@ _STATUS: dict[str, _Verb] = {"GET": handlers.get, "PUT": handlers.replace, "PATC
 def _verb(target: Target, method: str) -> _Verb:
     if target.watch and method != "GET":
         raise errors.method_not_allowed()
-    if target.name is None:
+    table: dict[str, _Verb]
+    if target.resource.virtual:
+        table = {"POST": reviews.review} if target.name is None else {}
+    elif target.name is None:
         table = _COLLECTION
     elif target.subresource is None:
         table = _OBJECT
@@ -120,6 +123,8 @@ def _verb(target: Target, method: str) -> _Verb:
         table = _STATUS
     elif target.subresource == "scale":
         table = dict.fromkeys(("GET", "PUT", "PATCH"), subresources.scale)
+    elif target.subresource == "token":
+        table = {"POST": reviews.token_request}
     else:
         table = {"GET": subresources.pod_log}
     verb = table.get(method)
@@ -184,11 +189,12 @@ async def _end_streams(app: web.Application) -> None:
 def create_app(store: KubeStore | None = None, *, token: str | None = None) -> web.Application:
     """The stand-in apiserver as an aiohttp app; all its state is in ``store`` (a fresh one by default)."""
     app = web.Application(
-        middlewares=[counting_middleware, _render_errors, _authenticate], client_max_size=8 * 1024 * 1024
+        middlewares=[counting_middleware, _render_errors, access_middleware], client_max_size=8 * 1024 * 1024
     )
     app[STORE] = store if store is not None else KubeStore()
     app[COUNTER] = RequestCounter()
     app[TOKEN] = token
+    app[AUTHN] = Authenticator(token)
     app[STREAMS] = StreamRegistry()
     app.on_shutdown.append(_end_streams)
     for path in ("/healthz", "/livez", "/readyz"):
@@ -199,6 +205,7 @@ def create_app(store: KubeStore | None = None, *, token: str | None = None) -> w
     app.router.add_get("/openapi/v3", _openapi_index)
     app.router.add_get("/openapi/v3/{api_path:.+}", _openapi_document)
     app.router.add_get(COUNTS_PATH, counts_route)  # the lab's write counter (floe_lab.kube.counting)
+    app.router.add_get(ACCESS_PATH, access_route)  # every request per identity (floe_lab.kube.counting)
     app.router.add_route("*", "/{tail:.*}", _dispatch)
     return app
 
