@@ -84,8 +84,33 @@ _MESSAGES: dict[str, dict[int, _F]] = {
         for n, name in enumerate(("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath"), 1)
     },
     "LocalObjectReference": {1: _F("name")},
+    # What `kubectl create token` and `kubectl auth can-i | whoami` send (authentication/v1, authorization/v1).
+    "TokenRequest": {1: _F("metadata", "ObjectMeta"), 2: _F("spec", "TokenRequestSpec")},
+    "TokenRequestSpec": {
+        1: _F("audiences", repeated=True),
+        3: _F("boundObjectRef", "BoundObjectReference", pointer=True),
+        4: _F("expirationSeconds", "int", pointer=True),
+    },
+    "BoundObjectReference": {n: _F(name) for n, name in enumerate(("kind", "apiVersion", "name", "uid"), 1)},
+    "SelfSubjectAccessReview": {1: _F("metadata", "ObjectMeta"), 2: _F("spec", "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {
+        1: _F("resourceAttributes", "ResourceAttributes", pointer=True),
+        2: _F("nonResourceAttributes", "NonResourceAttributes", pointer=True),
+    },
+    "ResourceAttributes": {
+        n: _F(name)
+        for n, name in enumerate(("namespace", "verb", "group", "version", "resource", "subresource", "name"), 1)
+    },
+    "NonResourceAttributes": {1: _F("path"), 2: _F("verb")},
+    "SelfSubjectRulesReview": {1: _F("metadata", "ObjectMeta"), 2: _F("spec", "SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: _F("namespace")},
+    "SelfSubjectReview": {1: _F("metadata", "ObjectMeta")},
 }
-_TOP_LEVEL = frozenset({("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount")})
+_TOP_LEVEL = frozenset(
+    {("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount")}
+    | {("authentication.k8s.io/v1", "TokenRequest"), ("authentication.k8s.io/v1", "SelfSubjectReview")}
+    | {("authorization.k8s.io/v1", k) for k in ("SelfSubjectAccessReview", "SelfSubjectRulesReview")}
+)
 
 
 def _malformed(why: str) -> ApiError:
@@ -194,6 +219,7 @@ def decode(body: bytes) -> dict[str, Any]:
             415,
             "UnsupportedMediaType",
             f"the lab's API server reads {kind or 'this kind'} as JSON only (protobuf bodies are read for "
-            "Namespace, ConfigMap, Secret and ServiceAccount): send application/json",
+            "Namespace, ConfigMap, Secret, ServiceAccount, TokenRequest and the self-subject reviews): send "
+            "application/json",
         )
     return {"apiVersion": api_version, "kind": kind, **_message(kind, _bytes(unknown.get(2, b"")))}
