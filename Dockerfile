@@ -20,11 +20,13 @@ COPY pyproject.toml README.md ./
 COPY floe_agents/ floe_agents/
 COPY floe_lab/ floe_lab/
 COPY playbooks/ playbooks/
-# The product alone (no lab, no dev extras); pip compiles the bytecode here, because the runtime's root filesystem
-# is read-only and Python could not write it there.
+# The product alone (no lab, no dev extras), plus the OTLP exporter the CLI sends its own spans with (to
+# platform.yaml's otlp_endpoint): the package lists it only in its lab extra, and without it every run warns that
+# its traces were not sent. pip compiles the bytecode here, because the runtime's root filesystem is read-only and
+# Python could not write it there.
 RUN python -m venv /opt/floe-agents \
  && /opt/floe-agents/bin/pip wheel --no-deps --wheel-dir /tmp/wheels . \
- && /opt/floe-agents/bin/pip install /tmp/wheels/floe_agents-*.whl \
+ && /opt/floe-agents/bin/pip install /tmp/wheels/floe_agents-*.whl "opentelemetry-exporter-otlp>=1.27" \
  && /opt/floe-agents/bin/floe-agents --help >/dev/null
 
 FROM python:3.11.11-slim-bookworm@sha256:081075da77b2b55c23c088251026fb69a7b2bf92471e491ff5fd75c192fd38e5

@@ -138,7 +138,7 @@ def test_the_heal_lease_rule_names_the_lease_heal_takes(rendered: dict[str, list
 def test_the_secret_heal_copies_from_is_one_the_account_may_read(rendered: dict[str, list[Obj]]) -> None:
     """The shipped playbooks copy a missing Secret's value from a named Secret: that name must be readable."""
     sources: set[Any] = set()
-    for book in load_playbooks(search_path()).values():
+    for book in load_playbooks(search_path(env={})).values():
         for step in book.steps:
             source = step.params.get("source")
             if step.remediation == "k8s.create_secret" and isinstance(source, dict) and source.get("secret"):
