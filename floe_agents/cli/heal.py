@@ -4,7 +4,7 @@ Safety first, in this order: ``--dry-run`` sends no mutating request anywhere (p
 asks on a terminal, and without a terminal refuses unless ``--yes``; it holds a Lease so two heals never run at
 once; playbooks marked ``confirm: true`` are never applied by ``--yes`` alone. Exit codes: 0 healed (or nothing to
 heal), 1 plan shown / manual steps remain / not confirmed, 2 a step or its verification failed, 3 the tool could
-not run, 4 another heal holds the lock.
+not run or a report sink failed, 4 another heal holds the lock.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from floe_agents.cli.options import log_level_option, seconds
+from floe_agents.cli.options import SINK_HELP, log_level_option, seconds, sinks_option
 
 __all__ = ["heal_command"]
 
@@ -42,8 +42,9 @@ def heal_command(
     log_level: Annotated[
         str, typer.Option("--log-level", help="debug, info, warning or error.", callback=log_level_option)
     ] = "warning",
+    sinks: Annotated[list[str] | None, typer.Option("--sink", help=SINK_HELP, callback=sinks_option)] = None,
 ) -> None:
     """Plan fixes for the root causes found and apply them safely (--dry-run: plan only). Exit 0 healed."""
     from floe_agents.cli._healing import run_heal  # noqa: PLC0415 - the engine loads only to run
 
-    run_heal(dry_run, yes, config, target, report, json_out, playbooks, rules, timeout, log_level)
+    run_heal(dry_run, yes, config, target, report, json_out, playbooks, rules, timeout, log_level, sinks)

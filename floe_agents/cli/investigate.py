@@ -1,6 +1,7 @@
 """``floe-agents investigate``.
 
-Every user error (missing file, bad YAML, unknown field, unknown component in ``--only``) is turned into one line
+Every user error (missing file, bad YAML, unknown field, unknown component in ``--only``, a ``--sink`` that names no
+sink) is turned into one line
 ``floe-agents: error: <file>: <field>: <problem>`` and exit code 3. Unexpected internal errors also exit 3 with
 one line; ``--log-level debug`` shows the traceback on stderr.
 """
@@ -12,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from floe_agents.cli.options import log_level_option, seconds
+from floe_agents.cli.options import SINK_HELP, log_level_option, seconds, sinks_option
 
 __all__ = ["investigate_command"]
 
@@ -46,8 +47,9 @@ def investigate_command(
         list[Path] | None,
         typer.Option("--rules", help="More root-cause rules: a YAML file or a folder of them (docs/rules.md)."),
     ] = None,
+    sinks: Annotated[list[str] | None, typer.Option("--sink", help=SINK_HELP, callback=sinks_option)] = None,
 ) -> None:
     """Probe every component concurrently, find root causes, write a report. Exit 0/1/2 = healthy/degraded/failing."""
     from floe_agents.cli._investigating import run_investigate  # noqa: PLC0415 - the engine loads only to run
 
-    run_investigate(config, target, report, json_out, only, skip, timeout, concurrency, log_level, rules)
+    run_investigate(config, target, report, json_out, only, skip, timeout, concurrency, log_level, rules, sinks)

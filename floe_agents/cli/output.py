@@ -1,72 +1,58 @@
-"""Writing a report so that it is never lost: the whole new report, or the old one untouched.
+"""Where the commands' reports go: the sinks ``--sink`` and ``-o/--report`` name, written by
+:mod:`floe_agents.sinks`, with one line on stderr per sink.
 
-The text goes to a temporary file in the report's own folder (so the rename cannot cross file systems), is flushed
-and fsynced, then renamed over the report, and the folder is fsynced so the rename itself survives a crash. If any
-step fails (a full disk, a quota, a read-only folder) the temporary file is removed and the old report is left
-byte for byte as it was.
+Why the exit code lives here: a sink that fails is the tool not doing its whole job, so the command ends with 3
+(as a report it could not write always did), after every other sink got the report with a ``sink.failed`` finding
+in it; the report's own ``exit_code`` says 3 as well, so a report and its process never disagree.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["deliver", "write_atomically"]
+import anyio
+
+from floe_agents.redact import Redactor
+from floe_agents.sinks.base import Rendered, SinkContext
+from floe_agents.sinks.deliver import Amend, deliver
+from floe_agents.sinks.spec import SinkSpec, parse_sink
+from floe_agents.swarm import Plan
+
+__all__ = ["EXIT_SINK_FAILED", "deliver_report", "sink_context", "sink_specs"]
+
+EXIT_SINK_FAILED = 3
 
 
-def _mode_for(path: Path) -> int:
-    """The new file's permissions: the old report's, else what a plain ``open(path, "w")`` would give."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+def sink_specs(report: Path | None, sinks: Sequence[str] | None) -> list[SinkSpec]:
+    """``-o PATH`` is the first file sink; without any sink the report goes to stdout. A sink named twice is one."""
+    specs = [SinkSpec("file", str(report))] if report is not None else []
+    for value in sinks or ():
+        spec = parse_sink(value)  # checked while parsing (floe_agents.cli.options.sinks_option)
+        if spec not in specs:
+            specs.append(spec)
+    return specs or [SinkSpec("stdout")]
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8) all at once; raises OSError and leaves ``path`` untouched on failure."""
-    data = text.encode("utf-8")
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fchmod(fd, _mode_for(path))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # not every file system lets a folder be opened or fsynced
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+def sink_context(plan: Plan) -> SinkContext:
+    """What the sinks get from the run: its targets, platform.yaml, and credentials read as the probes read them
+    (the targets file, else the environment variable the probes declare)."""
+    declarations, written = plan.registry.declarations(), plan.targets.credentials.written()
+    return SinkContext(plan.targets, plan.platform, lambda name: declarations.credential(name, written))
 
 
-def deliver(text: str, report: Path | None, headline: str) -> None:
-    """The report to stdout, or written atomically to ``report`` with ``headline`` and its path on stderr. A write
-    that fails is one line and exit 3, the old report left as it was."""
-    import sys  # noqa: PLC0415
-
-    from floe_agents.cli.options import fail  # noqa: PLC0415
-
-    if report is None:
-        sys.stdout.write(text)
-        return
-    try:
-        write_atomically(report, text)
-    except OSError as exc:
-        raise fail(f"{report}: cannot write report ({exc.strerror or exc}); the old report is unchanged") from None
-    sys.stderr.write(f"floe-agents: {headline}; report written to {report}\n")
+def deliver_report(
+    specs: Sequence[SinkSpec], first: Rendered, amend: Amend, ctx: SinkContext, redactor: Redactor, headline: str
+) -> int | None:
+    """Write the report to every sink; one line each on stderr. Returns EXIT_SINK_FAILED when a sink failed."""
+    delivery = anyio.run(deliver, specs, first, amend, ctx, redactor)
+    for where in delivery.written:
+        if where != "stdout":
+            sys.stderr.write(f"floe-agents: {headline}; report written to {where}\n")
+    for failure in delivery.failures:
+        kept = "; the old report is unchanged" if failure.evidence.get("sink") == "file" else ""
+        reason = failure.evidence["reason"]
+        sys.stderr.write(f"floe-agents: error: {failure.subject}: cannot write report ({reason}){kept}\n")
+    sys.stderr.flush()
+    return EXIT_SINK_FAILED if delivery.failures else None

@@ -84,6 +84,7 @@ class Healer:
     confirm: Confirm
     interactive: bool = False  # a person confirms on a terminal (playbooks with `confirm: true` need one)
     say: Say = lambda _message: None
+    applied: Callable[[AppliedFix], None] = lambda _fix: None  # told each fix as it ends (its span, in the CLI)
     max_rounds: int = 3
     settle_s: float = 60.0  # how long a cause heal did not start with may take to clear (a rollout in progress)
     _tried: set[tuple[str, str, str]] = field(default_factory=set)  # rule, component, cause finding
@@ -214,7 +215,7 @@ class Healer:
     ) -> AppliedFix:
         playbook = fix.plan.playbook or ""
         seconds = round(time.monotonic() - t0, 3)
-        return AppliedFix(
+        done = AppliedFix(
             cause=fix.plan.cause,
             playbook=playbook,
             changes=tuple(changes),
@@ -222,6 +223,8 @@ class Healer:
             error=error,
             seconds=seconds,
         )
+        self.applied(done)
+        return done
 
     def _as_shown(self, fix: PlannedFix) -> FixPlan:
         plan = fix.plan

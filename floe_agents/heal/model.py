@@ -14,7 +14,7 @@ from pydantic import Field
 
 from floe_agents import __version__
 from floe_agents._frozen import Frozen
-from floe_agents.findings import Status
+from floe_agents.findings import Finding, Status
 from floe_agents.playbooks import Phase
 from floe_agents.remediation import Action, Change
 
@@ -96,3 +96,6 @@ class HealReport(Frozen):
     plan: tuple[FixPlan, ...] = ()
     applied: tuple[AppliedFix, ...] = ()
     wall_s: float = 0.0
+    findings: tuple[Finding, ...] = Field(
+        default=(), description="Problems floe-agents itself met writing this report (a sink that failed)."
+    )

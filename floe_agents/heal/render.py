@@ -92,4 +92,7 @@ def render_heal_markdown(report: HealReport, redactor: Redactor) -> str:
     for component, before in sorted(report.before.items()):
         after = report.after.get(component)
         lines.append(f"| {component} | {before.value} | {after.value if after else '—'} |")
+    if report.findings:
+        lines += ["", "## floe-agents itself", ""]
+        lines += [f"- **{f.status.value}** `{f.code}`: {f.summary}" for f in report.findings]
     return redactor("\n".join(lines) + "\n")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from floe_agents.cli.output import write_atomically
+from floe_agents.sinks.atomic import write_atomically
 from tests.support.net import closed_port
 
 EXE = str(Path(sys.executable).with_name("floe-agents"))
