@@ -21,6 +21,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from floe_lab.cli_options import BucketPrefixOpt, NamespaceOpt, ReleaseOpt, StateOpt, WarehouseOpt
+from floe_lab.names import LabNames
+
 __all__ = ["demo_command", "lab_app", "lab_state_dir", "register", "running_lab_targets"]
 
 if TYPE_CHECKING:
@@ -30,11 +33,6 @@ if TYPE_CHECKING:
     from floe_lab.scenario import Scenario
 
 lab_app = typer.Typer(help="A local Floe stack on loopback with fault injection.", no_args_is_help=True)
-
-StateOpt = Annotated[
-    Path | None,
-    typer.Option("--state", help="Lab state folder (default: $FLOE_AGENTS_LAB_DIR or ~/.local/state/floe-agents/lab)."),
-]
 
 
 def lab_state_dir(state: Path | None = None) -> Path:
@@ -96,7 +94,7 @@ def _sigterm_as_sigint() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-async def _up_until_signal(state_dir: Path, scenario: Scenario) -> LabInfo | None:
+async def _up_until_signal(state_dir: Path, scenario: Scenario, names: LabNames) -> LabInfo | None:
     """``lab_up``, cancelled by its own scope on SIGINT/SIGTERM (None then). Watching the signals in the loop, not
     relying on asyncio's one cancel of the main task, is what makes the signal land: that single cancel could be
     absorbed by a timeout expiring at the same moment (seen under load: `lab up` ran on to the end)."""
@@ -120,26 +118,28 @@ async def _up_until_signal(state_dir: Path, scenario: Scenario) -> LabInfo | Non
     async with anyio.create_task_group() as tg:
         await tg.start(watch)
         with work:
-            info = await lab_up(state_dir, scenario, _say)
+            info = await lab_up(state_dir, scenario, _say, names=names)
         tg.cancel_scope.cancel()
     return None if interrupted else info
 
 
-def _up(state_dir: Path, scenario_name: str) -> None:
+def _up(state_dir: Path, scenario_name: str, names: LabNames | None = None) -> None:
     import anyio  # noqa: PLC0415 - this module loads with every `floe-agents` call: only typer and rich on top
 
     from floe_agents.config import ConfigError  # noqa: PLC0415
     from floe_lab.control import LabError  # noqa: PLC0415 - the lab is optional
+    from floe_lab.names import LabNameError  # noqa: PLC0415
     from floe_lab.scenario import load_scenario  # noqa: PLC0415
 
     try:
         scenario = load_scenario(scenario_name)
-    except ConfigError as exc:
+        names = (names or LabNames()).validated()
+    except (ConfigError, LabNameError) as exc:
         raise _error(str(exc)) from None
     sys.stderr.write(f"floe-agents: starting the lab in {state_dir} (scenario {scenario.name})\n")
     try:
         with _sigterm_as_sigint():  # until the event loop watches the signals itself (below)
-            info = anyio.run(_up_until_signal, state_dir, scenario)
+            info = anyio.run(_up_until_signal, state_dir, scenario, names)
     except KeyboardInterrupt:  # SIGINT or SIGTERM: lab_up has stopped everything it started before this arrives
         raise _error("lab up interrupted (everything started was stopped)") from None
     except Exception as exc:  # a server that would not start: one line naming it and its log file
@@ -168,10 +168,17 @@ def up_command(
     scenario: Annotated[
         str, typer.Option("--scenario", "-s", help="Faults to inject (see `lab scenarios`).")
     ] = "healthy",
+    *,
     state: StateOpt = None,
+    namespace: NamespaceOpt = LabNames.namespace,
+    release: ReleaseOpt = LabNames.release,
+    warehouse: WarehouseOpt = LabNames.warehouse,
+    bucket_prefix: BucketPrefixOpt = LabNames.bucket_prefix,
 ) -> None:
-    """Start the lab (PostgreSQL, S3, catalog, Dagster, Jaeger, Marquez, Cube, Kubernetes API) with a scenario."""
-    _up(lab_state_dir(state), scenario)
+    """Start the lab (PostgreSQL, S3, catalog, Dagster, Jaeger, Marquez, Cube, Kubernetes API) with a scenario,
+    under the upstream charts' names or others (the same faults diagnose the same way under any names)."""
+    names = LabNames(namespace=namespace, release=release, warehouse=warehouse, bucket_prefix=bucket_prefix)
+    _up(lab_state_dir(state), scenario, names)
 
 
 @lab_app.command("scenarios")
@@ -212,12 +219,13 @@ def status_command(state: StateOpt = None) -> None:
     )
     console.print(f"kubeconfig (kubectl): {info.kubeconfig or 'none (a lab started before kubeconfigs)'}")
     token = _token(Path(info.targets))
+    namespace = LabNames.load(state_dir).namespace
     try:
-        pods = anyio.run(pod_states, info.api_url, token)
+        pods = anyio.run(pod_states, info.api_url, token, namespace)
     except Exception as exc:
         console.print(f"Kubernetes API unreachable: {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
-    ptable = Table(title="pods (namespace floe)")
+    ptable = Table(title=f"pods (namespace {namespace})")
     for col in ("pod", "phase", "ready", "stuck"):
         ptable.add_column(col)
     for name, (phase, ready, stuck) in sorted(pods.items()):

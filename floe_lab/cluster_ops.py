@@ -21,7 +21,6 @@ from floe_lab.kube.client import client_configuration
 __all__ = ["STUCK_REASONS", "api", "apply_objects", "pod_states", "run_hook_jobs", "wait_settled"]
 
 Say = Callable[[str], None]
-NS = "floe"
 # Waiting reasons that will not resolve by themselves: a workload in one of them has "settled" (badly).
 STUCK_REASONS = frozenset({"CreateContainerConfigError", "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull"})
 
@@ -32,10 +31,10 @@ async def api(url: str, token: str) -> AsyncIterator[client.ApiClient]:
         yield api_client
 
 
-async def apply_objects(url: str, token: str, objects: list[dict[str, Any]]) -> None:
+async def apply_objects(url: str, token: str, objects: list[dict[str, Any]], namespace: str) -> None:
     async with api(url, token) as api_client:
         for obj in objects:
-            await utils.create_from_dict(api_client, obj, namespace=NS)
+            await utils.create_from_dict(api_client, obj, namespace=namespace)
 
 
 def _pod_state(pod: dict[str, Any]) -> tuple[bool, str | None]:
@@ -49,10 +48,10 @@ def _pod_state(pod: dict[str, Any]) -> tuple[bool, str | None]:
     return ready, None
 
 
-async def _pods(core: client.CoreV1Api, **query: Any) -> list[dict[str, Any]]:
+async def _pods(core: client.CoreV1Api, namespace: str, **query: Any) -> list[dict[str, Any]]:
     """The namespace's pods as plain JSON: the client's models cost ~50 ms of CPU per list (dates parsed, every
     field built), and these lists are polled four times a second while the lab comes up."""
-    response: Any = await core.list_namespaced_pod(NS, _preload_content=False, **query)  # the raw HTTP answer
+    response: Any = await core.list_namespaced_pod(namespace, _preload_content=False, **query)  # the raw HTTP answer
     try:
         items: list[dict[str, Any]] = json.loads(await response.read()).get("items") or []
     finally:
@@ -68,25 +67,25 @@ def _owned_by_a_job(pod: dict[str, Any]) -> bool:
     return any(ref.get("kind") == "Job" for ref in (pod.get("metadata") or {}).get("ownerReferences") or [])
 
 
-async def pod_states(url: str, token: str) -> dict[str, tuple[str, bool, str | None]]:
-    """pod name -> (phase, ready, stuck reason)."""
+async def pod_states(url: str, token: str, namespace: str) -> dict[str, tuple[str, bool, str | None]]:
+    """pod name -> (phase, ready, stuck reason), in ``namespace``."""
     async with api(url, token) as api_client:
-        pods = await _pods(client.CoreV1Api(api_client))
+        pods = await _pods(client.CoreV1Api(api_client), namespace)
     return {_name(p): (str((p.get("status") or {}).get("phase") or "Pending"), *_pod_state(p)) for p in pods}
 
 
-async def wait_settled(url: str, token: str, say: Say, *, deadline_s: float) -> None:
+async def wait_settled(url: str, token: str, namespace: str, say: Say, *, deadline_s: float) -> None:
     """Until every Deployment/StatefulSet pod is Ready or stuck for good (or the deadline passes)."""
     t0 = time.monotonic()
     async with api(url, token) as api_client:
         apps = client.AppsV1Api(api_client)
         core = client.CoreV1Api(api_client)
-        expected = len((await apps.list_namespaced_deployment(NS)).items) + len(
-            (await apps.list_namespaced_stateful_set(NS)).items
+        expected = len((await apps.list_namespaced_deployment(namespace)).items) + len(
+            (await apps.list_namespaced_stateful_set(namespace)).items
         )
         reported: set[str] = set()
         while time.monotonic() - t0 < deadline_s:
-            pods = [p for p in await _pods(core) if not _owned_by_a_job(p)]
+            pods = [p for p in await _pods(core, namespace) if not _owned_by_a_job(p)]
             settled = 0
             for pod in pods:
                 ready, stuck = _pod_state(pod)
@@ -101,12 +100,12 @@ async def wait_settled(url: str, token: str, say: Say, *, deadline_s: float) -> 
     say(f"warning: not every workload settled within {deadline_s:g}s")
 
 
-async def _job_outcome(batch: client.BatchV1Api, core: client.CoreV1Api, name: str) -> str | None:
-    job = await batch.read_namespaced_job_status(name, NS)
+async def _job_outcome(batch: client.BatchV1Api, core: client.CoreV1Api, name: str, namespace: str) -> str | None:
+    job = await batch.read_namespaced_job_status(name, namespace)
     for cond in job.status.conditions or []:
         if cond.status == "True" and cond.type in ("Complete", "Failed"):
             return str(cond.type)
-    for pod in await _pods(core, label_selector=f"job-name={name}"):
+    for pod in await _pods(core, namespace, label_selector=f"job-name={name}"):
         _, stuck = _pod_state(pod)
         if stuck:
             return stuck
@@ -114,7 +113,7 @@ async def _job_outcome(batch: client.BatchV1Api, core: client.CoreV1Api, name: s
 
 
 async def run_hook_jobs(
-    url: str, token: str, jobs: list[dict[str, Any]], say: Say, *, per_job_s: float = 90.0
+    url: str, token: str, jobs: list[dict[str, Any]], namespace: str, say: Say, *, per_job_s: float = 90.0
 ) -> dict[str, str]:
     """Create each hook Job in order and wait for its outcome; a Job that cannot finish is reported, not fatal."""
     results: dict[str, str] = {}
@@ -123,11 +122,11 @@ async def run_hook_jobs(
         for obj in jobs:
             name = obj["metadata"]["name"]
             t0 = time.monotonic()
-            await utils.create_from_dict(api_client, obj, namespace=NS)
+            await utils.create_from_dict(api_client, obj, namespace=namespace)
             outcome = None
             while outcome is None and time.monotonic() - t0 < per_job_s:
                 await anyio.sleep(0.25)
-                outcome = await _job_outcome(batch, core, name)
+                outcome = await _job_outcome(batch, core, name, namespace)
             results[name] = outcome or "Timeout"
             say(f"hook job {name}: {results[name]} ({time.monotonic() - t0:.1f}s)")
     return results

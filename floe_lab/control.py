@@ -4,7 +4,8 @@
 stand-in, the kubelet), applies the scenario's manifests through the real Kubernetes client, waits for the
 workloads to settle (ready, or stuck the way the scenario's faults make them), runs the Helm hook Jobs in weight
 order, launches one pipeline run so there is run history and telemetry, and writes ``lab.json``, the
-targets file and a kubeconfig (the API over TLS, for ``kubectl``: :mod:`floe_lab.kubeconfig`). Everything it
+targets file and a kubeconfig (the API over TLS, for ``kubectl``: :mod:`floe_lab.kubeconfig`). The stack's names
+(namespace, release, warehouse, buckets: :mod:`floe_lab.names`) are saved first, in ``names.json``. Everything it
 starts is recorded by PID in the state folder, so ``down`` — any later process — stops it all and checks that
 nothing is left listening.
 """
@@ -29,9 +30,11 @@ from floe_lab import procs
 from floe_lab.cluster_ops import apply_objects, run_hook_jobs, wait_settled
 from floe_lab.dagster_runs import launch_demo_run
 from floe_lab.kubeconfig import KUBECONFIG_FILE, PKI_DIR, LabPki, issue_pki, write_kubeconfig
-from floe_lab.manifests import LabSettings, infra_objects, platform_yaml
+from floe_lab.manifests import LabSettings, infra_objects
 from floe_lab.manifests_dagster import dagster_objects, hook_jobs
+from floe_lab.names import NAMES_FILE, LabNames
 from floe_lab.network import PORTS_FILE, SERVICES_FILE, allocate_ports, services_table, write_json, write_private
+from floe_lab.platform_file import platform_yaml
 from floe_lab.postgres import remove_data, start_postgres
 from floe_lab.scenario import Scenario
 from floe_lab.targets_file import lab_targets
@@ -103,7 +106,7 @@ async def _start_node(
         ports={"http": api_port, "https": secure_port},
         ready=[procs.LogReady("READY")],
     )
-    pg_port = ports["floe-infra-postgresql"]["tcp-postgresql"]
+    pg_port = ports[f"{settings.names.infra}-postgresql"]["tcp-postgresql"]
 
     async def postgres() -> None:
         await start_postgres(state_dir, password=settings.pg_password, port=pg_port)
@@ -136,8 +139,16 @@ async def _start_node(
 
 
 async def lab_up(
-    state_dir: Path, scenario: Scenario, say: Say, *, settle_s: float = 90.0, run_pipeline: bool = True
+    state_dir: Path,
+    scenario: Scenario,
+    say: Say,
+    *,
+    names: LabNames | None = None,
+    settle_s: float = 90.0,
+    run_pipeline: bool = True,
 ) -> LabInfo:
+    """Start the lab with ``scenario``'s faults under ``names`` (the upstream charts' by default)."""
+    names = names or LabNames()
     state_dir = Path(await anyio.Path(state_dir).resolve())
     if (existing := lab_info(state_dir)) is not None:
         raise LabError(
@@ -146,7 +157,8 @@ async def lab_up(
     t0 = time.monotonic()
     state_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    settings = LabSettings(pg_password=secrets.token_urlsafe(16), faults=scenario.faults)
+    settings = LabSettings(pg_password=secrets.token_urlsafe(16), faults=scenario.faults, names=names)
+    names.save(state_dir)  # before any pod starts: the launchers read it
     objects = [*infra_objects(settings), *dagster_objects(settings)]
     jobs = hook_jobs(settings)
     ports = allocate_ports(objects)
@@ -154,14 +166,17 @@ async def lab_up(
     write_json(state_dir / PORTS_FILE, ports)
     write_json(state_dir / SERVICES_FILE, table)
     say(f"lab: scenario {scenario.name} ({', '.join(sorted(scenario.faults)) or 'no faults'})")
+    if names != LabNames():
+        say(f"lab: namespace {names.namespace}, release {names.release}, warehouse {names.warehouse}, "
+            f"buckets {', '.join(names.layer_buckets.values())}")  # fmt: skip
     pki = await anyio.to_thread.run_sync(issue_pki, state_dir)  # a new CA per lab, like a new cluster
     try:
         api_url, secure_url = await _start_node(state_dir, settings, ports, token, pki=pki, say=say)
-        await apply_objects(api_url, token, objects)
-        say(f"helm: applied {len(objects)} objects to namespace floe")
-        await wait_settled(api_url, token, say, deadline_s=settle_s)
-        job_results = await run_hook_jobs(api_url, token, jobs, say)
-        run_id = await launch_demo_run(ports, say) if run_pipeline else None
+        await apply_objects(api_url, token, objects, names.namespace)
+        say(f"helm: applied {len(objects)} objects to namespace {names.namespace}")
+        await wait_settled(api_url, token, names.namespace, say, deadline_s=settle_s)
+        job_results = await run_hook_jobs(api_url, token, jobs, names.namespace, say)
+        run_id = await launch_demo_run(ports, names, say) if run_pipeline else None
     except BaseException:
         with anyio.CancelScope(shield=True):
             await procs.settle_spawns()  # a server spawned while we were cancelled has its record by now
@@ -181,10 +196,10 @@ async def lab_up(
         "s3_secret_access_key": settings.aws_secret,
         "cube_api_secret": settings.cube_secret,
     }
-    text = yaml.safe_dump(lab_targets(ports, table, api_url, token, credentials), sort_keys=False)
-    for path, content in ((state_dir / "platform.yaml", platform_yaml(settings)), (targets, text)):
+    text = yaml.safe_dump(lab_targets(ports, table, api_url, token, credentials, names=names), sort_keys=False)
+    for path, content in ((state_dir / "platform.yaml", platform_yaml(names)), (targets, text)):
         await anyio.to_thread.run_sync(write_private, path, content)  # 0600: token and passwords inside
-    kubeconfig = await anyio.to_thread.run_sync(write_kubeconfig, state_dir, secure_url, pki, token)
+    kubeconfig = await anyio.to_thread.run_sync(write_kubeconfig, state_dir, secure_url, pki, token, names.namespace)
     endpoints = {f"{w}/{n}": f"127.0.0.1:{p}" for w, named in ports.items() for n, p in named.items()}
     info = LabInfo(
         state_dir=str(state_dir),
@@ -224,6 +239,7 @@ async def lab_down(state_dir: Path, say: Say) -> list[int]:
     # `investigate --target lab` reads this file: without it, it says there is no lab instead of probing dead ports.
     (state_dir / "targets.yaml").unlink(missing_ok=True)
     (state_dir / KUBECONFIG_FILE).unlink(missing_ok=True)  # so does kubectl: a dead server, a token that is gone
+    (state_dir / NAMES_FILE).unlink(missing_ok=True)
     shutil.rmtree(state_dir / PKI_DIR, ignore_errors=True)
     remove_data(state_dir)  # the lab is ephemeral: the next `up` initialises a fresh cluster with new secrets
     return ports_still_held(state_dir, ports)

@@ -13,6 +13,8 @@ from typing import Any
 import anyio
 import httpx
 
+from floe_lab.names import LabNames
+
 __all__ = ["LAUNCH", "RELOAD", "RUN_STATUS", "launch_demo_run", "wait_for_run"]
 
 Say = Callable[[str], None]
@@ -43,22 +45,29 @@ RUN_STATUS = "query Run($id: ID!) { runOrError(runId: $id) { __typename ... on R
 FINISHED = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 
 
-def _webserver(ports: Mapping[str, Mapping[str, int]]) -> str:
-    return f"http://127.0.0.1:{ports['floe-dagster-dagster-webserver']['http']}"
+def _webserver(ports: Mapping[str, Mapping[str, int]], names: LabNames) -> str:
+    return f"http://127.0.0.1:{ports[names.webserver]['http']}"
 
 
 async def launch_demo_run(
-    ports: Mapping[str, Mapping[str, int]], say: Say, job: str = "demo_pipeline", *, patience_s: float = 45.0
+    ports: Mapping[str, Mapping[str, int]],
+    names: LabNames,
+    say: Say,
+    job: str = "demo_pipeline",
+    *,
+    patience_s: float = 45.0,
 ) -> str | None:
-    """Launch ``job`` in the floe-demo location; None (and a message) if the webserver cannot take it.
+    """Launch ``job`` in the lab's code location (``floe-demo`` by default); None (and a message) if the webserver
+    cannot take it.
 
     A webserver that started before the code server listened keeps that failed load of the location (on a busy
     machine, for good): the launch is then refused with PipelineNotFoundError, and is retried for ``patience_s``
     after asking the webserver to reload the location, as an operator presses "Reload" in the UI. A location that
     then fails to load for any reason but an unreachable code server (no storage schema) ends the wait at once.
     """
+    location = names.code_location
     params: dict[str, Any] = {
-        "selector": {"repositoryLocationName": "floe-demo", "repositoryName": "__repository__", "pipelineName": job},
+        "selector": {"repositoryLocationName": location, "repositoryName": "__repository__", "pipelineName": job},
         "runConfigData": {},
     }
     problem = "not tried"
@@ -67,7 +76,7 @@ async def launch_demo_run(
             try:
                 async with httpx.AsyncClient(timeout=15) as http:
                     response = await http.post(
-                        f"{_webserver(ports)}/graphql", json={"query": LAUNCH, "variables": {"params": params}}
+                        f"{_webserver(ports, names)}/graphql", json={"query": LAUNCH, "variables": {"params": params}}
                     )
                     result = response.json()["data"]["launchPipelineExecution"]
             except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -81,21 +90,21 @@ async def launch_demo_run(
                     return run_id
                 problem = f"{result['__typename']}: {result.get('message', '')}"
                 if result["__typename"] == "PipelineNotFoundError":
-                    failed = await _reload(ports, "floe-demo")
+                    failed = await _reload(_webserver(ports, names), location)
                     if failed is not None and not any(mark in failed for mark in _NOT_YET):
-                        problem = f"code location floe-demo failed to load: {failed.strip().splitlines()[0]}"
+                        problem = f"code location {location} failed to load: {failed.strip().splitlines()[0]}"
                         break  # a real load error (e.g. no storage schema): waiting cannot help
             await anyio.sleep(1.0)
     say(f"dagster: could not launch {job}: {problem}")
     return None
 
 
-async def _reload(ports: Mapping[str, Mapping[str, int]], location: str) -> str | None:
+async def _reload(webserver: str, location: str) -> str | None:
     """Ask the webserver to read the location again; the error it then fails to load with, if any."""
     with contextlib.suppress(httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
         async with httpx.AsyncClient(timeout=30) as http:
             response = await http.post(
-                f"{_webserver(ports)}/graphql", json={"query": RELOAD, "variables": {"location": location}}
+                f"{webserver}/graphql", json={"query": RELOAD, "variables": {"location": location}}
             )
         loaded = response.json()["data"]["reloadRepositoryLocation"].get("locationOrLoadError") or {}
         if loaded.get("__typename") == "PythonError":

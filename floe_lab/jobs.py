@@ -1,11 +1,11 @@
 """The lab's Helm hook Jobs as real programs: ``python -m floe_lab.jobs <job>``.
 
 Upstream Floe initialises the platform with post-install hook Jobs (floe-infra-localstack-init,
-floe-infra-polaris-init, floe-infra-seed-data) and Dagster's instance-migrate Job. The seed report's blockers
-are largely *those Jobs not having done their work*. In the lab they run as pods of the lab kubelet, in the
-pod network (cluster DNS through ``floe_lab.podnet``), with their configuration from env — so a Job that
-is missing, fails, or is configured with a wrong endpoint leaves exactly the state it would upstream. Each job
-prints what it did and exits non-zero with the server's own error on failure.
+floe-infra-polaris-init, floe-infra-seed-data, named after the release) and Dagster's instance-migrate Job. The
+seed report's blockers are largely *those Jobs not having done their work*. In the lab they run as pods of the
+lab kubelet, in the pod network (cluster DNS through ``floe_lab.podnet``), with their configuration from env — so
+a Job that is missing, fails, or is configured with a wrong endpoint leaves exactly the state it would upstream.
+Each job prints what it did and exits non-zero with the server's own error on failure.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections.abc import Callable
 
 import httpx
 
-__all__ = ["RAW_TABLES", "main"]
+__all__ = ["RAW_NAMESPACE", "RAW_TABLES", "main"]
 
+RAW_NAMESPACE = "demo"  # the seed-data Job's default SEED_NAMESPACE: where the raw source tables are written
 RAW_TABLES = ("raw_customers", "raw_products", "raw_orders", "raw_order_items")
-LAYERS = {"demo": "iceberg-bronze", "bronze": "iceberg-bronze", "silver": "iceberg-silver", "gold": "iceberg-gold"}
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -30,12 +30,23 @@ def _env(name: str, default: str | None = None) -> str:
     return value
 
 
+def _layer_buckets() -> dict[str, str]:
+    """``LAYER_BUCKETS`` (``bronze=<bucket>,silver=<bucket>,...``): each layer's bucket, the first the default."""
+    pairs = [item.split("=", 1) for item in _env("LAYER_BUCKETS").split(",") if "=" in item]
+    if not pairs:
+        sys.exit("LAYER_BUCKETS names no layer=bucket pair")
+    return {layer.strip(): bucket.strip() for layer, bucket in pairs}
+
+
 def localstack_init() -> None:
-    """Buckets and the polaris-storage-role (floe-infra-localstack-init)."""
+    """Buckets and the polaris-storage-role (<release>-infra-localstack-init), at ``LOCALSTACK_HOST``."""
     from floe_lab.s3 import provision  # noqa: PLC0415 - boto3 is heavy
 
-    endpoint = _env("LOCALSTACK_ENDPOINT", "http://floe-infra-localstack:4566")
-    print(f"provisioned {endpoint}: role {provision(endpoint)}", flush=True)
+    endpoint = f"http://{_env('LOCALSTACK_HOST')}"
+    buckets = [b.strip() for b in _env("BUCKETS").split(",") if b.strip()]
+    print(
+        f"provisioned {endpoint}: buckets {', '.join(buckets)}, role {provision(endpoint, buckets=buckets)}", flush=True
+    )
 
 
 def _token(client: httpx.Client, uri: str) -> str:
@@ -62,12 +73,14 @@ def polaris_init() -> None:
     """Catalog (warehouse) with its S3 storage config, namespaces, and the demo_data_admin role grants."""
     uri = _env("POLARIS_URI")
     mgmt = _env("POLARIS_MANAGEMENT_URI")
-    catalog = _env("CATALOG_NAME", "demo_catalog")
+    catalog = _env("CATALOG_NAME")
+    buckets = _layer_buckets()
+    default_bucket = next(iter(buckets.values()))
     with httpx.Client(timeout=30) as client:
         client.headers["Authorization"] = f"Bearer {_token(client, uri)}"
         storage = {
             "storageType": "S3",
-            "allowedLocations": ["s3://iceberg-bronze/", "s3://iceberg-silver/", "s3://iceberg-gold/"],
+            "allowedLocations": [f"s3://{bucket}/" for bucket in buckets.values()],
             "endpoint": _env("STORAGE_ENDPOINT"),
             "pathStyleAccess": _env("PATH_STYLE_ACCESS") == "true",
             "region": "us-east-1",
@@ -80,7 +93,7 @@ def polaris_init() -> None:
                 "type": "INTERNAL",
                 "name": catalog,
                 "storageConfigInfo": storage,
-                "properties": {"default-base-location": "s3://iceberg-bronze/"},
+                "properties": {"default-base-location": f"s3://{default_bucket}/"},
             }
         }
         _check(client.post(f"{mgmt}/catalogs", json=body), f"create catalog {catalog}")
@@ -101,7 +114,7 @@ def polaris_init() -> None:
             "demo_data_admin -> service_admin",
         )
         for ns in _env("NAMESPACES").split(","):
-            location = f"s3://{LAYERS.get(ns, 'iceberg-bronze')}/{ns}/"
+            location = f"s3://{buckets.get(ns, default_bucket)}/{ns}/"  # the raw namespace: the first layer's
             _check(
                 client.post(
                     f"{uri}/v1/{catalog}/namespaces", json={"namespace": [ns], "properties": {"location": location}}
@@ -111,11 +124,11 @@ def polaris_init() -> None:
 
 
 def seed_data() -> None:
-    """The raw source tables demo.raw_* with a few rows each (floe-infra-seed-data)."""
+    """The raw source tables demo.raw_* with a few rows each (<release>-infra-seed-data)."""
     import pyarrow as pa  # noqa: PLC0415 - heavy
     from pyiceberg.catalog import load_catalog  # noqa: PLC0415
 
-    namespace = _env("SEED_NAMESPACE", "demo")
+    namespace = _env("SEED_NAMESPACE", RAW_NAMESPACE)
     catalog = load_catalog(
         "floe",
         **{

@@ -4,8 +4,9 @@ Why TLS at all, when floe-agents reaches the API stand-in over plain HTTP: a rea
 TLS, and ``kubectl`` behaves as it does against one only there (it verifies the server against the cluster's CA
 and sends the bearer token). ``lab up`` therefore makes a CA of its own (a fresh one per lab, like ``kubeadm init``),
 has it sign the API server's serving certificate for the loopback names, starts the stand-in with a secure port
-as well, and writes a kubeconfig next to the targets file: the CA embedded, the lab's token, the ``floe``
-namespace as the default. The files hold a token and a private key, so they are written owner-only (0600).
+as well, and writes a kubeconfig next to the targets file: the CA embedded, the lab's token, the lab's namespace
+(``floe`` unless ``lab up --namespace`` named another) as the default. The files hold a token and a private key,
+so they are written owner-only (0600).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import trustme
 import yaml
 
+from floe_lab.names import LabNames
 from floe_lab.network import write_private
 
 __all__ = ["KUBECONFIG_FILE", "PKI_DIR", "LabPki", "issue_pki", "kubeconfig_text", "write_kubeconfig"]
@@ -55,7 +57,7 @@ def issue_pki(state_dir: Path) -> LabPki:
     return pki
 
 
-def kubeconfig_text(server: str, ca_pem: bytes, token: str, namespace: str = "floe") -> str:
+def kubeconfig_text(server: str, ca_pem: bytes, token: str, namespace: str = LabNames.namespace) -> str:
     """A one-context kubeconfig (YAML) for ``server`` with the CA embedded and a bearer token."""
     config = {
         "apiVersion": "v1",
@@ -74,8 +76,11 @@ def kubeconfig_text(server: str, ca_pem: bytes, token: str, namespace: str = "fl
     return yaml.safe_dump(config, sort_keys=False)
 
 
-def write_kubeconfig(state_dir: Path, server: str, pki: LabPki, token: str) -> Path:
-    """Write ``<state>/kubeconfig`` (0600: it holds the token) and return its path."""
+def write_kubeconfig(
+    state_dir: Path, server: str, pki: LabPki, token: str, namespace: str = LabNames.namespace
+) -> Path:
+    """Write ``<state>/kubeconfig`` (0600: it holds the token; ``namespace``: the context's default) and return
+    its path."""
     path = state_dir / KUBECONFIG_FILE
-    write_private(path, kubeconfig_text(server, pki.ca_cert.read_bytes(), token))
+    write_private(path, kubeconfig_text(server, pki.ca_cert.read_bytes(), token, namespace))
     return path

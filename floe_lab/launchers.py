@@ -22,9 +22,11 @@ from urllib.parse import quote
 import yaml
 
 from floe_lab import procs
+from floe_lab.agents_image import image_launchers
 from floe_lab.dagster_commands import dagster_command, migrate_home
 from floe_lab.dagster_site.dagster import DEMO_MODULE
 from floe_lab.kubelet import LaunchContext, requested_command
+from floe_lab.names import LabNames
 from floe_lab.network import SERVICES_FILE, ServiceTable
 
 __all__ = ["launchers"]
@@ -32,13 +34,18 @@ __all__ = ["launchers"]
 Launcher = Callable[[LaunchContext], Awaitable[procs.ProcSpec]]
 PY = sys.executable
 ROOT = str(Path(__file__).resolve().parents[1])
-USER_CODE = ("floe-dagster-dagster-user-deployments-floe-demo", 3030)
+USER_CODE_PORT = 3030  # the user deployment Service's gRPC port
 _KEEP = frozenset({"PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH", "FLOE_LAB_SERVICES", "VIRTUAL_ENV", "USER", "TZ"})
 
 
 def _exe(name: str) -> str:
     local = Path(sys.executable).parent / name
     return str(local) if local.exists() else name
+
+
+def _names(ctx: LaunchContext) -> LabNames:
+    """The names the lab was started under (``lab up`` saved them before the node came up)."""
+    return LabNames.load(ctx.state_dir)
 
 
 def _table(ctx: LaunchContext) -> ServiceTable:
@@ -71,7 +78,7 @@ async def s3(ctx: LaunchContext) -> procs.ProcSpec:
 
 
 async def polaris(ctx: LaunchContext) -> procs.ProcSpec:
-    pg = _table(ctx).route("floe-infra-postgresql", 5432) or ("127.0.0.1", 9)
+    pg = _table(ctx).route(f"{_names(ctx).infra}-postgresql", 5432) or ("127.0.0.1", 9)
     password = quote(ctx.env.get("POLARIS_PG_PASSWORD", ""), safe="")
     db = f"postgresql+psycopg2://postgres:{password}@{pg[0]}:{pg[1]}/polaris"
     argv = [
@@ -164,8 +171,10 @@ def _dagster_home(ctx: LaunchContext) -> Path:
     config.setdefault("telemetry", {"enabled": False})
     config.setdefault("nux", {"enabled": False})
     (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    grpc = _table(ctx).route(*USER_CODE) or ("127.0.0.1", 9)
-    workspace = {"load_from": [{"grpc_server": {"host": grpc[0], "port": grpc[1], "location_name": "floe-demo"}}]}
+    names = _names(ctx)
+    grpc = _table(ctx).route(names.user_code, USER_CODE_PORT) or ("127.0.0.1", 9)
+    location = {"host": grpc[0], "port": grpc[1], "location_name": names.code_location}
+    workspace = {"load_from": [{"grpc_server": location}]}
     (home / "workspace.yaml").write_text(yaml.safe_dump(workspace))
     return home
 
@@ -222,7 +231,7 @@ async def dagster_code_server(ctx: LaunchContext) -> procs.ProcSpec:
         "-m",
         DEMO_MODULE,
         "--location-name",
-        "floe-demo",
+        _names(ctx).code_location,
         "-d",
         ROOT,
         "--use-python-environment-entry-point",
@@ -261,4 +270,5 @@ def launchers() -> dict[str, Launcher]:
         "job:polaris-init": job("polaris-init"),
         "job:seed-data": job("seed-data"),
         "job:dagster-migrate": dagster_migrate,
+        **image_launchers(),  # floe-agents:<tag>, the in-cluster CronJob's image (floe_lab.agents_image)
     }

@@ -33,6 +33,7 @@ import anyio
 import httpx
 import yaml
 
+from floe_lab.names import LabNames
 from floe_lab.postgres import ddl_counts
 
 __all__ = ["FLOE_AGENTS", "MutationCounts", "ServerCounts", "mutation_counts"]
@@ -160,13 +161,14 @@ class _Lab:
     api_url: str
     token: str
     ports: dict[str, dict[str, int]]
+    names: LabNames
 
 
 def _lab(state_dir: Path) -> _Lab:
     info = json.loads((state_dir / "lab.json").read_text())
     targets = yaml.safe_load((state_dir / "targets.yaml").read_text())
     ports = json.loads((state_dir / "ports.json").read_text())
-    return _Lab(str(info["api_url"]), str(targets["kubernetes"]["token"]), ports)
+    return _Lab(str(info["api_url"]), str(targets["kubernetes"]["token"]), ports, LabNames.load(state_dir))
 
 
 def _port_urls(ports: Mapping[str, Mapping[str, int]], workload: str, names: list[str], path: str) -> list[str]:
@@ -182,12 +184,12 @@ async def mutation_counts(state_dir: str | Path) -> MutationCounts:
     async with httpx.AsyncClient(timeout=_TIMEOUT, trust_env=False) as http:
         kube = await _read_http(http, "kubernetes", [lab.api_url + "/lab/v1/requests"], auth)
         s3 = await _read_http(
-            http, "s3", _port_urls(lab.ports, "floe-infra-localstack", ["edge"], "/_lab/v1/requests"), {}
+            http, "s3", _port_urls(lab.ports, f"{lab.names.infra}-localstack", ["edge"], "/_lab/v1/requests"), {}
         )
         polaris = await _read_http(
             http,
             "polaris",
-            _port_urls(lab.ports, "floe-infra-polaris", ["http", "management"], "/lab/v1/requests"),
+            _port_urls(lab.ports, f"{lab.names.infra}-polaris", ["http", "management"], "/lab/v1/requests"),
             {},
         )
     postgres = await anyio.to_thread.run_sync(_postgres, folder)

@@ -25,6 +25,7 @@ __all__ = [
     "SERVICES_FILE",
     "ServiceTable",
     "allocate_ports",
+    "cluster_suffixes",
     "services_table",
     "write_json",
     "write_private",
@@ -32,7 +33,13 @@ __all__ = [
 
 PORTS_FILE = "ports.json"
 SERVICES_FILE = "services.json"
-_SUFFIXES = (".floe.svc.cluster.local", ".floe.svc", ".floe", ".svc.cluster.local", ".cluster.local")
+
+
+def cluster_suffixes(namespaces: Iterable[str]) -> tuple[str, ...]:
+    """The endings a pod may put after a Service name (``.<ns>.svc.cluster.local``, ``.<ns>.svc``, ``.<ns>``, ...),
+    longest first, for the namespaces that hold Services."""
+    spelled = [f".{ns}{tail}" for ns in namespaces for tail in (".svc.cluster.local", ".svc", "")]
+    return (*sorted(spelled, key=len, reverse=True), ".svc.cluster.local", ".cluster.local")
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -74,10 +81,12 @@ def allocate_ports(manifests: Iterable[Mapping[str, Any]]) -> dict[str, dict[str
 
 
 def services_table(manifests: Iterable[Mapping[str, Any]], ports: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
-    """``{"services": {svc: {svcPort: "127.0.0.1:real"}}}`` from Service selectors and targetPorts."""
+    """``{"services": {svc: {svcPort: "127.0.0.1:real"}}, "namespaces": [...]}`` from Service selectors and
+    targetPorts (the kubelet keeps the file up to date afterwards, in the same form)."""
     items = list(manifests)
     table: dict[str, dict[str, str]] = {}
-    for svc in (m for m in items if m["kind"] == "Service"):
+    services = [m for m in items if m["kind"] == "Service"]
+    for svc in services:
         selector = svc["spec"].get("selector", {})
         for w in _workloads(items):
             labels = w["spec"]["template"]["metadata"].get("labels", {})
@@ -87,15 +96,19 @@ def services_table(manifests: Iterable[Mapping[str, Any]], ports: Mapping[str, M
                 real = ports.get(w["metadata"]["name"], {}).get(str(p["targetPort"]))
                 if real is not None:
                     table.setdefault(svc["metadata"]["name"], {})[str(p["port"])] = f"127.0.0.1:{real}"
-    return {"services": table}
+    return {
+        "services": table,
+        "namespaces": sorted({str(s["metadata"].get("namespace") or "") for s in services} - {""}),
+    }
 
 
 class ServiceTable:
-    """Resolve ``<service>[.floe[.svc[.cluster.local]]]:<port>`` the way a pod would, for C-level clients
+    """Resolve ``<service>[.<namespace>[.svc[.cluster.local]]]:<port>`` the way a pod would, for C-level clients
     (libpq, gRPC core) that the Python-level pod network cannot reach."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self._services: Mapping[str, Mapping[str, str]] = data.get("services", {})
+        self._suffixes = cluster_suffixes(data.get("namespaces") or ())
 
     @classmethod
     def load(cls, path: Path) -> ServiceTable:
@@ -103,7 +116,7 @@ class ServiceTable:
 
     def route(self, host: str, port: int) -> tuple[str, int] | None:
         short = host
-        for suffix in _SUFFIXES:
+        for suffix in self._suffixes:
             if short.endswith(suffix):
                 short = short[: -len(suffix)]
                 break

@@ -34,6 +34,7 @@ from typing import Any
 import anyio
 
 from floe_lab import procs
+from floe_lab.names import LabNames
 
 __all__ = [
     "BUCKETS",
@@ -50,7 +51,7 @@ __all__ = [
     "stop_s3",
 ]
 
-BUCKETS = ("iceberg-bronze", "iceberg-silver", "iceberg-gold", "dagster-compute-logs", "cube-preaggs")
+BUCKETS = LabNames().buckets  # the default lab's; the init Job is told its own (``BUCKETS``)
 ROLE_NAME = "polaris-storage-role"
 LOCALSTACK_ACCOUNT = "000000000000"
 TEST_KEY = "test"  # LocalStack's well-known credentials; moto does not check signatures

@@ -50,14 +50,17 @@ def _resolve_target(svc_port: Mapping[str, Any], pod_spec: Mapping[str, Any]) ->
 
 
 def services_table(snap: Snapshot, ports: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
-    """``{"services": {svc: {svcPort: "127.0.0.1:real"}}}`` from Services and the workloads they select."""
+    """``{"services": {svc: {svcPort: "127.0.0.1:real"}}, "namespaces": [...]}`` from Services and the workloads they
+    select; ``namespaces`` (those holding Services) is what ``NAME.<namespace>[.svc[.cluster.local]]`` may name."""
     workloads = [*snap.of("deployments"), *snap.of("statefulsets")]
     table: dict[str, dict[str, str]] = {}
+    namespaces: set[str] = set()
     for svc in snap.of("services"):
         spec = svc.get("spec") or {}
         if spec.get("type") == "ExternalName":
             continue
         name, namespace = key(svc)[1], key(svc)[0]
+        namespaces.add(namespace)
         routes = table.setdefault(name, {})
         for workload in workloads:
             template = (workload.get("spec") or {}).get("template") or {}
@@ -70,7 +73,7 @@ def services_table(snap: Snapshot, ports: Mapping[str, Mapping[str, int]]) -> di
                 real = ports.get(key(workload)[1], {}).get(resolved[1]) if resolved else None
                 if real is not None:
                     routes.setdefault(str(svc_port.get("port")), f"127.0.0.1:{real}")
-    return {"services": table}
+    return {"services": table, "namespaces": sorted(namespaces)}
 
 
 def write_services(state_dir: Path, table: Mapping[str, Any]) -> bool:

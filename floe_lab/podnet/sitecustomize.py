@@ -1,22 +1,30 @@
 """Cluster DNS and Service routing for the lab's pod processes (loaded through PYTHONPATH by the lab kubelet).
 
 A lab "pod" is a process on this machine, but it must see the network a pod sees: Service names such as
-``floe-infra-localstack`` (and ``.floe``, ``.floe.svc``, ``.floe.svc.cluster.local``) resolve, and their
+``floe-infra-localstack`` (and ``.<namespace>``, ``.<namespace>.svc``, ``.<namespace>.svc.cluster.local``, for the
+namespaces the table lists) resolve, and their
 Service port is routed to the real loopback port behind it, while a bare name that is no Service (``localstack``)
 does not resolve even if this machine's /etc/hosts knows it. That makes endpoint faults real for every Python
 client in the pod (httpx, botocore, aiohttp, ...). The table is the JSON file named by ``FLOE_LAB_SERVICES``:
-``{"services": {"<name>": {"<port>": "127.0.0.1:<real port>"}}}``. Nothing happens without that variable.
+``{"services": {"<name>": {"<port>": "127.0.0.1:<real port>"}}, "namespaces": ["<namespace>"]}``. Nothing happens
+without that variable.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
 from typing import Any
 
 _TABLE_ENV = "FLOE_LAB_SERVICES"
-_SUFFIXES = (".floe.svc.cluster.local", ".floe.svc", ".floe", ".svc.cluster.local", ".cluster.local")
+
+
+def _suffixes(namespaces: list[str]) -> list[str]:
+    """What may follow a Service name, longest first (as floe_lab.network.cluster_suffixes: no import here)."""
+    spelled = [f".{ns}{tail}" for ns in namespaces for tail in (".svc.cluster.local", ".svc", "")]
+    return [*sorted(spelled, key=len, reverse=True), ".svc.cluster.local", ".cluster.local"]
 
 
 def _install() -> None:
@@ -24,7 +32,7 @@ def _install() -> None:
     if not path:
         return
     real_getaddrinfo = socket.getaddrinfo
-    cache: dict[str, Any] = {"mtime": None, "services": {}}
+    cache: dict[str, Any] = {"mtime": None, "services": {}, "suffixes": _suffixes([])}
 
     def services() -> dict[str, dict[str, str]]:
         try:
@@ -33,7 +41,9 @@ def _install() -> None:
             return {}
         if mtime != cache["mtime"]:
             with open(path, encoding="utf-8") as fh:
-                cache["services"] = json.load(fh).get("services", {})
+                doc = json.load(fh)
+            cache["services"] = doc.get("services", {})
+            cache["suffixes"] = _suffixes(list(doc.get("namespaces") or []))
             cache["mtime"] = mtime
         table: dict[str, dict[str, str]] = cache["services"]
         return table
@@ -41,12 +51,12 @@ def _install() -> None:
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         name = host.decode() if isinstance(host, bytes) else host
         if isinstance(name, str) and name and not name[0].isdigit() and name not in ("localhost",):
+            table = services()
             short = name
-            for suffix in _SUFFIXES:
+            for suffix in cache["suffixes"]:
                 if short.endswith(suffix):
                     short = short[: -len(suffix)]
                     break
-            table = services()
             if short in table:
                 target = table[short].get(str(port)) if port is not None else None
                 if target is None:  # a Service port that does not exist: resolves, but nothing answers there
@@ -61,3 +71,4 @@ def _install() -> None:
 
 
 _install()
+importlib.import_module("podnet_serviceaccount")  # the pod's own service-account files at the fixed path

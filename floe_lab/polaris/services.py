@@ -10,10 +10,11 @@ and the only addresses ever connected to are loopback ones the lab wrote down.
 
 File format (JSON; re-read whenever it changes, because the lab rewrites it as servers move)::
 
-    {"namespace": "floe",
+    {"namespaces": ["floe"],
      "services": {"floe-infra-localstack": {"4566": "127.0.0.1:54321"}}}
 
-``NAME``, ``NAME.floe``, ``NAME.floe.svc`` and ``NAME.floe.svc.cluster.local`` all name the same service.
+``NAME``, ``NAME.floe``, ``NAME.floe.svc`` and ``NAME.floe.svc.cluster.local`` all name the same service (for each
+namespace listed, the ones holding Services; the lab's kubelet writes the file).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from pathlib import Path
 
 __all__ = ["ConnectFailedError", "Resolved", "ServiceTable", "UnknownHostError"]
 
-DEFAULT_NAMESPACE = "floe"
 REFUSED = "Connection refused"
 TIMED_OUT = "Connect timed out"
 
@@ -68,7 +68,7 @@ class ServiceTable:
         self._path = Path(path) if path else None
         self._lock = threading.Lock()
         self._stamp: tuple[int, int, int] | None = None
-        self._namespace = DEFAULT_NAMESPACE
+        self._namespaces: tuple[str, ...] = ()
         self._services: dict[str, dict[int, tuple[str, int]]] = {}
 
     def resolve(self, host: str, port: int) -> Resolved:
@@ -81,8 +81,8 @@ class ServiceTable:
         if name == "localhost" or (literal is not None and literal.is_loopback):
             # From inside a pod, loopback is the pod itself: nothing of the lab listens there.
             raise ConnectFailedError(host, port, "127.0.0.1", REFUSED)
-        services, namespace = self._snapshot()
-        service = _strip_cluster_suffix(name, namespace)
+        services, namespaces = self._snapshot()
+        service = _strip_cluster_suffix(name, namespaces)
         if service in services:
             target = services[service].get(port)
             if target is None:
@@ -97,13 +97,13 @@ class ServiceTable:
         """The current table (for logs and tests)."""
         return dict(self._snapshot()[0])
 
-    def _snapshot(self) -> tuple[dict[str, dict[int, tuple[str, int]]], str]:
+    def _snapshot(self) -> tuple[dict[str, dict[int, tuple[str, int]]], tuple[str, ...]]:
         with self._lock:
             stamp = self._stat()
             if stamp != self._stamp:
                 self._stamp = stamp
-                self._services, self._namespace = self._read() if stamp is not None else ({}, DEFAULT_NAMESPACE)
-            return self._services, self._namespace
+                self._services, self._namespaces = self._read() if stamp is not None else ({}, ())
+            return self._services, self._namespaces
 
     def _stat(self) -> tuple[int, int, int] | None:
         if self._path is None:
@@ -114,24 +114,25 @@ class ServiceTable:
             return None
         return (st.st_mtime_ns, st.st_size, st.st_ino)
 
-    def _read(self) -> tuple[dict[str, dict[int, tuple[str, int]]], str]:
+    def _read(self) -> tuple[dict[str, dict[int, tuple[str, int]]], tuple[str, ...]]:
         assert self._path is not None
         try:
             raw = json.loads(self._path.read_text())
         except (OSError, ValueError):
-            return {}, DEFAULT_NAMESPACE  # a half-written or broken file: cluster DNS is down
+            return {}, ()  # a half-written or broken file: cluster DNS is down
         return parse_services(raw)
 
 
-def parse_services(raw: object) -> tuple[dict[str, dict[int, tuple[str, int]]], str]:
-    """The table from the file's JSON; entries that are malformed or not loopback are ignored."""
+def parse_services(raw: object) -> tuple[dict[str, dict[int, tuple[str, int]]], tuple[str, ...]]:
+    """The table and its namespaces from the file's JSON; entries that are malformed or not loopback are ignored."""
     if not isinstance(raw, dict):
-        return {}, DEFAULT_NAMESPACE
-    namespace = str(raw.get("namespace") or DEFAULT_NAMESPACE)
+        return {}, ()
+    listed = raw.get("namespaces")
+    namespaces = tuple(str(ns) for ns in listed if ns) if isinstance(listed, list) else ()
     services: dict[str, dict[int, tuple[str, int]]] = {}
     entries = raw.get("services")
     if not isinstance(entries, dict):
-        return services, namespace
+        return services, namespaces
     for name, ports in entries.items():
         if not isinstance(ports, dict):
             continue
@@ -141,7 +142,7 @@ def parse_services(raw: object) -> tuple[dict[str, dict[int, tuple[str, int]]], 
             if parsed is not None and str(service_port).isdigit():
                 mapped[int(service_port)] = parsed
         services[str(name).lower()] = mapped
-    return services, namespace
+    return services, namespaces
 
 
 def _parse_target(target: str) -> tuple[str, int] | None:
@@ -155,10 +156,11 @@ def _parse_target(target: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
-def _strip_cluster_suffix(name: str, namespace: str) -> str:
-    for suffix in (f".{namespace}.svc.cluster.local", f".{namespace}.svc", f".{namespace}"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
+def _strip_cluster_suffix(name: str, namespaces: tuple[str, ...]) -> str:
+    for namespace in namespaces:
+        for suffix in (f".{namespace}.svc.cluster.local", f".{namespace}.svc", f".{namespace}"):
+            if name.endswith(suffix):
+                return name[: -len(suffix)]
     return name
 
 

@@ -37,7 +37,7 @@ def test_every_service_port_routes_to_a_real_container_port() -> None:
 
 
 def test_service_table_routes_cluster_urls_only() -> None:
-    table = ServiceTable({"services": {"floe-infra-localstack": {"4566": "127.0.0.1:5555"}}})
+    table = ServiceTable({"services": {"floe-infra-localstack": {"4566": "127.0.0.1:5555"}}, "namespaces": ["floe"]})
     assert table.url("http://floe-infra-localstack:4566/x?y=1") == "http://127.0.0.1:5555/x?y=1"
     assert table.url("http://floe-infra-localstack.floe.svc.cluster.local:4566") == "http://127.0.0.1:5555"
     assert table.url(MISMATCHED_ENDPOINT) == MISMATCHED_ENDPOINT  # no such Service: left to fail
@@ -61,7 +61,8 @@ def test_faults_change_the_objects_not_flags() -> None:
 def test_pod_network_resolves_services_and_refuses_bare_host_names(tmp_path: Path) -> None:
     with listener() as real:
         services = tmp_path / "services.json"
-        services.write_text(json.dumps({"services": {"floe-infra-polaris": {"8181": f"127.0.0.1:{real}"}}}))
+        table = {"services": {"floe-infra-polaris": {"8181": f"127.0.0.1:{real}"}}, "namespaces": ["floe"]}
+        services.write_text(json.dumps(table))
         script = (
             "import socket\n"
             "s = socket.create_connection(('floe-infra-polaris.floe.svc.cluster.local', 8181), timeout=2)\n"

@@ -34,7 +34,8 @@ from floe_agents.config import PlatformConfig
 from floe_agents.config.targets import Targets
 from floe_agents.context import ProbeContext, Services
 from floe_agents.resolve import resolvers_for
-from floe_lab.manifests import LabSettings, platform_yaml
+from floe_lab.names import LabNames
+from floe_lab.platform_file import platform_yaml
 from floe_lab.polaris import PolarisConfig, RunningPolaris, parse_bootstrap, run_polaris
 
 CLIENT_ID, CLIENT_SECRET = "demo_client", "demo_secret_k8s"
@@ -56,7 +57,7 @@ class PolarisS3:
     def write_services(self, services: dict[str, dict[str, str]]) -> None:
         """Rewrite the service table, as the lab does when servers move."""
         tmp = self.services_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"namespace": "floe", "services": services}))
+        tmp.write_text(json.dumps({"namespaces": ["floe"], "services": services}))
         tmp.replace(self.services_file)
 
     def default_services(self) -> None:
@@ -196,7 +197,7 @@ FLOE_STORAGE: dict[str, Any] = {
 
 def lab_platform(**layers_ns: str) -> PlatformConfig:
     """The lab's platform.yaml, a layer's namespace renamed where given (``bronze="demo_catalog.bronze"``)."""
-    doc = yaml.safe_load(platform_yaml(LabSettings(pg_password="unused")))
+    doc = yaml.safe_load(platform_yaml(LabNames()))
     for layer, ns in layers_ns.items():
         doc["layers"][layer]["namespace"] = ns
     return PlatformConfig.model_validate(doc)
