@@ -60,8 +60,6 @@ def component_of(
     if "deployment" in labels and "dagster" in f"{labels.get('app.kubernetes.io/name', '')}{name}":
         return _ROLE_COMPONENT["user-deployments"]  # the Dagster chart labels user deployments deployment=<name>
     for candidate in (*owners, name):
-        if candidate.startswith("floe-cube"):
-            return "cube"
         if found := next((comp for part, comp in _NAME_COMPONENT if part in candidate), None):
             return found
     return "kubernetes"

@@ -17,6 +17,7 @@ from floe_agents.context import ProbeContext
 from floe_agents.findings import Finding, Severity, Status
 from floe_agents.probes._kube_api import Json, KubeError, dicts, get, list_items, name_of
 from floe_agents.probes._kube_components import component_of
+from floe_agents.probes._lineage_namespace import USER_CODE_LABELS
 from floe_agents.registry import probe
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ FIXES = {
     "emitters.lineage_not_configured": "Set OPENLINEAGE_URL = {evidence.configured_endpoint} on "
     "{evidence.deployment} (kubectl -n {namespace} set env deployment/{evidence.deployment} ...).",
 }
-USER_CODE_LABELS = ("app.kubernetes.io/component=user-deployments", "component=user-deployments")
 TELEMETRY_PREFIXES = ("OTEL_", "OPENLINEAGE_")  # a workload that sets any of these means to emit
 WANTED = {
     "otlp": ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),

@@ -20,15 +20,14 @@ from floe_agents.findings import PRODUCED_BY, Code, Finding, Status
 from floe_agents.gather import gather
 from floe_agents.probes import _fixes
 from floe_agents.probes._http import Answer, call_json, problem, read, under
+from floe_agents.probes._lineage_namespace import pipeline_namespace
 from floe_agents.probes._models.marquez import Datasets, Jobs, Namespaces
 from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
 from floe_agents.topology import PIPELINE_COMPONENTS
 
 REQUEST_TIMEOUT_S = 2.5
-DEFAULT_NAMESPACE = "floe-demo"  # OPENLINEAGE_NAMESPACE of the floe-demo user deployment
 LINEAGE_PATH = "/api/v1/lineage"
-_NAMESPACE_KEYS = ("openlineage.namespace", "lineage.namespace")
 MAX_OTHER_NAMESPACES = 20
 
 CODES = {
@@ -171,11 +170,6 @@ async def _lineage_path(ctx: ProbeContext, api: Endpoint, configured: str) -> Fi
     return _problem(answer, "lineage endpoint").finding(ctx)
 
 
-def _expected_namespace(ctx: ProbeContext) -> str:
-    attributes = ctx.platform.observability.attributes if ctx.platform is not None else {}
-    return next((attributes[k] for k in _NAMESPACE_KEYS if attributes.get(k)), DEFAULT_NAMESPACE)
-
-
 @probe(
     "marquez",
     components=["marquez"],
@@ -210,7 +204,7 @@ async def marquez(ctx: ProbeContext) -> list[Finding]:
             *results,
             ctx.finding(Status.OK, "marquez.lineage_disabled", summary, evidence={"namespaces_seen": names}),
         ]
-    calls = [partial(_namespace, ctx, api, _expected_namespace(ctx), names, strict=obs is not None)]
+    calls = [partial(_namespace, ctx, api, await pipeline_namespace(ctx), names, strict=obs is not None)]
     if obs is not None and obs.lineage_endpoint:
         calls.append(partial(_lineage_path, ctx, api, obs.lineage_endpoint))
     elif obs is not None:
