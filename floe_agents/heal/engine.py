@@ -7,6 +7,9 @@ and never the same cause twice. Each fix is proven the way a person would prove 
 until the cause's own finding is no longer a problem and its rule no longer fires (bounded by the playbook's
 ``verify_timeout_s``); a Job that "Completed" proves nothing. The first fix that fails or does not verify stops
 the heal: what was done is recorded and nothing further is attempted on a platform in an unknown state.
+Before a round changes anything, every Kubernetes write it would make is asked of the API (:mod:`.permissions`):
+if any is refused — or heal's Lease was — the round is not started and each refused step is reported with the
+verb and resource it needs (outcome ``not-permitted``).
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import anyio
 
 from floe_agents.analysis import RootCause
 from floe_agents.findings import Code, Finding, Status
-from floe_agents.heal.model import EXIT_CODES, AppliedFix, FixPlan, HealReport, Outcome
+from floe_agents.heal.model import EXIT_CODES, AppliedFix, FixPlan, HealReport, NotPermitted, Outcome
+from floe_agents.heal.permissions import LEASE_REFUSED, refused_steps
 from floe_agents.heal.planner import PlannedFix, plan_cause, plan_fixes
-from floe_agents.heal_context import HealContext, RemediationError
+from floe_agents.heal_context import HealContext, NotPermittedError, RemediationError
 from floe_agents.playbooks import Playbook
 from floe_agents.remediation import Change, RemediationRegistry
 from floe_agents.swarm import Investigation
@@ -89,6 +93,7 @@ class Healer:
     settle_s: float = 60.0  # how long a cause heal did not start with may take to clear (a rollout in progress)
     _tried: set[tuple[str, str, str]] = field(default_factory=set)  # rule, component, cause finding
     _clock: tuple[datetime, float] = field(default_factory=lambda: (datetime.now(UTC), time.monotonic()))
+    _refused: list[NotPermitted] = field(default_factory=list)
 
     async def plan(self, inv: Investigation) -> list[PlannedFix]:
         causes = inv.analysis.root_causes
@@ -110,6 +115,7 @@ class Healer:
         first = await self.investigate()
         fixes = await self.plan(first)
         shown = [self._as_shown(f) for f in fixes]
+        self._refused = [f.refused for f in fixes if f.refused is not None]
         if dry_run or not fixes:
             outcome: Outcome = "healthy" if not fixes and first.report.exit_code == 0 else "planned"
             if not dry_run and outcome == "planned":
@@ -123,20 +129,32 @@ class Healer:
             runnable = self._runnable(fixes)
             if not runnable:
                 break
+            refused = await refused_steps(self.ctx, runnable)
+            if refused:
+                for each in refused:
+                    self.say(each.message)
+                self._refused.extend(refused)
+                return self._report("apply", "not-permitted", first=first, last=current, plan=shown, applied=applied)
             if not await self.confirm([f.plan for f in runnable]):
                 if round_no == 1:
                     return self._report("apply", "not-confirmed", first=first, last=first, plan=shown, applied=[])
                 break
             for fix in runnable:
                 self._tried.add(_attempt(fix))
+                before = len(self._refused)
                 result, current = await self._apply(fix, current)
                 applied.append(result)
                 if result.error is not None:
-                    return self._report("apply", "step-failed", first=first, last=current, plan=shown, applied=applied)
+                    failed: Outcome = "not-permitted" if len(self._refused) > before else "step-failed"
+                    return self._report("apply", failed, first=first, last=current, plan=shown, applied=applied)
             current, fixes = await self._settled(first)
             shown.extend(self._as_shown(f) for f in self._runnable(fixes))
         green = not current.analysis.root_causes and current.report.exit_code == 0
         outcome = "healed" if green else "manual-steps-remain"
+        if not applied and self._refused:  # nothing could even be planned: the Role lacks the reads
+            lease = LEASE_REFUSED.get()
+            self._refused += [lease] if lease is not None else []
+            outcome = "not-permitted"
         shown = self._with_remaining(shown, fixes)
         return self._report("apply", outcome, first=first, last=current, plan=shown, applied=applied)
 
@@ -161,6 +179,14 @@ class Healer:
             self.say(f"  {step.action.verb} {step.action.target}")
             try:
                 changes.append(await step.run())
+            except NotPermittedError as exc:  # the API did not answer the review, or answered it wrongly
+                needs = (f"{exc.verb} on {exc.resource}",)
+                refusal = NotPermitted(
+                    cause=fix.plan.cause, playbook=book.name, target=step.action.target, verb=step.action.verb,
+                    needs=needs,
+                )  # fmt: skip
+                self._refused.append(refusal)
+                return self._applied(fix, changes, False, refusal.message, t0), current
             except RemediationError as exc:
                 return self._applied(fix, changes, False, f"{step.action.target}: {exc}", t0), current
             except Exception as exc:  # a remediation's bug is a failed step, reported, never a traceback
@@ -262,5 +288,6 @@ class Healer:
             causes_after=_causes(last) if mode == "apply" else (),
             plan=tuple(plan),
             applied=tuple(applied),
+            not_permitted=tuple(self._refused),
             wall_s=round(time.monotonic() - t0, 3),
         )

@@ -23,6 +23,7 @@ __all__ = [
     "AppliedFix",
     "FixPlan",
     "HealReport",
+    "NotPermitted",
     "Outcome",
     "PlannedAction",
 ]
@@ -35,6 +36,7 @@ Outcome: TypeAlias = Literal[
     "manual-steps-remain",  # what could be fixed was; causes without a safe automatic fix remain
     "step-failed",  # a step or its verification failed; heal stopped there
     "not-confirmed",  # the person declined the plan; nothing was changed
+    "not-permitted",  # the API would refuse a write heal needs (its Role lacks it); nothing of that round was changed
 ]
 
 # The exit codes are a contract for CI and CronJobs (README "Exit codes").
@@ -45,6 +47,7 @@ EXIT_CODES: dict[Outcome, int] = {
     "manual-steps-remain": 1,
     "not-confirmed": 1,
     "step-failed": 2,
+    "not-permitted": 2,
 }
 EXIT_TOOL_ERROR = 3
 EXIT_LOCKED = 4
@@ -81,6 +84,22 @@ class AppliedFix(Frozen):
     seconds: float = 0.0
 
 
+class NotPermitted(Frozen):
+    """A step heal may not take: the API refuses a write it needs (asked first, or refused when tried)."""
+
+    cause: str = Field(description="The root-cause rule the step answers ('' for heal's own Lease).")
+    playbook: str = ""
+    target: str = Field(description="What the step changes: 'Deployment floe/x', 'Lease floe/floe-agents-heal'.")
+    verb: str = Field(description="The step's verb as planned: patch, create, replace, run.")
+    needs: tuple[str, ...] = Field(
+        description="Each refused permission: 'patch on deployments.apps (in namespace floe)'."
+    )
+
+    @property
+    def message(self) -> str:
+        return f"{self.verb} {self.target}: not permitted: needs {'; needs '.join(self.needs)}"
+
+
 class HealReport(Frozen):
     schema_version: Literal["1.0"] = "1.0"
     tool_version: str = __version__
@@ -95,6 +114,9 @@ class HealReport(Frozen):
     causes_after: tuple[str, ...] = ()
     plan: tuple[FixPlan, ...] = ()
     applied: tuple[AppliedFix, ...] = ()
+    not_permitted: tuple[NotPermitted, ...] = Field(
+        default=(), description="Steps the API would refuse (each with the permissions it lacks): none was taken."
+    )
     wall_s: float = 0.0
     findings: tuple[Finding, ...] = Field(
         default=(), description="Problems floe-agents itself met writing this report (a sink that failed)."

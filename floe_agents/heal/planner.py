@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from floe_agents.analysis import RootCause
 from floe_agents.heal.fill import FillError, fill_params, resolve, scope_for
-from floe_agents.heal.model import FixPlan, PlannedAction
-from floe_agents.heal_context import HealContext, RemediationError
+from floe_agents.heal.model import FixPlan, NotPermitted, PlannedAction
+from floe_agents.heal_context import HealContext, NotPermittedError, RemediationError
 from floe_agents.playbooks import PHASES, Playbook
 from floe_agents.remediation import RemediationRegistry, Step
 
@@ -33,6 +33,7 @@ class PlannedFix:
     playbook: Playbook | None = None
     cause: RootCause | None = None
     preconditions_unmet: bool = False
+    refused: NotPermitted | None = None  # planning itself was refused a read (the Role lacks it)
 
 
 def playbooks_for(cause: RootCause, playbooks: Mapping[str, Playbook]) -> list[Playbook]:
@@ -88,6 +89,11 @@ async def _plan_one(
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "params"
             return _manual(cause, shown, f"{where}: {field}: {first['msg']}", book)
+        except NotPermittedError as exc:
+            manual = _manual(cause, shown, f"{where}: cannot plan: {exc}", book)
+            refused = NotPermitted(cause=cause.rule, playbook=book.name, target=f"plan {step.remediation}",
+                                   verb="plan", needs=(f"{exc.verb} on {exc.resource}",))  # fmt: skip
+            return PlannedFix(manual.plan, refused=refused)
         except RemediationError as exc:
             return _manual(cause, shown, f"{where}: cannot plan: {exc}", book)
         steps.extend(planned)

@@ -22,6 +22,7 @@ _HEADLINE = {
     "manual-steps-remain": "manual steps remain: what could be fixed safely was",
     "step-failed": "a step failed: heal stopped there",
     "not-confirmed": "not confirmed: nothing was changed",
+    "not-permitted": "not permitted: the API refuses what heal needs; nothing of it was changed",
 }
 
 
@@ -74,6 +75,10 @@ def render_heal_markdown(report: HealReport, redactor: Redactor) -> str:
     ]
     if report.mode == "apply":
         lines.append(f"Root causes after: {', '.join(report.causes_after) or 'none'}.")
+    if report.not_permitted:
+        lines += ["", "## Not permitted", ""]
+        lines += [f"- {'`' + r.playbook + '` ' if r.playbook else ''}{r.message}" for r in report.not_permitted]
+        lines += ["", "Grant these to heal's ServiceAccount (deploy/overlays/heal) or leave the steps to a person."]
     lines += ["", "## Plan", "", render_plan(report.plan)]
     if report.applied:
         lines += ["## Changes made", ""]

@@ -19,6 +19,7 @@ import anyio
 
 from floe_agents.heal_context import HealContext, NotPermittedError, RemediationError
 from floe_agents.remediation import Action, Change, Step
+from floe_agents.remediations._kube_access import need_of
 from floe_agents.remediations._kube_models import (
     EnvVar,
     Pod,
@@ -74,7 +75,6 @@ class Kube:
         """``fn(*args, **kw)`` raw; its JSON, or ``{}`` for a 404 when ``missing_ok``. ``what``: 'Secret ns/x'."""
         import aiohttp  # noqa: PLC0415 - loaded with the Kubernetes client
 
-        resource = what.split(" ", 1)[0].lower() + "s"
         try:
             with anyio.fail_after(REQUEST_TIMEOUT_S + 1):
                 resp = await fn(*args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT_S, **kw)
@@ -99,7 +99,10 @@ class Kube:
             return data
         message = self.ctx.mask(printable(str(data.get("message", "")) if isinstance(data, dict) else "", 300))
         if status in (401, 403):
-            raise NotPermittedError(verb, resource, message)
+            need = need_of(verb, what)
+            if need is None or status == 401:
+                raise NotPermittedError(verb, what.split(" ", 1)[0].lower() + "s", message)
+            raise NotPermittedError(verb, need.text.removeprefix(f"{verb} on "))
         raise RemediationError(f"{verb} {what}: HTTP {status} {message}".strip())
 
     async def log_tail(self, ns: str, pod: str, lines: int = 20) -> str:
