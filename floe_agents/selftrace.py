@@ -143,7 +143,10 @@ class Telemetry:
             try:
                 exporter = _exporter(self.settings, budget)
                 result.append(exporter.export(spans).name == "SUCCESS")
-            except Exception as exc:  # an exporter's bug or a missing package: a reason, never a traceback
+            except ImportError:  # the package has it only in its lab extra; the image installs it
+                records.messages.append("the OTLP exporter is not installed (pip install opentelemetry-exporter-otlp)")
+                result.append(False)
+            except Exception as exc:  # an exporter's bug: a reason, never a traceback
                 records.messages.append(f"{type(exc).__name__}: {exc}")
                 result.append(False)
 

@@ -49,7 +49,8 @@ def report(n: int, kind: ReportKind = "report", body: str = "") -> Rendered:
 @pytest.fixture
 async def cluster() -> AsyncIterator[Cluster]:
     async with serve(KubeStore(), token="t") as url, client.ApiClient(client_configuration(url, "t")) as api:
-        await client.CoreV1Api(api).create_namespace({"metadata": {"name": NS}})
+        core: Any = client.CoreV1Api(api)
+        await core.create_namespace({"metadata": {"name": NS}})
         yield Cluster(api, _ctx(url))
 
 

@@ -37,7 +37,7 @@ async def test_a_failing_sink_is_a_finding_in_what_the_others_write(
     ctx = SinkContext(targets, None, lambda _name: None)
     specs = [parse_sink(s) for s in ("stdout", f"file:{tmp_path / 'r.md'}", "configmap:floe-agents-report")]
     with anyio.fail_after(30):
-        delivery = await deliver(specs, rendered(), rendered, ctx, Redactor(["s3cr3t-token"]))
+        delivery = await deliver(specs, rendered(), rendered, ctx, Redactor(frozenset({"s3cr3t-token"})))
     [failure] = delivery.failures
     assert failure.code == SINK_FAILED and failure.component == "floe-agents" and failure.status is Status.WARN
     assert failure.subject == "configmap floe/floe-agents-report"
