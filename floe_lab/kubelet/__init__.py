@@ -20,18 +20,22 @@ honours the container's ``command``/``args`` (:func:`requested_command`, ``$(VAR
 image runs a real program, and raises :class:`ExecNotFoundError` for a program the image does not have (the pod
 then fails with exit 127). The node always has the ``exec`` image (a container that runs its own command with
 this machine's programs); init containers run on it unless ``lab.floe.dev/launch.<container>`` names another
-launcher (:func:`launcher_for`).
+launcher (:func:`launcher_for`). A container with no such annotation runs on the launcher of its image's repository,
+``image:<repository>`` (any tag), when the table has one: manifests written for a real cluster name only images.
 
 As a node does, the kubelet runs init containers in order before the app container, runs processes as the pod's
 ``securityContext`` says, fills termination messages, backs restarts off 10 s doubling to 300 s (lowerable), keeps
-each container's log where the API server's ``pods/{name}/log`` reads it, and rolls Deployments with
-``maxSurge``/``maxUnavailable``. Not modelled: more than one app container per pod (the others are reported
-waiting), ``readOnlyRootFilesystem``, memory limits (so no ``OOMKilled``).
+each container's log where the API server's ``pods/{name}/log`` reads it, rolls Deployments with
+``maxSurge``/``maxUnavailable``, runs CronJobs (:mod:`~floe_lab.kubelet.cronjobs`), and gives every pod its
+ServiceAccount's token, the cluster CA and ``KUBERNETES_SERVICE_HOST``/``PORT``
+(:mod:`~floe_lab.kubelet.serviceaccount`). Not modelled: more than one app container per pod (the others are
+reported waiting), ``readOnlyRootFilesystem``, memory limits (so no ``OOMKilled``).
 """
 
 from floe_lab.kubelet.context import (
     ADOPT_PREFIX,
     EXEC_LAUNCHER,
+    IMAGE_PREFIX,
     LAUNCH_ANNOTATION,
     LOG_FILE_ANNOTATION,
     NODE_NAME,
@@ -40,6 +44,7 @@ from floe_lab.kubelet.context import (
     ExecNotFoundError,
     LaunchContext,
     Launcher,
+    image_launcher,
     launcher_for,
     requested_command,
 )
@@ -48,6 +53,7 @@ from floe_lab.kubelet.kubelet import Kubelet
 __all__ = [
     "ADOPT_PREFIX",
     "EXEC_LAUNCHER",
+    "IMAGE_PREFIX",
     "LAUNCH_ANNOTATION",
     "LOG_FILE_ANNOTATION",
     "NODE_NAME",
@@ -57,6 +63,7 @@ __all__ = [
     "Kubelet",
     "LaunchContext",
     "Launcher",
+    "image_launcher",
     "launcher_for",
     "requested_command",
 ]

@@ -31,7 +31,11 @@ _TYPES: dict[str, tuple[str, str]] = {
     "replicasets": ("apps", "replica_set"),
     "statefulsets": ("apps", "stateful_set"),
     "jobs": ("batch", "job"),
+    "cronjobs": ("batch", "cron_job"),
+    "serviceaccounts": ("core", "service_account"),
+    "namespaces": ("core", "namespace"),
 }
+_CLUSTER_SCOPED = frozenset({"namespaces"})
 _TIMEOUT = 15.0
 
 
@@ -57,6 +61,8 @@ class KubeApi:
 
     def _method(self, plural: str, template: str) -> Any:
         group, snake = _TYPES[plural]
+        if plural in _CLUSTER_SCOPED:
+            template = template.replace("_for_all_namespaces", "")
         return getattr(self._groups[group], template.format(snake))
 
     @staticmethod
@@ -87,6 +93,15 @@ class KubeApi:
             await method(namespace, body, _preload_content=False, _request_timeout=_TIMEOUT)
         )
         return created
+
+    async def request_token(self, namespace: str, service_account: str, spec: JsonObj) -> JsonObj:
+        """A TokenRequest (authentication.k8s.io/v1) for the ServiceAccount; the answer's ``status`` holds the token."""
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec}
+        method = self._groups["core"].create_namespaced_service_account_token
+        answer: JsonObj = await self._body(
+            await method(service_account, namespace, body, _preload_content=False, _request_timeout=_TIMEOUT)
+        )
+        return answer
 
     async def replace(self, plural: str, namespace: str, name: str, body: JsonObj) -> JsonObj:
         method = self._method(plural, "replace_namespaced_{}")

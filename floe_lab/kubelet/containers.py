@@ -4,7 +4,8 @@ Why a pod's process gets a *clean* environment: a container sees its image's and
 the node's. Inheriting the kubelet's environment would hand every pod the lab's API token and hide exactly the
 "env var not propagated" faults floe-agents diagnoses. So only the basics a process needs on this machine
 (PATH, HOME, locale, TLS roots, proxies) pass through; the resolved pod env, the pod network
-(``PYTHONPATH`` with ``floe_lab/podnet`` first, ``FLOE_LAB_SERVICES``) and ``HOSTNAME`` are added.
+(``PYTHONPATH`` with ``floe_lab/podnet`` first, ``FLOE_LAB_SERVICES``, and ``FLOE_LAB_SERVICEACCOUNT`` where the pod
+has service-account files) and ``HOSTNAME`` are added.
 Exit codes come from ``waitpid`` on our own child, as a runtime reports them (a signal ``N`` is ``128+N``).
 """
 
@@ -23,6 +24,7 @@ from floe_lab import procs
 from floe_lab.kubelet.context import LaunchContext
 from floe_lab.kubelet.endpoints import SERVICES_FILE
 from floe_lab.kubelet.recorder import now
+from floe_lab.kubelet.serviceaccount import SA_ENV, SA_PATH
 
 __all__ = [
     "PODNET_DIR",
@@ -71,6 +73,8 @@ def finalise(spec: procs.ProcSpec, ctx: LaunchContext, name: str) -> procs.ProcS
     inherited = env.get("PYTHONPATH") or os.environ.get("PYTHONPATH")
     env["PYTHONPATH"] = os.pathsep.join([str(PODNET_DIR), inherited] if inherited else [str(PODNET_DIR)])
     env.setdefault("HOSTNAME", ctx.pod_name)
+    if SA_PATH in ctx.mounts:  # the pod's own service-account files, where the fixed path leads (podnet)
+        env[SA_ENV] = str(ctx.mounts[SA_PATH])
     env.setdefault("PYTHONUNBUFFERED", "1")
     unset = {k for k in os.environ if k not in env and k not in _KEEP and not k.startswith("LC_")}
     return replace(

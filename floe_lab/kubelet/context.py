@@ -8,7 +8,7 @@ the Kubernetes objects, so they are defined once, here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from floe_lab import procs
 __all__ = [
     "ADOPT_PREFIX",
     "EXEC_LAUNCHER",
+    "IMAGE_PREFIX",
     "LAUNCH_ANNOTATION",
     "LOG_FILE_ANNOTATION",
     "NODE_NAME",
@@ -26,6 +27,7 @@ __all__ = [
     "ExecNotFoundError",
     "LaunchContext",
     "Launcher",
+    "image_launcher",
     "launcher_for",
     "requested_command",
 ]
@@ -35,6 +37,7 @@ LOG_FILE_ANNOTATION = "lab.floe.dev/log-file"
 PREVIOUS_LOG_ANNOTATION = "lab.floe.dev/previous-log-file"
 REAL_PORTS_ANNOTATION = "lab.floe.dev/real-ports"
 ADOPT_PREFIX = "adopt:"
+IMAGE_PREFIX = "image:"  # a launcher keyed by image repository: `image:ghcr.io/floe-agents/floe-agents`
 EXEC_LAUNCHER = "exec"
 NODE_NAME = "lab-node"
 
@@ -89,12 +92,32 @@ def requested_command(container: Mapping[str, Any], entrypoint: Sequence[str] = 
     return [str(a) for a in (command or entrypoint)] + [str(a) for a in args or ()]
 
 
-def launcher_for(pod: Mapping[str, Any], container: str, *, first_app: bool) -> str:
+def image_launcher(image: str) -> str:
+    """The launcher key of an image repository, any tag or digest: ``ghcr.io/o/app:1.2`` -> ``image:ghcr.io/o/app``."""
+    repository = image.split("@", 1)[0]
+    slash = repository.rfind("/")
+    colon = repository.rfind(":")
+    if colon > slash:
+        repository = repository[:colon]
+    return IMAGE_PREFIX + repository
+
+
+def launcher_for(
+    pod: Mapping[str, Any], container: str, *, first_app: bool, image: str = "", known: Container[str] = ()
+) -> str:
     """The launcher that plays a container's image: ``lab.floe.dev/launch.<container>`` if the pod names one, else
-    ``lab.floe.dev/launch`` for the pod's first app container and the node's ``exec`` image for any other (an init
-    container's ``sh -c ...`` runs as written, with this machine's programs)."""
+    ``lab.floe.dev/launch`` for the pod's first app container; else the launcher of the container's image repository
+    (``image:<repository>``) when the node has one (``known``), as manifests written for a real cluster name only
+    images; else the node's ``exec`` image for any container but the first app one (an init container's
+    ``sh -c ...`` runs as written, with this machine's programs)."""
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
     specific = annotations.get(f"{LAUNCH_ANNOTATION}.{container}")
     if specific:
         return str(specific)
-    return str(annotations.get(LAUNCH_ANNOTATION, "")) if first_app else EXEC_LAUNCHER
+    named = str(annotations.get(LAUNCH_ANNOTATION, "")) if first_app else ""
+    if named:
+        return named
+    by_image = image_launcher(image) if image else ""
+    if by_image in known:
+        return by_image
+    return "" if first_app else EXEC_LAUNCHER

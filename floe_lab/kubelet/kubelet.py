@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import anyio
 import structlog
@@ -27,6 +29,7 @@ from floe_lab.kube.client import client_configuration
 from floe_lab.kubelet.api import KubeApi
 from floe_lab.kubelet.backoff import BACKOFF_BASE, BACKOFF_MAX
 from floe_lab.kubelet.context import EXEC_LAUNCHER, Launcher
+from floe_lab.kubelet.cronjobs import Clock, CronJobController
 from floe_lab.kubelet.endpoints import services_table, sync_endpoints, write_services
 from floe_lab.kubelet.execimage import exec_image
 from floe_lab.kubelet.jobs import JobController
@@ -35,13 +38,45 @@ from floe_lab.kubelet.pods import Pods, guard
 from floe_lab.kubelet.ports import PortBook
 from floe_lab.kubelet.recorder import EventRecorder
 from floe_lab.kubelet.replicas import sync_deployment, sync_replicaset
+from floe_lab.kubelet.serviceaccount import ApiAccess, ServiceAccounts, discover_access, ensure_default_accounts
 from floe_lab.kubelet.snapshot import Snapshot
 from floe_lab.kubelet.statefulsets import sync_statefulset
 
 __all__ = ["Kubelet"]
 
 _log = structlog.get_logger("floe_lab.kubelet")
-_WATCHED = ("pods", "deployments", "replicasets", "statefulsets", "jobs", "services", "secrets", "configmaps")
+_WATCHED = (
+    "pods",
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "jobs",
+    "cronjobs",
+    "services",
+    "secrets",
+    "configmaps",
+    "serviceaccounts",
+)
+_API_SERVICE = ("kubernetes", "default")  # the Service in front of the API server, in every cluster
+
+
+@dataclass(frozen=True)
+class _Controllers:
+    """The controllers with memory of their own, and where pods reach the API."""
+
+    jobs: JobController
+    cron: CronJobController
+    access: ApiAccess | None
+
+
+def _with_api_service(table: dict[str, Any], access: ApiAccess | None) -> dict[str, Any]:
+    """The Service table with ``kubernetes.default.svc:443`` leading to the API server's HTTPS port."""
+    if access is None:
+        return table
+    name, namespace = _API_SERVICE
+    table["services"].setdefault(name, {"443": f"{access.host}:{access.port}"})
+    table["namespaces"] = sorted({*table.get("namespaces", []), namespace})
+    return table
 
 
 class Kubelet:
@@ -56,6 +91,9 @@ class Kubelet:
         backoff_base, backoff_max: the restart and image-pull back-off, seconds: the kubelet's 10 s doubling to
             300 s (forgotten after twice the ceiling without a restart) unless lowered, e.g. by tests.
         stop_grace: the longest a stopping process gets before SIGKILL.
+        api_https: the API's HTTPS URL pods are pointed at, and ca_file: the CA that signed its certificate (both
+            default to the lab's own, found in ``state_dir``: see :mod:`~floe_lab.kubelet.serviceaccount`).
+        clock: the CronJob controller's clock (tests drive schedules with their own).
 
     The launcher table is the node's "images"; ``exec`` (:mod:`~floe_lab.kubelet.execimage`, a container that runs
     its own command) is always there unless the table names its own.
@@ -74,6 +112,9 @@ class Kubelet:
         backoff_base: float = BACKOFF_BASE,
         backoff_max: float = BACKOFF_MAX,
         stop_grace: float = 3.0,
+        api_https: str | None = None,
+        ca_file: Path | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._url, self._token = api_url, token
         self._state_dir = Path(state_dir).resolve()
@@ -84,6 +125,7 @@ class Kubelet:
             "backoff_max": backoff_max,
             "stop_grace": stop_grace,
         }
+        self._api_https, self._ca_file, self._clock = api_https, ca_file, clock
         self._wake = anyio.Event()
         self._stack: contextlib.AsyncExitStack | None = None
         self._tg: TaskGroup | None = None
@@ -123,21 +165,33 @@ class Kubelet:
         async with client.ApiClient(client_configuration(self._url, self._token)) as api_client:
             api = KubeApi(api_client)
             recorder = EventRecorder(api)
+            access = await anyio.to_thread.run_sync(discover_access, self._state_dir, self._api_https, self._ca_file)
+            accounts = ServiceAccounts(api, access)
             node = NodeServices(
-                self._state_dir, self._launchers, recorder, PortBook(self._state_dir), self.wake, **self._timing
+                self._state_dir,
+                self._launchers,
+                recorder,
+                PortBook(self._state_dir),
+                self.wake,
+                **self._timing,
+                accounts=accounts,
             )
-            jobs = JobController(api, recorder, backoff_base=node.backoff_base, backoff_max=node.backoff_max)
+            ctl = _Controllers(
+                JobController(api, recorder, backoff_base=node.backoff_base, backoff_max=node.backoff_max),
+                CronJobController(api, recorder, **({} if self._clock is None else {"clock": self._clock})),
+                access,
+            )
             async with anyio.create_task_group() as watchers:
                 for plural in _WATCHED:
                     watchers.start_soon(self._watch, api, plural)
                 async with anyio.create_task_group() as workers:
-                    await self._loop(api, node, jobs, Pods(api, node, workers), on_ready)
+                    await self._loop(api, node, ctl, Pods(api, node, workers), on_ready)
 
     async def _loop(
         self,
         api: KubeApi,
         node: NodeServices,
-        jobs: JobController,
+        ctl: _Controllers,
         pods: Pods,
         on_ready: Callable[[], None] | None,
     ) -> None:
@@ -145,7 +199,7 @@ class Kubelet:
         while True:
             self._wake = anyio.Event()
             try:
-                await self._sync(api, node, jobs, pods)
+                await self._sync(api, node, ctl, pods)
             except Exception as exc:  # e.g. the API server is not up (yet, or any more): try again next resync
                 (_log.debug if failing else _log.warning)("sync failed", error=str(exc))
                 failing = True
@@ -156,8 +210,8 @@ class Kubelet:
                 if on_ready is not None:
                     on_ready()
                     on_ready = None
-            retry_in = jobs.retry_in()
-            with anyio.move_on_after(node.resync if retry_in is None else min(node.resync, retry_in)):
+            due = [t for t in (ctl.jobs.retry_in(), ctl.cron.due_in()) if t is not None]
+            with anyio.move_on_after(min([node.resync, *due])):
                 await self._wake.wait()
             await anyio.sleep(0.02)  # let a burst of changes land in one sync
 
@@ -174,7 +228,7 @@ class Kubelet:
 
     # -- one sync ---------------------------------------------------------------------------------------------
 
-    async def _sync(self, api: KubeApi, node: NodeServices, jobs: JobController, pods: Pods) -> None:
+    async def _sync(self, api: KubeApi, node: NodeServices, ctl: _Controllers, pods: Pods) -> None:
         snap = await Snapshot.load(api)
         pods.let_go(snap)
         lingering = pods.lingering()
@@ -184,10 +238,17 @@ class Kubelet:
             await guard("replicaset", rs, sync_replicaset(api, node.recorder, rs, snap))
         for sts in snap.of("statefulsets"):
             await guard("statefulset", sts, sync_statefulset(api, node.recorder, sts, snap))
+        for cronjob in snap.of("cronjobs"):
+            await guard("cronjob", cronjob, ctl.cron.sync(cronjob, snap))
+        ctl.cron.forget({str(c["metadata"]["uid"]) for c in snap.of("cronjobs")})
         for job in snap.of("jobs"):
-            await guard("job", job, jobs.sync(job, snap))
-        jobs.forget({str(j["metadata"]["uid"]) for j in snap.of("jobs")})
+            await guard("job", job, ctl.jobs.sync(job, snap))
+        ctl.jobs.forget({str(j["metadata"]["uid"]) for j in snap.of("jobs")})
+        await ensure_default_accounts(api, snap)  # before pods: their tokens are asked for their ServiceAccount
+        if node.accounts is not None:
+            node.accounts.update(snap)
         await pods.sync(snap)
         ports = await anyio.to_thread.run_sync(node.port_book.table)
-        await anyio.to_thread.run_sync(write_services, self._state_dir, services_table(snap, ports))
+        table = _with_api_service(services_table(snap, ports), ctl.access)
+        await anyio.to_thread.run_sync(write_services, self._state_dir, table)
         await sync_endpoints(api, snap, ports)

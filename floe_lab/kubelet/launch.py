@@ -50,7 +50,7 @@ async def run_once(worker: PodWorker, slot: Slot, ctx: LaunchContext) -> int | N
     ctx = replace(ctx, mounts={**ctx.mounts, path: slot.message_file})
     async with _ports(worker, slot, ctx) as (ctx, take_over):
         try:
-            built = await worker.node.launchers[slot.launcher(worker.pod)](ctx)
+            built = await worker.node.launchers[slot.launcher(worker.pod, worker.node.launchers)](ctx)
         except ExecNotFoundError as exc:  # the command names no program of the image: it cannot start
             return await _exec_not_found(worker, slot, exc)
         except Exception as exc:  # a launcher that cannot build its command: the container's problem

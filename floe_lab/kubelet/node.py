@@ -1,9 +1,9 @@
 """What all pod workers of one kubelet share: the node's services and its timing.
 
-Why a frozen bundle: a worker needs the state folder, the launchers, the event recorder, the port book and the
-port leases, and a way to wake the sync loop, and nothing else; passing them as one immutable value keeps the
-workers free of any reference to the kubelet itself and keeps all mutable state inside the kubelet instance (none
-is global).
+Why a frozen bundle: a worker needs the state folder, the launchers, the event recorder, the port book, the
+port leases, the token manager and a way to wake the sync loop, and nothing else; passing them as one immutable
+value keeps the workers free of any reference to the kubelet itself and keeps all mutable state inside the kubelet
+instance (none is global).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from floe_lab.kubelet.context import Launcher
 from floe_lab.kubelet.leases import PortLeases
 from floe_lab.kubelet.ports import PortBook
 from floe_lab.kubelet.recorder import EventRecorder
+from floe_lab.kubelet.serviceaccount import ServiceAccounts
 
 __all__ = ["NodeServices", "Timing", "go_duration"]
 
@@ -45,6 +46,7 @@ class NodeServices:
     backoff_max: float = BACKOFF_MAX
     stop_grace: float = 3.0
     leases: PortLeases = field(default_factory=PortLeases)
+    accounts: ServiceAccounts | None = None  # service-account credentials (None: pods get none)
 
 
 def go_duration(seconds: float) -> str:

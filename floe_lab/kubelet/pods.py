@@ -90,6 +90,8 @@ class Pods:
         await worker.done.wait()
         self._gone(worker)
         self._node.recorder.forget(worker.uid)
+        if self._node.accounts is not None:
+            self._node.accounts.forget(worker.uid)
         self._node.leases.forget(worker.uid)
         await anyio.to_thread.run_sync(lambda: shutil.rmtree(worker.pod_dir, ignore_errors=True))
         pod = (worker.namespace, worker.name, worker.uid)

@@ -28,6 +28,7 @@ from floe_lab.kubelet.context import ADOPT_PREFIX, LAUNCH_ANNOTATION, LaunchCont
 from floe_lab.kubelet.envresolve import ConfigError, Objects, expand_command, resolve_env
 from floe_lab.kubelet.node import NodeServices, go_duration
 from floe_lab.kubelet.recorder import now
+from floe_lab.kubelet.serviceaccount import SA_PATH
 from floe_lab.kubelet.slots import Slot, slots_of
 from floe_lab.kubelet.status import ContainerView, PodFacts, waiting
 from floe_lab.kubelet.volumes import MountError, container_mounts, materialise
@@ -58,6 +59,7 @@ class PodWorker:
         self._secrets: Objects = {}
         self._configmaps: Objects = {}
         self._folders: dict[str, Path] = {}
+        self._credentials: Path | None = None  # the service-account files' folder (SA_PATH in the container)
         self._poke = anyio.Event()
         self._scope = anyio.CancelScope()
         self._published = ""
@@ -206,10 +208,12 @@ class PodWorker:
 
     async def _sandbox(self) -> bool:
         """The pod's volumes (refreshed on every try), owned by its ``fsGroup``; False: ``FailedMount``."""
+        accounts = self.node.accounts
         try:
             folders = await anyio.to_thread.run_sync(
                 materialise, self.pod, self.pod_dir, self._secrets, self._configmaps
             )
+            self._credentials = None if accounts is None else await accounts.mount(self.pod, self.pod_dir)
         except MountError as exc:
             self.sandbox_ready = False
             default = "PodInitializing" if self.inits else "ContainerCreating"
@@ -228,7 +232,7 @@ class PodWorker:
     async def _context(self, slot: Slot, *, check_image: bool) -> LaunchContext | None:
         """Image, environment, user, ports — in the kubelet's order; None (state and events set) on failure."""
         view, container = slot.view, slot.spec(self.pod)
-        if check_image and slot.launcher(self.pod) not in self.node.launchers:
+        if check_image and slot.launcher(self.pod, self.node.launchers) not in self.node.launchers:
 
             async def emit(type_: str, reason: str, message: str) -> None:
                 await self.event(type_, reason, message, slot=slot)
@@ -237,6 +241,8 @@ class PodWorker:
             return None
         try:
             env = resolve_env(self.pod, container, self._secrets, self._configmaps)
+            if self.node.accounts is not None:  # the `kubernetes` Service's variables come first, as service links do
+                env = {**self.node.accounts.env(), **env}
         except ConfigError as exc:
             problem: str | None = str(exc)
         else:
@@ -256,10 +262,16 @@ class PodWorker:
             container=expand_command(container, env),
             env=env,
             ports=ports,
-            mounts=container_mounts(container, self._folders),
+            mounts=self._mounts(container),
             pod_dir=self.pod_dir,
             state_dir=self.node.state_dir,
         )
+
+    def _mounts(self, container: Mapping[str, Any]) -> dict[str, Path]:
+        """The container's volume mounts, and the service-account files at their fixed path unless it mounts its own
+        volume there."""
+        own = container_mounts(container, self._folders)
+        return own if self._credentials is None else {SA_PATH: self._credentials, **own}
 
     async def prepare(self, slot: Slot | None = None, *, check_image: bool) -> LaunchContext | None:
         """Volumes, then the container's context (default: the first app container); None on failure."""

@@ -9,7 +9,7 @@ tools expect); every other container's process is ``<pod>_<container>`` (``_`` c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,8 +40,10 @@ class Slot:
         containers: list[Mapping[str, Any]] = pod["spec"]["initContainers" if self.init else "containers"]
         return containers[self.index]
 
-    def launcher(self, pod: Mapping[str, Any]) -> str:
-        return launcher_for(pod, self.name, first_app=not self.init and self.index == 0)
+    def launcher(self, pod: Mapping[str, Any], known: Container[str] = ()) -> str:
+        """The launcher that plays this container's image (``known``: the node's launchers, for ``image:`` ones)."""
+        image = str(self.spec(pod).get("image", ""))
+        return launcher_for(pod, self.name, first_app=not self.init and self.index == 0, image=image, known=known)
 
     @property
     def field_path(self) -> str:

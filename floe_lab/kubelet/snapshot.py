@@ -38,6 +38,9 @@ _TYPES = (
     "endpoints",
     "secrets",
     "configmaps",
+    "cronjobs",
+    "serviceaccounts",
+    "namespaces",
 )
 
 

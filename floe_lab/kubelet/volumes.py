@@ -19,7 +19,7 @@ from typing import Any
 
 from floe_lab.kubelet.envresolve import Objects, field_value
 
-__all__ = ["MountError", "container_mounts", "materialise"]
+__all__ = ["MountError", "container_mounts", "materialise", "sync_folder"]
 
 JsonObj = dict[str, Any]
 
@@ -88,7 +88,8 @@ def _volume_files(pod: JsonObj, volume: JsonObj, secrets: Objects, configmaps: O
     return None
 
 
-def _sync_folder(folder: Path, files: Mapping[str, bytes], mode: int | None) -> None:
+def sync_folder(folder: Path, files: Mapping[str, bytes], mode: int | None) -> None:
+    """Make ``folder`` hold exactly ``files`` (each replaced atomically when it changed), with ``mode`` if given."""
     folder.mkdir(parents=True, exist_ok=True)
     for rel, content in files.items():
         path = folder / rel
@@ -127,7 +128,7 @@ def materialise(pod: JsonObj, pod_dir: Path, secrets: Objects, configmaps: Objec
         else:
             source = volume.get("configMap") or volume.get("secret") or volume.get("projected") or {}
             mode = source.get("defaultMode")
-            _sync_folder(folder, files, int(mode) if mode is not None else None)
+            sync_folder(folder, files, int(mode) if mode is not None else None)
         folders[name] = folder
     return folders
 
