@@ -9,10 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from floe_lab.kubelet.serviceaccount import automounts
-from tests.support.incluster import NO_TOKEN_REQUEST, InCluster, incluster_lab, job_output, json_lines, python_job
+from tests.support.incluster import incluster_lab, job_output, json_lines, python_job
 from tests.support.kubelet import NS, eventually, waiting_reason
 
 READER = """
@@ -35,14 +33,8 @@ def test_the_pods_value_wins_over_the_accounts() -> None:
     assert not automounts({"spec": {"automountServiceAccountToken": False}}, {})
 
 
-async def _served(cluster: InCluster) -> None:
-    if not await cluster.token_request_served():
-        pytest.skip(NO_TOKEN_REQUEST)
-
-
 async def test_each_pod_reads_its_own_credentials_at_the_fixed_path(tmp_path: Path) -> None:
-    async with incluster_lab(tmp_path) as cluster:
-        await _served(cluster)
+    async with incluster_lab(tmp_path, needs_tokens=True) as cluster:
         lab = cluster.lab
         await lab.core.create_namespace({"metadata": {"name": "other"}})
         quiet = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "quiet", "namespace": NS}}
@@ -84,8 +76,7 @@ async def test_each_pod_reads_its_own_credentials_at_the_fixed_path(tmp_path: Pa
 
 
 async def test_a_token_the_api_refuses_is_a_failed_mount_until_the_account_exists(tmp_path: Path) -> None:
-    async with incluster_lab(tmp_path) as cluster:
-        await _served(cluster)
+    async with incluster_lab(tmp_path, needs_tokens=True) as cluster:
         lab = cluster.lab
         await lab.apply(python_job("ghostly", READER, serviceAccountName="ghost"))
 
