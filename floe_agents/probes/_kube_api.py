@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -74,8 +75,42 @@ async def call(fn: ApiCall, *args: str, **kwargs: str | int) -> bytes:
         message = printable(str(json.loads(body).get("message") or ""), 300)
     except (ValueError, AttributeError):
         message = printable(body, 200)
-    code = "k8s.api_unauthorized" if resp.status in (401, 403) else "k8s.api_bad_response"
+    if resp.status == 403:
+        needs = _needs(message) or _needs_of_call(fn, args)
+        raise KubeError("k8s.api_unauthorized", f"not permitted: needs {needs} (HTTP 403 {message})".strip(),
+                        status=resp.status, needs=needs)  # fmt: skip
+    code = "k8s.api_unauthorized" if resp.status == 401 else "k8s.api_bad_response"
     raise KubeError(code, f"HTTP {resp.status} {message}".strip(), status=resp.status)
+
+
+# The authorizer's words: 'User "u" cannot list resource "pods" in API group "" in the namespace "floe"'.
+_FORBIDDEN = re.compile(r'cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)")?')
+_GROUPS = {"CoreV1Api": "", "AppsV1Api": "apps", "BatchV1Api": "batch", "CoordinationV1Api": "coordination.k8s.io"}
+
+
+def _needs(message: str) -> str:
+    """'list on pods in namespace floe' from a real 403's message ('' when it is not worded so)."""
+    found = _FORBIDDEN.search(message)
+    if found is None:
+        return ""
+    verb, resource, group, namespace = found.groups()
+    base, _, sub = resource.partition("/")
+    what = f"{base}.{group}" if group else base
+    return f"{verb} on {what}{'/' + sub if sub else ''}" + (f" in namespace {namespace}" if namespace else "")
+
+
+def _needs_of_call(fn: ApiCall, args: tuple[str, ...]) -> str:
+    """The same, guessed from the client method (``list_namespaced_pod``, ``read_namespaced_pod_log``)."""
+    name = getattr(fn, "__name__", "")
+    action, _, rest = name.partition("_namespaced_")
+    verb = {"list": "list", "read": "get"}.get(action, action or "call")
+    log = rest.endswith("_log")
+    plural = rest.removesuffix("_log").replace("_", "")
+    plural = plural if plural.endswith("s") else plural + "s"
+    group = _GROUPS.get(type(getattr(fn, "__self__", None)).__name__, "")
+    namespace = args[0] if verb == "list" and args else args[1] if len(args) > 1 else ""
+    what = f"{plural}.{group}" if group else plural
+    return f"{verb} on {what}{'/log' if log else ''}" + (f" in namespace {namespace}" if namespace else "")
 
 
 async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
