@@ -166,6 +166,15 @@ def _unresolved(pods: list[Pod], stores: Stores, where: Where, *, optional: bool
     return out
 
 
+def _holders(stores: Stores, kind: str, name: str, key: str | None) -> list[str]:
+    """The other objects of ``kind`` this run read that hold ``key``: where a missing key's value most likely
+    lives already (a chart's shared credentials Secret that other pods read), so a fix can copy it from there
+    under whatever name this deployment gave it. Sorted; empty for a whole-object reference."""
+    if key is None:
+        return []
+    return sorted(other for other, keys in stores.keys.get(kind, {}).items() if other != name and key in keys)
+
+
 def reference_obs(pods: list[Pod], stores: Stores, where: Where = comp_of) -> list[Verdict]:
     """One verdict per missing Secret/ConfigMap (or key) a pod needs, filed under the first component
     referencing it."""
@@ -177,8 +186,10 @@ def reference_obs(pods: list[Pod], stores: Stores, where: Where = comp_of) -> li
         summary = (f"{_LABEL[kind]} {name} referenced by {pods_text} does not exist" if keys is None
                    else f"{_LABEL[kind]} {name} has no key {key!r} (referenced by {pods_text})")  # fmt: skip
         code = f"k8s.{kind}_missing" if keys is None else f"k8s.{kind}_key_missing"
+        sources = _holders(stores, kind, name, key)
         ev = {f"{kind}_name": name, "key": key, "referenced_by": sorted(uses.pods), "components": components,
-              "env_var": env[0] if env else None, "env_vars": env, "exists": keys is not None}  # fmt: skip
+              "env_var": env[0] if env else None, "env_vars": env, "exists": keys is not None,
+              f"source_{kind}": sources[0] if sources else None, "source_candidates": sources}  # fmt: skip
         # Critical: no container that needs it can even be created, so nothing those pods serve exists.
         out.append(Verdict(Status.FAIL, code, summary, ev, f"{kind}/{name}/{key or '*'}", components[0],
                            Severity.CRITICAL))  # fmt: skip
