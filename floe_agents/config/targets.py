@@ -20,6 +20,7 @@ from floe_agents.config.loading import ConfigError, quote, read_yaml, validate_m
 
 __all__ = [
     "CLUSTER_VANTAGE",
+    "POD_NAMESPACE_FILE",
     "ComponentTarget",
     "CredentialsTarget",
     "EndpointTarget",
@@ -28,6 +29,7 @@ __all__ = [
     "VantageSpec",
     "default_targets",
     "load_targets",
+    "pod_namespace",
 ]
 
 
@@ -218,8 +220,23 @@ def default_targets() -> Targets:
     return Targets.model_validate(default_targets_data())
 
 
-def load_targets(path: Path | None) -> Targets:
-    """The built-in defaults, with the file at ``path`` (if any) deep-merged over them."""
+# Where a kubelet writes the namespace of the pod's ServiceAccount (kubernetes-asyncio does not read it).
+POD_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def pod_namespace(path: Path = POD_NAMESPACE_FILE) -> str | None:
+    """The namespace this pod runs in, or None outside a pod (or when the file is unreadable or empty)."""
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def load_targets(path: Path | None, *, namespace_file: Path = POD_NAMESPACE_FILE) -> Targets:
+    """The built-in defaults, with the file at ``path`` (if any) deep-merged over them.
+
+    In a pod (``kubernetes.mode: in-cluster``) a file that names no namespace means the pod's own: the manifests a
+    team renames with kustomize's ``namespace:`` then need no second edit inside the targets file they mount."""
     if path is None:
         return default_targets()
     data = read_yaml(path)
@@ -227,6 +244,10 @@ def load_targets(path: Path | None) -> Targets:
         return validate_model(Targets, data, path)  # raises the uniform "expected a mapping" error
     targets = validate_model(Targets, _deep_merge(default_targets_data(), data), path)
     _check_vantages(targets, path)
+    if "namespace" not in data and targets.kubernetes.mode == "in-cluster":
+        own = pod_namespace(namespace_file)
+        if own is not None:
+            targets = targets.model_copy(update={"namespace": own})
     return targets
 
 
