@@ -3,7 +3,8 @@
 Why a process: ``lab up`` and ``lab down`` are separate CLI invocations, so the node must outlive the one that
 started it, like a real kubelet. It prints ``READY`` after its first successful sync (a parent waits for that
 line), and on SIGTERM or SIGINT stops every process it started before exiting. ``--launchers`` names a
-zero-argument callable returning the launcher table; the token defaults to ``$FLOE_LAB_KUBE_TOKEN``.
+zero-argument callable returning the launcher table; the token defaults to ``$FLOE_LAB_KUBE_TOKEN``;
+``--api-https``/``--ca-file`` say where pods reach the API (default: the lab's own, found in the state folder).
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--launchers", required=True, help="MODULE:ATTR, a callable returning the launcher table")
     parser.add_argument("--resync", type=float, default=2.0, help="longest time between syncs, seconds")
     parser.add_argument(
+        "--api-https",
+        help="the API's HTTPS URL pods are pointed at (default: the kube-apiserver the state folder records)",
+    )
+    parser.add_argument("--ca-file", type=Path, help="the CA of the API's certificate (default: <state>/pki/ca.crt)")
+    parser.add_argument(
         "--backoff-base", type=float, default=BACKOFF_BASE, help="first restart back-off, seconds (the kubelet's 10)"
     )
     parser.add_argument(
@@ -66,6 +72,8 @@ async def _run(args: argparse.Namespace) -> None:
         resync=args.resync,
         backoff_base=args.backoff_base,
         backoff_max=args.backoff_max,
+        api_https=args.api_https,
+        ca_file=args.ca_file,
     )
     with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
         async with anyio.create_task_group() as tg:

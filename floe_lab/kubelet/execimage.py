@@ -34,13 +34,15 @@ def rewrite_paths(text: str, mounts: Mapping[str, Path]) -> str:
     """``text`` with every container path under a ``mountPath`` replaced by the local path behind it.
 
     A path matches only whole: ``/etc/app`` rewrites ``/etc/app`` and ``/etc/app/x`` but not ``/etc/apple``.
-    Longer mount paths win, as the innermost mount does in a container.
+    Longer mount paths win, as the innermost mount does in a container. One pass: a local path that itself lies
+    under a mount path (a state folder in ``/tmp`` while the container mounts ``/tmp``) is not rewritten again.
     """
-    for mount in sorted(mounts, key=len, reverse=True):
-        pattern = re.compile(r"(?<![\w./-])" + re.escape(mount.rstrip("/")) + r"(?=/|$|[^\w.-])")
-        local = str(mounts[mount]).replace("\\", "\\\\")  # a replacement string: backslashes escaped
-        text = pattern.sub(local, text)
-    return text
+    local = {mount.rstrip("/"): str(path) for mount, path in mounts.items() if mount.rstrip("/")}
+    if not local:
+        return text
+    alternatives = "|".join(re.escape(m) for m in sorted(local, key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w./-])(" + alternatives + r")(?=/|$|[^\w.-])")
+    return pattern.sub(lambda match: local[match.group(1)], text)
 
 
 def _working_dir(ctx: LaunchContext) -> Path:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from floe_lab.kubelet.execimage import rewrite_paths
 from floe_lab.launchers import launchers
 from tests.support.incluster import incluster_lab, job_output, json_lines, python_job
 from tests.support.kubelet import NS
@@ -108,3 +109,13 @@ async def test_the_floe_agents_image_runs_this_checkouts_cli(tmp_path: Path) -> 
     assert Path(interpreter).parent == Path(sys.executable).parent  # /opt/floe-agents/bin: this virtualenv's
     assert missing["exitCode"] == 127
     assert 'exec: "/opt/floe-agents/bin/nope": executable file not found in $PATH' in missing["message"]
+
+
+def test_paths_are_rewritten_in_one_pass() -> None:
+    """A volume's local folder under ``/tmp`` is not rewritten again when the container also mounts ``/tmp``."""
+    mounts = {"/tmp": Path("/tmp/lab/pods/u/volumes/tmp"), "/etc/floe-agents": Path("/tmp/lab/pods/u/volumes/config")}
+    text = "--target /etc/floe-agents/targets.yaml --out /tmp/report.json /tmpx /etc/floe-agents-old"
+    assert rewrite_paths(text, mounts) == (
+        "--target /tmp/lab/pods/u/volumes/config/targets.yaml --out /tmp/lab/pods/u/volumes/tmp/report.json"
+        " /tmpx /etc/floe-agents-old"
+    )
