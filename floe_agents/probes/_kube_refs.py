@@ -189,7 +189,7 @@ def reference_obs(pods: list[Pod], stores: Stores, where: Where = comp_of) -> li
         sources = _holders(stores, kind, name, key)
         ev = {f"{kind}_name": name, "key": key, "referenced_by": sorted(uses.pods), "components": components,
               "env_var": env[0] if env else None, "env_vars": env, "exists": keys is not None,
-              f"source_{kind}": sources[0] if sources else None, "source_candidates": sources}  # fmt: skip
+              f"source_{kind}_name": sources[0] if sources else None, "source_candidates": sources}  # fmt: skip
         # Critical: no container that needs it can even be created, so nothing those pods serve exists.
         out.append(Verdict(Status.FAIL, code, summary, ev, f"{kind}/{name}/{key or '*'}", components[0],
                            Severity.CRITICAL))  # fmt: skip

@@ -137,7 +137,7 @@ def test_the_heal_lease_rule_names_the_lease_heal_takes(rendered: dict[str, list
 
 def test_the_secret_heal_copies_from_is_one_the_account_may_read(rendered: dict[str, list[Obj]]) -> None:
     """The shipped playbooks copy a missing key's value from the Secret the investigation found holding it
-    (``evidence.source_secret``): one of the Secrets pods reference, which the probe read by name with this same
+    (``evidence.source_secret_name``): one of the Secrets pods reference, which the probe read by name with this same
     account, so heal never needs a Secret the investigate level cannot read."""
     sources: set[Any] = set()
     for book in load_playbooks(search_path(env={})).values():
@@ -145,7 +145,7 @@ def test_the_secret_heal_copies_from_is_one_the_account_may_read(rendered: dict[
             source = step.params.get("source")
             if step.remediation == "k8s.create_secret" and isinstance(source, dict) and source.get("secret"):
                 sources.add(source["secret"])
-                assert "evidence.source_secret" in book.preconditions, book.name
-    assert sources == {"{evidence.source_secret}"}
+                assert "evidence.source_secret_name" in book.preconditions, book.name
+    assert sources == {"{evidence.source_secret_name}"}
     readable = {n for g, r, v, n in _grants(rendered["investigate"]) if (g, r, v) == ("", "secrets", "get")}
     assert "floe-demo-credentials" in readable  # where the Floe charts' pods read the shared keys from
