@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import sys
 from pathlib import Path
 
@@ -41,6 +42,7 @@ IMAGE_ENV = {
     "TMPDIR": CONTAINER_TMP,
 }
 _VENV_BIN = Path(sys.executable).parent
+_TRAVERSE = stat.S_IXGRP | stat.S_IXOTH
 
 
 def _paths(ctx: LaunchContext) -> dict[str, Path]:
@@ -56,7 +58,22 @@ async def floe_agents_image(ctx: LaunchContext) -> procs.ProcSpec:
     return await anyio.to_thread.run_sync(_spec, ctx)
 
 
+def _reachable_by_any_user() -> None:
+    """Let any user traverse to this interpreter and virtualenv, as any user can in the image (``/opt/floe-agents``
+    and the base image's Python are world-readable). Why: the CronJob runs as ``runAsUser: 10001``, and a Python
+    installed under a private home (``/root`` is 0700) cannot be executed by it. Only the execute (traverse) bits are
+    added, to folders that lack it; nothing becomes listable or readable that was not. Root only (the lab node)."""
+    if os.geteuid() != 0:
+        return
+    for target in {Path(sys.executable).resolve(), _VENV_BIN.resolve()}:
+        for folder in target.parents:
+            mode = folder.stat().st_mode  # group too: a container left in group 0 is judged by the group bits
+            if mode & _TRAVERSE != _TRAVERSE:
+                folder.chmod(mode | _TRAVERSE)
+
+
 def _spec(ctx: LaunchContext) -> procs.ProcSpec:
+    _reachable_by_any_user()  # whichever user the kubelet runs the container as
     paths = _paths(ctx)
     asked = requested_command(ctx.container, entrypoint=ENTRYPOINT) or [*ENTRYPOINT, *CMD]
     image_path = f"{IMAGE_BIN}{os.pathsep}{os.environ.get('PATH', os.defpath)}"

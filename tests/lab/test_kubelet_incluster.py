@@ -97,7 +97,11 @@ async def test_the_floe_agents_image_runs_this_checkouts_cli(tmp_path: Path) -> 
         python = ["/opt/floe-agents/bin/python", "-c", script]
         await lab.apply(_agents_job("own-command", "ghcr.io/floe-agents/floe-agents:latest", command=python))
         await lab.apply(_agents_job("no-such-program", "floe-agents:0.1.0", command=["/opt/floe-agents/bin/nope"]))
+        uid = ["/opt/floe-agents/bin/python", "-c", "import os; print(os.getuid())"]
+        as_user = {"runAsUser": 10001, "runAsNonRoot": True}  # deploy/'s CronJob: the image's numeric user
+        await lab.apply(_agents_job("as-10001", "floe-agents:0.1.0", command=uid, securityContext=as_user))
         usage = await job_output(lab, "default-cmd")
+        ran_as = (await job_output(lab, "as-10001")).strip()
         own = (await job_output(lab, "own-command")).split()
         await job_output(lab, "no-such-program")
         missing = (await lab.pods("no-such-program-"))[0]["status"]["containerStatuses"][0]["state"]["terminated"]
@@ -107,6 +111,7 @@ async def test_the_floe_agents_image_runs_this_checkouts_cli(tmp_path: Path) -> 
     assert home == cwd  # the image's HOME and WORKDIR are both /tmp: the pod's own folder for it
     assert home.startswith(str(lab.state / "pods"))
     assert Path(interpreter).parent == Path(sys.executable).parent  # /opt/floe-agents/bin: this virtualenv's
+    assert ran_as == "10001"  # the interpreter is reachable by the image's user, as in the image
     assert missing["exitCode"] == 127
     assert 'exec: "/opt/floe-agents/bin/nope": executable file not found in $PATH' in missing["message"]
 
