@@ -42,7 +42,11 @@ HEAL: frozenset[Grant] = HEAL_PLAN | frozenset(
     | {("coordination.k8s.io", "leases", "create", None)}  # heal/lock.py: the Lease when there is none
     | {("coordination.k8s.io", "leases", v, "floe-agents-heal") for v in ("get", "update")}  # read, take, release
 )
-EXPECTED = {"investigate": INVESTIGATE, "heal-dry-run": HEAL_PLAN, "heal": HEAL}
+# Every level's own report (floe_agents/sinks/configmap.py): create (never name-restricted), then get/patch by name.
+REPORT: frozenset[Grant] = frozenset(
+    {("", "configmaps", "create", None)} | {("", "configmaps", v, "floe-agents-report") for v in ("get", "patch")}
+)
+EXPECTED = {"investigate": INVESTIGATE | REPORT, "heal-dry-run": HEAL_PLAN | REPORT, "heal": HEAL | REPORT}
 
 
 def _grants(objs: list[Obj]) -> frozenset[Grant]:
@@ -90,7 +94,7 @@ def test_every_role_is_bound_to_the_account_only_in_its_namespace(rendered: dict
 
 @pytest.mark.parametrize("overlay", ["investigate", "heal-dry-run"])
 def test_read_only_levels_hold_no_write_verb_and_no_wildcard(rendered: dict[str, list[Obj]], overlay: str) -> None:
-    grants = _grants(rendered[overlay])
+    grants = _grants(rendered[overlay]) - REPORT  # toward the platform; its own report is the one thing it writes
     assert not {v for _, _, v, _ in grants} & WRITE_VERBS
     assert not any("*" in (g, r, v) for g, r, v, _ in grants)
 
@@ -104,6 +108,14 @@ def test_secrets_are_read_only_by_name_never_listed(rendered: dict[str, list[Obj
                 create_only = rule["verbs"] == ["create"]
                 assert rule.get("resourceNames") or create_only, f"{role['metadata']['name']}: secrets by name only"
                 assert not {"list", "watch"} & set(rule["verbs"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_only_write_of_a_read_only_level_is_its_own_report(rendered: dict[str, list[Obj]], overlay: str) -> None:
+    writes = {(g, r, v, n) for g, r, v, n in _grants(rendered[overlay]) if v in WRITE_VERBS}
+    if overlay != "heal":
+        assert writes == {w for w in REPORT if w[2] in WRITE_VERBS}
+    assert {("", "configmaps", "patch", None), ("", "configmaps", "delete", None)}.isdisjoint(writes)
 
 
 def test_each_level_is_a_superset_of_the_one_below(rendered: dict[str, list[Obj]]) -> None:

@@ -34,7 +34,11 @@ _RESOURCES = {
     "stateful_set": ("apps", "statefulsets"),
     "lease": ("coordination.k8s.io", "leases"),
 }
-LEVELS = {"investigate": ("floe_agents/probes",), "heal": ("floe_agents/remediations", "floe_agents/heal")}
+# Every level leaves its report in a ConfigMap (floe_agents/sinks), so each grants what the sinks call too.
+LEVELS = {
+    "investigate": ("floe_agents/probes", "floe_agents/sinks"),
+    "heal": ("floe_agents/remediations", "floe_agents/heal", "floe_agents/sinks"),
+}
 
 
 def _calls(folders: tuple[str, ...]) -> dict[tuple[str, str, str], list[str]]:
@@ -73,6 +77,6 @@ def test_every_api_method_the_code_names_is_granted(rendered: dict[str, list[Obj
 
 
 def test_the_investigate_level_grants_nothing_the_probes_do_not_call(rendered: dict[str, list[Obj]]) -> None:
-    """The probes choose no call at run time and never watch: their named methods are the whole of what they send,
-    so the investigate level is exactly that, no more."""
+    """The probes (and the report sink) choose no call at run time and never watch: their named methods are the
+    whole of what they send, so the investigate level is exactly that, no more."""
     assert _granted(rendered["investigate"]) == set(_calls(LEVELS["investigate"]))

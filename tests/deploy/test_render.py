@@ -18,9 +18,9 @@ from tests.deploy.kustomize import OVERLAYS, Obj, find
 # schemas kubernetes-validate 1.37 bundles.
 K8S_VERSIONS = ("1.32.0", "1.37.0")
 KINDS = {
-    "investigate": {"ServiceAccount": 1, "Role": 2, "RoleBinding": 2, "ConfigMap": 1, "CronJob": 1},
-    "heal-dry-run": {"ServiceAccount": 1, "Role": 3, "RoleBinding": 3, "ConfigMap": 1, "CronJob": 1},
-    "heal": {"ServiceAccount": 1, "Role": 4, "RoleBinding": 4, "ConfigMap": 1, "CronJob": 1},
+    "investigate": {"ServiceAccount": 1, "Role": 3, "RoleBinding": 3, "ConfigMap": 1, "CronJob": 1},
+    "heal-dry-run": {"ServiceAccount": 1, "Role": 4, "RoleBinding": 4, "ConfigMap": 1, "CronJob": 1},
+    "heal": {"ServiceAccount": 1, "Role": 5, "RoleBinding": 5, "ConfigMap": 1, "CronJob": 1},
 }
 
 
