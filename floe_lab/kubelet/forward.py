@@ -5,18 +5,22 @@ and what the lab's targets call, as a Service's NodePort would be on a cluster. 
 beside the old one, on ports of its own; once the old pod is gone, the workload's ports must reach the new one —
 which is what kube-proxy does for a Service whose endpoint changed. The relay runs in the kubelet, copies bytes
 both ways (half-closes passed on), and a connection the pod refuses is closed, as a dead endpoint's would be.
+The same relay serves each Service's ClusterIP and port (:mod:`floe_lab.kubelet.clusterips`), through
+:func:`relay_address`.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 
 import anyio
-from anyio.abc import ByteStream, SocketStream
+from anyio.abc import ByteStream, SocketStream, TaskGroup
 
-__all__ = ["relay"]
+__all__ = ["Address", "relay", "relay_address"]
+
+Address = tuple[str, int]  # (host, port)
 
 _RETRY = 0.2
 
@@ -28,10 +32,10 @@ async def _pipe(source: ByteStream, sink: ByteStream) -> None:
         await sink.send_eof()
 
 
-async def _connection(target: int, client: SocketStream) -> None:
+async def _connection(target: Address, client: SocketStream) -> None:
     async with client:
         try:
-            upstream = await anyio.connect_tcp("127.0.0.1", target)
+            upstream = await anyio.connect_tcp(*target)
         except OSError:
             return
         async with upstream, anyio.create_task_group() as tg:
@@ -39,15 +43,26 @@ async def _connection(target: int, client: SocketStream) -> None:
             tg.start_soon(_pipe, upstream, client)
 
 
-async def _relay_port(port: int, target: int) -> None:
-    while True:  # the pod that had the port may still be letting go of it
+async def relay_address(
+    listen: Address,
+    target: Address,
+    *,
+    on_bind_error: Callable[[OSError], None] | None = None,
+    tg: TaskGroup | None = None,
+) -> None:
+    """Accept on ``listen`` and relay every connection to ``target``, until cancelled. A ``listen`` that cannot be
+    bound yet is retried (``on_bind_error`` hears why): whoever had it may still be letting go of it. Connections
+    run in ``tg`` when given (they then outlive the listener), else they end with it."""
+    while True:
         try:
-            listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=port)
-        except OSError:
+            listener = await anyio.create_tcp_listener(local_host=listen[0], local_port=listen[1])
+        except OSError as exc:
+            if on_bind_error is not None:
+                on_bind_error(exc)
             await anyio.sleep(_RETRY)
             continue
         async with listener:
-            await listener.serve(partial(_connection, target))
+            await listener.serve(partial(_connection, target), task_group=tg)
 
 
 async def relay(ports: Mapping[str, int], targets: Mapping[str, int]) -> None:
@@ -55,4 +70,4 @@ async def relay(ports: Mapping[str, int], targets: Mapping[str, int]) -> None:
     async with anyio.create_task_group() as tg:
         for name, port in ports.items():
             if name in targets and targets[name] != port:
-                tg.start_soon(_relay_port, port, targets[name])
+                tg.start_soon(relay_address, ("127.0.0.1", port), ("127.0.0.1", targets[name]))
