@@ -5,15 +5,26 @@ both with two files in its state folder: ``ports.json`` (workload -> container p
 free once at ``lab up`` and stable across restarts) and ``services.json`` (Service -> Service port ->
 ``127.0.0.1:<real>``), which the pod network (``floe_lab.podnet``), the catalog stand-in and the
 launchers read. NodePorts are not emulated; the local vantage uses the real ports directly.
+
+Each Service also gets a ClusterIP of its own on the loopback network (``cluster_ips`` in ``services.json``; Linux
+answers on all of 127.0.0.0/8 without configuration), where the kubelet listens on every Service port and relays
+to the real port, as kube-proxy does: a client may resolve a Service name once and connect to (address, Service
+port), as libpq and floe-agents' own checks do. Where this host cannot bind those addresses, there are none and
+pods are routed to the real ports as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
+import ipaddress
 import json
 import os
+import socket
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,10 +32,13 @@ from urllib.parse import urlsplit, urlunsplit
 from floe_lab.procs import free_ports
 
 __all__ = [
+    "CLUSTER_IP_NETWORK",
     "PORTS_FILE",
     "SERVICES_FILE",
     "ServiceTable",
     "allocate_ports",
+    "assign_cluster_ips",
+    "cluster_ips_bindable",
     "cluster_suffixes",
     "services_table",
     "write_json",
@@ -33,6 +47,63 @@ __all__ = [
 
 PORTS_FILE = "ports.json"
 SERVICES_FILE = "services.json"
+CLUSTER_IP_NETWORK = ipaddress.IPv4Network("127.64.0.0/10")  # loopback, clear of 127.0.0.1 and 127.0.1.1
+_PROBES = 64  # addresses tried for one Service before taking one whose ports look busy
+
+
+def cluster_ips_bindable() -> bool:
+    """Whether this host lets a process listen on a loopback address other than 127.0.0.1 (Linux: yes; macOS
+    only after ``ifconfig lo0 alias``). Without it the lab has no ClusterIPs."""
+    try:
+        with socket.socket() as probe:
+            probe.bind((str(CLUSTER_IP_NETWORK[1]), 0))
+    except OSError:
+        return False
+    return True
+
+
+def _ports_busy(ip: str, ports: Iterable[int]) -> bool:
+    """Whether another listener (another lab's kubelet, or a wildcard one) holds one of ``ports`` on ``ip``."""
+    for port in ports:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((ip, port))
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return True
+    return False
+
+
+def assign_cluster_ips(
+    services: Mapping[str, Collection[int]], salt: str, previous: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A ClusterIP in :data:`CLUSTER_IP_NETWORK` for every Service name (name -> its Service ports).
+
+    Why hashed from ``salt`` (the lab's state folder) and the name: stable for a lab without a registry, and two labs
+    on one machine (the test suite runs several) do not meet on the same address. ``previous`` assignments are kept,
+    so a Service never moves while the lab runs; a clash (same address in this lab, or its ports already bound there
+    by someone else) moves on to the next address.
+    """
+    kept = {n: ip for n, ip in (previous or {}).items() if n in services and _is_cluster_ip(ip)}
+    taken = set(kept.values())
+    size = CLUSTER_IP_NETWORK.num_addresses
+    for name in sorted(set(services) - set(kept)):
+        digest = int.from_bytes(hashlib.sha256(f"{salt}\0{name}".encode()).digest()[:8], "big")
+        candidates = (CLUSTER_IP_NETWORK[(digest + step) % size] for step in range(size))
+        spelled = (str(c) for c in candidates if c.packed[-1] not in (0, 255))  # no .0 or .255: they look odd
+        usable = list(islice((ip for ip in spelled if ip not in taken), _PROBES))
+        chosen = next((ip for ip in usable if not _ports_busy(ip, services[name])), usable[0])
+        kept[name] = chosen
+        taken.add(chosen)
+    return kept
+
+
+def _is_cluster_ip(value: str) -> bool:
+    try:
+        return ipaddress.IPv4Address(value) in CLUSTER_IP_NETWORK
+    except ValueError:
+        return False
 
 
 def cluster_suffixes(namespaces: Iterable[str]) -> tuple[str, ...]:
@@ -108,19 +179,26 @@ class ServiceTable:
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self._services: Mapping[str, Mapping[str, str]] = data.get("services", {})
+        self._cluster_ips: Mapping[str, str] = data.get("cluster_ips") or {}
         self._suffixes = cluster_suffixes(data.get("namespaces") or ())
 
     @classmethod
     def load(cls, path: Path) -> ServiceTable:
         return cls(json.loads(path.read_text()))
 
-    def route(self, host: str, port: int) -> tuple[str, int] | None:
-        short = host
+    def _short(self, host: str) -> str:
         for suffix in self._suffixes:
-            if short.endswith(suffix):
-                short = short[: -len(suffix)]
-                break
-        target = self._services.get(short, {}).get(str(port))
+            if host.endswith(suffix):
+                return host[: -len(suffix)]
+        return host
+
+    def cluster_ip(self, host: str) -> str | None:
+        """The ClusterIP a pod resolves ``host`` to (where the kubelet relays each Service port), if any."""
+        return self._cluster_ips.get(self._short(host))
+
+    def route(self, host: str, port: int) -> tuple[str, int] | None:
+        """The real address behind a Service's port (for a client that cannot use the pod network)."""
+        target = self._services.get(self._short(host), {}).get(str(port))
         if target is None:
             return None
         addr, real = target.rsplit(":", 1)
