@@ -28,6 +28,7 @@ from kubernetes_asyncio import client
 from floe_lab.kube.client import client_configuration
 from floe_lab.kubelet.api import KubeApi
 from floe_lab.kubelet.backoff import BACKOFF_BASE, BACKOFF_MAX
+from floe_lab.kubelet.clusterips import ServiceProxy
 from floe_lab.kubelet.context import EXEC_LAUNCHER, Launcher
 from floe_lab.kubelet.cronjobs import Clock, CronJobController
 from floe_lab.kubelet.endpoints import services_table, sync_endpoints, write_services
@@ -62,11 +63,12 @@ _API_SERVICE = ("kubernetes", "default")  # the Service in front of the API serv
 
 @dataclass(frozen=True)
 class _Controllers:
-    """The controllers with memory of their own, and where pods reach the API."""
+    """The controllers with memory of their own, where pods reach the API, and the Services' ClusterIPs."""
 
     jobs: JobController
     cron: CronJobController
     access: ApiAccess | None
+    proxy: ServiceProxy
 
 
 def _with_api_service(table: dict[str, Any], access: ApiAccess | None) -> dict[str, Any]:
@@ -180,8 +182,10 @@ class Kubelet:
                 JobController(api, recorder, backoff_base=node.backoff_base, backoff_max=node.backoff_max),
                 CronJobController(api, recorder, **({} if self._clock is None else {"clock": self._clock})),
                 access,
+                await ServiceProxy.load(self._state_dir),
             )
             async with anyio.create_task_group() as watchers:
+                watchers.start_soon(ctl.proxy.run)
                 for plural in _WATCHED:
                     watchers.start_soon(self._watch, api, plural)
                 async with anyio.create_task_group() as workers:
@@ -249,6 +253,6 @@ class Kubelet:
             node.accounts.update(snap)
         await pods.sync(snap)
         ports = await anyio.to_thread.run_sync(node.port_book.table)
-        table = _with_api_service(services_table(snap, ports), ctl.access)
+        table = ctl.proxy.assign(_with_api_service(services_table(snap, ports), ctl.access))
         await anyio.to_thread.run_sync(write_services, self._state_dir, table)
         await sync_endpoints(api, snap, ports)
