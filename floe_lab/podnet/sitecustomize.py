@@ -6,8 +6,13 @@ namespaces the table lists) resolve, and their
 Service port is routed to the real loopback port behind it, while a bare name that is no Service (``localstack``)
 does not resolve even if this machine's /etc/hosts knows it. That makes endpoint faults real for every Python
 client in the pod (httpx, botocore, aiohttp, ...). The table is the JSON file named by ``FLOE_LAB_SERVICES``:
-``{"services": {"<name>": {"<port>": "127.0.0.1:<real port>"}}, "namespaces": ["<namespace>"]}``. Nothing happens
-without that variable.
+``{"services": {"<name>": {"<port>": "127.0.0.1:<real port>"}}, "namespaces": ["<namespace>"],
+"cluster_ips": {"<name>": "<address>"}}``. Nothing happens without that variable.
+
+A Service with a ClusterIP resolves to it with the port asked for, whatever it is (None, a port the Service does
+not have): the kubelet listens there on each Service port that has a backend, as kube-proxy would, so a client
+may resolve once and connect to (address, Service port) — libpq and floe-agents do. A table without
+``cluster_ips`` (a host that cannot bind them) routes to the real port instead, and an unknown port to 127.0.0.1:9.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ def _install() -> None:
     if not path:
         return
     real_getaddrinfo = socket.getaddrinfo
-    cache: dict[str, Any] = {"mtime": None, "services": {}, "suffixes": _suffixes([])}
+    cache: dict[str, Any] = {"mtime": None, "services": {}, "cluster_ips": {}, "suffixes": _suffixes([])}
 
     def services() -> dict[str, dict[str, str]]:
         try:
@@ -43,6 +48,7 @@ def _install() -> None:
             with open(path, encoding="utf-8") as fh:
                 doc = json.load(fh)
             cache["services"] = doc.get("services", {})
+            cache["cluster_ips"] = doc.get("cluster_ips") or {}
             cache["suffixes"] = _suffixes(list(doc.get("namespaces") or []))
             cache["mtime"] = mtime
         table: dict[str, dict[str, str]] = cache["services"]
@@ -57,6 +63,8 @@ def _install() -> None:
                 if short.endswith(suffix):
                     short = short[: -len(suffix)]
                     break
+            if short in table and short in cache["cluster_ips"]:
+                return real_getaddrinfo(cache["cluster_ips"][short], port, *args, **kwargs)
             if short in table:
                 target = table[short].get(str(port)) if port is not None else None
                 if target is None:  # a Service port that does not exist: resolves, but nothing answers there
