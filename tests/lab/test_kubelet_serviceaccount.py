@@ -6,12 +6,13 @@ account) means no files, and a token the API refuses is the kubelet's ``FailedMo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from floe_lab.kubelet.serviceaccount import automounts
 from tests.support.incluster import incluster_lab, job_output, json_lines, python_job
-from tests.support.kubelet import NS, eventually, waiting_reason
+from tests.support.kubelet import NS, eventually, read_text, waiting_reason
 
 READER = """
 import json, os, socket
@@ -54,7 +55,8 @@ async def test_each_pod_reads_its_own_credentials_at_the_fixed_path(tmp_path: Pa
             await lab.request("POST", f"/apis/batch/v1/namespaces/{namespace}/jobs", job)
         seen = {key: json_lines(await job_output(lab, key[1], namespace=key[0])) for key in jobs}
 
-    api = ("127.0.0.1", cluster.https_port)
+    cluster_ip = json.loads(read_text(lab.state / "services.json")).get("cluster_ips", {}).get("kubernetes")
+    api = ("127.0.0.1", cluster.https_port) if cluster_ip is None else (cluster_ip, 443)  # relayed to the API
     want_env = {
         "KUBERNETES_SERVICE_HOST": "127.0.0.1",
         "KUBERNETES_SERVICE_PORT": str(cluster.https_port),
@@ -63,7 +65,7 @@ async def test_each_pod_reads_its_own_credentials_at_the_fixed_path(tmp_path: Pa
     }
     for key, out in seen.items():
         assert out["env"] == want_env, key  # every pod, credentials or not, as service links are
-        assert tuple(out["api"]) == api, key  # kubernetes.default.svc:443 is the API's HTTPS port
+        assert tuple(out["api"]) == api, key  # kubernetes.default.svc:443 leads to the API's HTTPS port
     mine, theirs = seen["floe", "reader"]["files"], seen["other", "reader"]["files"]
     ca = cluster.ca.read_text()
     assert sorted(mine) == ["ca.crt", "namespace", "token"]

@@ -87,7 +87,9 @@ async def test_deployment_runs_a_real_process_behind_a_ready_pod(tmp_path: Path)
         assert subset["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
         assert json.loads(ep["metadata"]["annotations"][REAL_PORTS_ANNOTATION]) == {"http": ports["web"]["http"]}
         table = json.loads(read_text(lab.state / "services.json"))
+        cluster_ips = table.pop("cluster_ips", {})  # where pods connect on the Service port (test_kubelet_cluster_ips)
         assert table == {"services": {"web": {"80": f"127.0.0.1:{ports['web']['http']}"}}, "namespaces": [NS]}
+        assert set(cluster_ips) <= {"web"}
 
         # a pod reaches the Service by name and Service port, through the pod network and services.json
         await lab.apply(workload("Job", "probe", "job:probe-web", container("probe")))
