@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from kubernetes_asyncio import client
 
 __all__ = ["CLASS_TEXT", "JOB_CLASSES", "LogKey", "LogTail", "because", "diagnose", "diagnosis_of", "failing",
-           "job_log_key", "job_obs", "last_pod", "log_keys", "owned_pods", "read_logs"]  # fmt: skip
+           "job_log_key", "job_obs", "last_pod", "log_keys", "not_ours", "owned_pods", "read_logs"]  # fmt: skip
 
 RESTART_WARN = 3
 LOG_TAIL_LINES = 20
@@ -84,6 +84,25 @@ def last_pod(job: Job, pods: list[Pod]) -> Pod | None:
     """The newest pod ``job`` owns."""
     owned = sorted(owned_pods(job, pods), key=lambda p: str(p.metadata.creation_timestamp))
     return owned[-1] if owned else None
+
+
+SELF_IMAGE = "floe-agents"  # this tool's image repository (its last path segment, any registry and tag)
+
+
+def _repository(image: str | None) -> str:
+    """``floe-agents`` from ``registry.example.com/platform/floe-agents:0.1.0@sha256:…``."""
+    return (image or "").split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
+
+
+def not_ours(pods: list[Pod], jobs: list[Job]) -> tuple[list[Pod], list[Job]]:
+    """The pods and Jobs that are not floe-agents' own runs. Why: the CronJob's runs are the tool, not the platform;
+    a run that is still going (this one) or that ended failing because the platform was failing (exit code 2) would
+    otherwise be reported as a Job that never completes or fails, by every later run."""
+    ours = {p.metadata.uid for p in pods if any(_repository(c.image) == SELF_IMAGE for c in p.spec.containers)}
+    return (
+        [p for p in pods if p.metadata.uid not in ours],
+        [j for j in jobs if not any(p.metadata.uid in ours for p in owned_pods(j, pods))],
+    )
 
 
 def owned_pods(job: Job, pods: list[Pod]) -> list[Pod]:

@@ -33,7 +33,7 @@ from floe_agents.probes._kube_objects import (
     settled_since,
 )
 from floe_agents.probes._kube_refs import Stores, empty_vars, optional_obs, read_secrets, reference_obs, referenced
-from floe_agents.probes._kube_workloads import LogKey, LogTail, job_obs, log_keys, read_logs
+from floe_agents.probes._kube_workloads import LogKey, LogTail, job_obs, log_keys, not_ours, read_logs
 from floe_agents.probes._models.kube import Endpoints, Event, Job, KeyStore, Pod, Service
 from floe_agents.probes._models.lenient import parse_each
 from floe_agents.probes._verdict import Verdict
@@ -107,7 +107,7 @@ async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> lis
         cause = errors["pods"]
         raise CannotObserveError(cause.code, cause.summary, subject=cause.subject, evidence=cause.evidence)
     where = functools.partial(comp_of, known=known)
-    pods, jobs = parse_each(Pod, got["pods"]), parse_each(Job, got.get("jobs", []))
+    pods, jobs = not_ours(parse_each(Pod, got["pods"]), parse_each(Job, got.get("jobs", [])))
     failed_jobs = [j for j in jobs if any(c.type == "Failed" and c.status == "True" for c in j.status.conditions)]
     logs: dict[LogKey, LogTail] = {}
 
