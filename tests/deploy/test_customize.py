@@ -16,6 +16,7 @@ import pytest
 
 from floe_agents.cli.common import build_plan
 from tests.deploy.kustomize import DEPLOY, KUBECTL, NO_KUBECTL, Obj, find, only, render
+from tests.deploy.test_config import PLATFORM_FILE
 
 EXAMPLE = DEPLOY / "examples" / "data-platform"
 
@@ -52,6 +53,7 @@ def test_schedule_image_and_targets_are_the_teams(example: list[Obj], tmp_path: 
     assert container["image"] == "registry.example.com/platform/floe-agents:0.1.0"
     for key, text in only(example, "ConfigMap")["data"].items():
         (tmp_path / key).write_text(text)
+    (tmp_path / "platform.yaml").write_text(PLATFORM_FILE.read_text())  # the platform's own, projected beside it
     plan = build_plan(None, str(tmp_path / "targets.yaml"), None, None, 20.0, 32)
     assert plan.targets.namespace == "data-platform", "the targets file observes the namespace it is deployed in"
-    assert plan.platform is not None, "platform.yaml kept from the base"
+    assert plan.platform is not None, "the platform's platform.yaml, beside the team's targets file"
