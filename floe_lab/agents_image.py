@@ -58,14 +58,16 @@ async def floe_agents_image(ctx: LaunchContext) -> procs.ProcSpec:
     return await anyio.to_thread.run_sync(_spec, ctx)
 
 
-def _reachable_by_any_user() -> None:
-    """Let any user traverse to this interpreter and virtualenv, as any user can in the image (``/opt/floe-agents``
-    and the base image's Python are world-readable). Why: the CronJob runs as ``runAsUser: 10001``, and a Python
-    installed under a private home (``/root`` is 0700) cannot be executed by it. Only the execute (traverse) bits are
-    added, to folders that lack it; nothing becomes listable or readable that was not. Root only (the lab node)."""
+def _reachable_by_any_user(pod_dir: Path) -> None:
+    """Let any user traverse to this interpreter, this virtualenv and the pod's own folder (its volumes), as any user
+    can reach them in a container: the image's ``/opt/floe-agents`` and base Python are world-readable, and a node
+    bind-mounts the volumes at their ``mountPath``. Why: the CronJob runs as ``runAsUser: 10001``, and the lab keeps
+    Python and the lab's state under private homes (``/root``, pytest's ``/tmp/pytest-of-root``: 0700), where that
+    user could neither run the interpreter nor read ``/etc/floe-agents/targets.yaml``. Only the execute (traverse)
+    bits are added, to folders that lack them; nothing becomes listable or readable that was not. Root only."""
     if os.geteuid() != 0:
         return
-    for target in {Path(sys.executable).resolve(), _VENV_BIN.resolve()}:
+    for target in {Path(sys.executable).resolve(), _VENV_BIN.resolve(), pod_dir.resolve() / "volumes" / "-"}:
         for folder in target.parents:
             mode = folder.stat().st_mode  # group too: a container left in group 0 is judged by the group bits
             if mode & _TRAVERSE != _TRAVERSE:
@@ -73,7 +75,7 @@ def _reachable_by_any_user() -> None:
 
 
 def _spec(ctx: LaunchContext) -> procs.ProcSpec:
-    _reachable_by_any_user()  # whichever user the kubelet runs the container as
+    _reachable_by_any_user(ctx.pod_dir)  # whichever user the kubelet runs the container as
     paths = _paths(ctx)
     asked = requested_command(ctx.container, entrypoint=ENTRYPOINT) or [*ENTRYPOINT, *CMD]
     image_path = f"{IMAGE_BIN}{os.pathsep}{os.environ.get('PATH', os.defpath)}"

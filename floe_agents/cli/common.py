@@ -23,7 +23,12 @@ def _target_path(target: str | None) -> Path | None:
     if target is None:
         return None
     path = Path(target)
-    if path.exists() or "/" in target or "." in target:
+    if "/" in target or "." in target:
+        return path  # a path: reading it says what is wrong with it (missing, unreadable), in one line
+    try:
+        if path.exists():
+            return path
+    except OSError:  # a folder we may not enter (PermissionError): reading it will say so
         return path
     return named_target(target) or path
 
