@@ -112,7 +112,7 @@ def test_a_failed_lab_up_names_the_server_and_its_log(
     "ExceptionGroup: unhandled errors in a TaskGroup"."""
     died = [sys.executable, "-c", "print('boom: cannot bind', flush=True); raise SystemExit(1)"]
 
-    async def failing_up(state_dir: Path, scenario: Any, say: Any) -> None:
+    async def failing_up(state_dir: Path, scenario: Any, say: Any, **_: Any) -> None:
         async with anyio.create_task_group() as tg:
             tg.start_soon(
                 procs.start, state_dir, procs.ProcSpec(name="kubelet", argv=died, ready=[procs.LogReady("READY")])

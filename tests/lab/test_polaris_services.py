@@ -17,7 +17,7 @@ from floe_lab.polaris.services import ConnectFailedError, ServiceTable, UnknownH
 
 
 def _table(path: Path, services: dict[str, dict[str, str]], namespace: str = "floe") -> ServiceTable:
-    path.write_text(json.dumps({"namespace": namespace, "services": services}))
+    path.write_text(json.dumps({"namespaces": [namespace], "services": services}))
     return ServiceTable(path)
 
 
