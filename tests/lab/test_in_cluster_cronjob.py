@@ -1,14 +1,20 @@
-"""Step 8's done-when, end to end in the lab with the real kubectl: floe-agents runs in the cluster it diagnoses.
+"""Step 8's done-when, end to end in the lab with the real kubectl: floe-agents runs in the cluster it diagnoses, with
+exactly the privileges it needs.
 
-`kubectl apply -k` of the shipped overlay (through a thin overlay of the test's: a schedule of every minute, and
-the collector's OTLP/HTTP port, since gRPC's own C resolver cannot see the lab's pod DNS) → the lab's CronJob
-controller fires → the pod runs `floe-agents investigate` in-cluster (its ServiceAccount's token, RBAC enforced by
-the lab's API) → the ConfigMap floe-agents-report holds a report naming the seed's root causes → the run's trace is
-in the lab's Jaeger, and the API recorded no 403 for the account. Then the heal overlay: two runs at once, one
-heals the seed, the other reports the Lease holder; an investigation afterwards finds the platform healthy.
+One seed lab of this module's own, in order:
+1. Least privilege (tests/support/least_privilege.py): the investigate overlay's RBAC applied, the ServiceAccount's
+   TokenRequest token, the CronJob's own command run from here; every request it makes is granted and every rule
+   is used (or named with the path that needs it). `heal` under that Role reports every step not permitted and
+   writes nothing.
+2. `kubectl apply -k` of the shipped overlay (through a thin overlay of the test's: a schedule of every minute, and
+   the collector's OTLP/HTTP port, since gRPC's own C resolver cannot see the lab's pod DNS) → the lab's CronJob
+   controller fires → the pod runs `floe-agents investigate` in-cluster (its ServiceAccount's token, RBAC enforced)
+   → the ConfigMap floe-agents-report names the seed's root causes → the run's trace is in the lab's Jaeger.
+3. The heal overlay: two runs at once, one heals the seed under the heal Roles (every request granted, every rule
+   used or excused), the other reports the Lease holder; an investigation afterwards finds the platform healthy.
 
-Why one module with its own seed lab: the scenario labs other tests share are read-only until their own heal test,
-and this one writes (RBAC objects, the CronJob, the report, the heal).
+Why one module and one lab: each lab start and each heal costs a minute on this machine, and the steps above
+build on each other (the Roles, then the CronJob, then the heal that ends the seed).
 """
 
 from __future__ import annotations
@@ -25,14 +31,15 @@ from typing import Any
 import httpx
 import pytest
 
+from floe_lab.kube.rbac import PolicyRule
 from floe_lab.scenario import load_scenario
 from tests.support.lab import NS, LabHandle, cli, start_lab
+from tests.support.least_privilege import as_level, compare, cronjob_args, render_rbac, requests_of_sa
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(1500)]
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = shutil.which("kubectl")
-ACCOUNT = f"system:serviceaccount:{NS}:floe-agents"
 REPORT = "floe-agents-report"
 
 
@@ -93,9 +100,34 @@ def report(lab: LabHandle, prefix: str = "report") -> dict[str, Any]:
     return dict(json.loads(data[f"{prefix}-latest.json"]))
 
 
+def test_investigate_uses_exactly_the_investigate_role(seed: LabHandle, tmp_path: Path) -> None:
+    targets, rules = as_level(seed, "investigate", tmp_path)
+    before = requests_of_sa(seed)
+    result = cli(*cronjob_args("investigate", targets), timeout=120)
+    assert result.returncode == 2, result.stderr[-3000:]  # the scenario's faults, found
+    report = json.loads(result.stdout)
+    assert not [f for f in report["findings"] if f["code"] == "k8s.api_unauthorized"], "a read was refused"
+    compare(requests_of_sa(seed, before), rules)
+
+
+def test_heal_under_the_investigate_role_reports_every_step_and_writes_nothing(seed: LabHandle, tmp_path: Path) -> None:
+    targets, _ = as_level(seed, "investigate", tmp_path)
+    before = requests_of_sa(seed)
+    result = cli("heal", "--yes", "--target", str(targets), "--json", timeout=300)
+    report = json.loads(result.stdout)
+    assert report["outcome"] == "not-permitted" and result.returncode == 2, result.stderr[-3000:]
+    assert report["applied"] == [] and report["not_permitted"], report
+    assert all(r["needs"] for r in report["not_permitted"])
+    verbs = ("create", "update", "patch", "delete", "deletecollection")
+    reviews = ("authorization.k8s.io", "authentication.k8s.io")
+    writes = [r for r in requests_of_sa(seed, before) if r["verb"] in verbs and r["apiGroup"] not in reviews]
+    assert writes == [], writes
+
+
 def test_the_cronjob_runs_investigate_in_cluster_and_leaves_its_report_and_trace(
     seed: LabHandle, tmp_path: Path
 ) -> None:
+    before = requests_of_sa(seed)
     kubectl(seed, "apply", "-k", str(overlay(tmp_path, "investigate", schedule="* * * * *")))
     [job] = eventually("a run of the CronJob, finished", lambda: finished_jobs(seed), within=240)
     kubectl(seed, "-n", NS, "patch", "cronjob", "floe-agents", "-p", '{"spec":{"suspend":true}}')
@@ -115,9 +147,10 @@ def test_the_cronjob_runs_investigate_in_cluster_and_leaves_its_report_and_trace
     refused = [f["subject"] for f in found["findings"] if f["code"] == "tcp.refused"]
     assert refused in ([], ["floe-dagster-dagster-webserver:80"]), refused  # the seed's webserver cannot start
 
-    access = seed.kube(f"/lab/v1/requests/by-user?user={ACCOUNT}").json()["by_user"].get(ACCOUNT, [])
-    assert access, "the run authenticated as its ServiceAccount"
-    assert [a for a in access if a["code"] == 403] == [], "the investigate Role grants all the run asks"
+    ran = requests_of_sa(seed, before)
+    assert ran, "the run authenticated as its ServiceAccount"
+    rules = [PolicyRule.of(r) for o in render_rbac("investigate") if o["kind"] == "Role" for r in o.get("rules") or []]
+    compare(ran, rules)  # in its pod, under the shipped Roles: every request granted (no 403), no rule unused
 
     query = seed.url("floe-infra-jaeger", "query")
 
@@ -131,6 +164,8 @@ def test_the_heal_cronjob_heals_the_seed_and_a_second_run_reports_the_lease_hold
     seed: LabHandle, tmp_path: Path
 ) -> None:
     kubectl(seed, "apply", "-k", str(overlay(tmp_path, "heal", schedule="0 0 1 1 *")))
+    rules = [PolicyRule.of(r) for o in render_rbac("heal") if o["kind"] == "Role" for r in o.get("rules") or []]
+    before = requests_of_sa(seed)
     for name in ("heal-a", "heal-b"):  # two runs at once, as a retried schedule or a person's manual run would
         manifest = kubectl(seed, "-n", NS, "create", "job", name, "--from=cronjob/floe-agents", "--dry-run=client",
                            "-o", "json")  # fmt: skip
@@ -141,6 +176,7 @@ def test_the_heal_cronjob_heals_the_seed_and_a_second_run_reports_the_lease_hold
     locked = [name for name, text in logs.items() if f"another heal holds Lease {NS}/floe-agents-heal" in text]
     assert len(locked) == 1, logs  # one healed, the other said who held the Lease and changed nothing
 
+    compare(requests_of_sa(seed, before), rules)  # both runs, in their pods: granted, and no rule unused
     healed = report(seed, "heal")
     assert healed["outcome"] == "healed", (healed["outcome"], healed.get("causes_after"))
     after = cli("investigate", "--target", str(seed.targets_file), "--json", timeout=300)

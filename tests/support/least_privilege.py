@@ -1,12 +1,9 @@
-"""Least privilege, proven: the Roles under ``deploy/`` grant exactly what ``investigate`` and ``heal`` request.
+"""Least privilege, proven (shared by the in-cluster tests): the Roles under ``deploy/`` against what a run requests.
 
-A lab of this module's own (scenario missing-secret: heal creates a Secret, sets env, restarts workloads) gets the
-RBAC objects of ``kubectl kustomize deploy/overlays/<level>`` applied; the floe-agents ServiceAccount's token comes
-from TokenRequest, and the real CLI runs with it. It runs what the overlay's CronJob runs (its
-arguments, sinks included). The lab's API records every request per identity; each is
-compared with the overlay's rules both ways: every request allowed (no 403 at all), and every rule used — a rule
-this scenario's path does not reach must be named in :data:`OTHER_PATHS` with the path that needs it. Under the
-investigate Role, ``heal`` reports every step as not permitted and writes nothing.
+The RBAC objects of ``kubectl kustomize deploy/overlays/<level>`` are applied to a lab; the floe-agents
+ServiceAccount's token comes from TokenRequest. The lab's API records every request per identity; :func:`compare`
+checks them against the overlay's rules both ways: every request allowed (no 403 at all), and every rule used — a
+rule the scenario's path does not reach must be named in :data:`OTHER_PATHS` with the path that needs it.
 """
 
 from __future__ import annotations
@@ -14,23 +11,22 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from itertools import product
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from floe_lab.kube.rbac import PolicyRule, matches
 from floe_lab.kube.requestinfo import RequestInfo
-from tests.support.lab import NS, LabHandle, cli, start_lab
+from tests.support.lab import NS, LabHandle
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 KUBECTL = shutil.which("kubectl")
 SA = f"system:serviceaccount:{NS}:floe-agents"
 RBAC_KINDS = {"ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"}
+
 # (apiGroup, resource, verb) a Role grants that this scenario's run does not reach, and the path that needs it.
 OTHER_PATHS: dict[tuple[str, str, str], str] = {
     ("", "pods/log", "get"): "a container that does not run while investigated (probes/_kube_workloads.py)",
@@ -47,33 +43,20 @@ OTHER_PATHS: dict[tuple[str, str, str], str] = {
     ("", "secrets", "patch"): "k8s_create_secret adding a missing key to a Secret that exists (here it is absent)",
 }
 
-pytestmark = [
-    pytest.mark.lab,
-    pytest.mark.skipif(KUBECTL is None, reason="no kubectl on PATH: the overlays are rendered with kubectl kustomize"),
-    pytest.mark.skipif(not (DEPLOY / "overlays").is_dir(), reason="deploy/overlays is not there yet"),
-    pytest.mark.parametrize("lab", ["missing-secret"], indirect=True),
-]
 
-
-@pytest.fixture(scope="module")
-def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    """A lab of this module's own: heal changes it, and the ServiceAccount's Roles change between the tests."""
-    yield from start_lab(request.param, tmp_path_factory.mktemp(f"rbac-{request.param}"))
-
-
-def _render(level: str) -> list[dict[str, Any]]:
+def render_rbac(level: str) -> list[dict[str, Any]]:
     """The overlay's RBAC objects, as ``kubectl kustomize`` renders them."""
-    return [d for d in _rendered(level) if d.get("kind") in RBAC_KINDS]
+    return [d for d in rendered(level) if d.get("kind") in RBAC_KINDS]
 
 
-def _cronjob_args(level: str, targets: Path) -> list[str]:
+def cronjob_args(level: str, targets: Path) -> list[str]:
     """What the overlay's CronJob runs (``--target`` pointed at ``targets``): the sinks it writes are its too."""
-    [cronjob] = [d for d in _rendered(level) if d.get("kind") == "CronJob"]
+    [cronjob] = [d for d in rendered(level) if d.get("kind") == "CronJob"]
     args = [str(a) for a in cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]]
     return [str(targets) if i and args[i - 1] == "--target" else a for i, a in enumerate(args)]
 
 
-def _rendered(level: str) -> list[dict[str, Any]]:
+def rendered(level: str) -> list[dict[str, Any]]:
     assert KUBECTL is not None
     out = subprocess.run([KUBECTL, "kustomize", str(DEPLOY / "overlays" / level)], capture_output=True, text=True,
                          check=True, timeout=60).stdout  # fmt: skip
@@ -87,9 +70,9 @@ def _path(obj: dict[str, Any]) -> str:
     return f"{group}/namespaces/{ns}/{plural}" if ns else f"{group}/{plural}"
 
 
-def _as_level(lab: LabHandle, level: str, tmp: Path) -> tuple[Path, list[PolicyRule]]:
+def as_level(lab: LabHandle, level: str, tmp: Path) -> tuple[Path, list[PolicyRule]]:
     """Only ``level``'s RBAC bound to the ServiceAccount; a targets file with its TokenRequest token; the rules."""
-    objects = _render(level)
+    objects = render_rbac(level)
     with httpx.Client(base_url=lab.info["api_url"], headers={"Authorization": f"Bearer {lab.token}"}) as admin:
         for old in admin.get(f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/rolebindings").json()["items"]:
             if old["metadata"]["name"].startswith("floe-agents"):
@@ -116,7 +99,7 @@ def _key(record: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in record.items() if k != "count"}, sort_keys=True)
 
 
-def _requests(lab: LabHandle, since: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+def requests_of_sa(lab: LabHandle, since: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The ServiceAccount's recorded requests (those made after ``since``, an earlier answer, when given)."""
     answer = httpx.get(f"{lab.info['api_url']}/lab/v1/requests/by-user", params={"user": SA},
                        headers={"Authorization": f"Bearer {lab.token}"}, timeout=10)  # fmt: skip
@@ -130,7 +113,7 @@ def _info(r: dict[str, Any]) -> RequestInfo:
                        r["subresource"], r["name"])  # fmt: skip
 
 
-def _compare(requests: list[dict[str, Any]], rules: list[PolicyRule]) -> None:
+def compare(requests: list[dict[str, Any]], rules: list[PolicyRule]) -> None:
     """Every request allowed by the rules (or the defaults every identity has); every rule used or excused."""
     assert [r for r in requests if r["code"] == 403] == [], "a run under its own Role met a 403"
     from floe_lab.kube.rbac import DEFAULT_RULES  # noqa: PLC0415
@@ -144,40 +127,3 @@ def _compare(requests: list[dict[str, Any]], rules: list[PolicyRule]) -> None:
             if not any(matches(unit, _info(r)) for r in requests) and (group, resource, verb) not in OTHER_PATHS:
                 unused.append((group, resource, verb, rule.resource_names))
     assert unused == [], f"rules no request used (name the other path in OTHER_PATHS if one needs them): {unused}"
-
-
-def test_investigate_uses_exactly_the_investigate_role(lab: LabHandle, tmp_path: Path) -> None:
-    targets, rules = _as_level(lab, "investigate", tmp_path)
-    before = _requests(lab)
-    result = cli(*_cronjob_args("investigate", targets), timeout=120)
-    assert result.returncode == 2, result.stderr[-3000:]  # the scenario's fault, found
-    report = json.loads(result.stdout)
-    assert not [f for f in report["findings"] if f["code"] == "k8s.api_unauthorized"], "a read was refused"
-    _compare(_requests(lab, before), rules)
-
-
-def test_heal_under_the_investigate_role_reports_every_step_and_writes_nothing(lab: LabHandle, tmp_path: Path) -> None:
-    targets, _ = _as_level(lab, "investigate", tmp_path)
-    before = _requests(lab)
-    result = cli("heal", "--yes", "--target", str(targets), "--json", timeout=300)
-    report = json.loads(result.stdout)
-    assert report["outcome"] == "not-permitted" and result.returncode == 2, result.stderr[-3000:]
-    assert report["applied"] == [] and report["not_permitted"], report
-    assert all(r["needs"] for r in report["not_permitted"])
-    verbs = ("create", "update", "patch", "delete", "deletecollection")
-    reviews = ("authorization.k8s.io", "authentication.k8s.io")
-    writes = [r for r in _requests(lab, before) if r["verb"] in verbs and r["apiGroup"] not in reviews]
-    assert writes == [], writes
-
-
-@pytest.mark.changes_lab
-def test_heal_uses_exactly_the_heal_roles(lab: LabHandle, tmp_path: Path) -> None:
-    targets, rules = _as_level(lab, "heal", tmp_path)
-    before = _requests(lab)
-    result = cli(*_cronjob_args("heal", targets), timeout=600)
-    report = json.loads(result.stdout)
-    assert report["outcome"] == "healed" and result.returncode == 0, (
-        report.get("not_permitted"),
-        result.stderr[-3000:],
-    )
-    _compare(_requests(lab, before), rules)
