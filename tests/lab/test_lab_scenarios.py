@@ -79,6 +79,11 @@ def test_heal_plans_without_writing_then_heals_to_green_and_a_second_heal_does_n
     assert dry.returncode == 1 and plan["outcome"] == "planned", dry.stderr[-2000:]
     automatic = {p["cause"] for p in plan["plan"] if p["kind"] == "automatic"}
     assert scenario.root_causes[0] in automatic, plan["plan"]
+    if scenario.name == "seed":
+        # Its five faults are each healed here in their own scenario, and the seed as a whole is healed to green
+        # twice more: by `floe-agents demo` (test_cli_demo.py) and by the heal CronJob in-cluster
+        # (test_in_cluster_cronjob.py). A third seed heal here cost the suite 2.5 minutes.
+        return
 
     # A hook Job that never ran is the one thing heal does not re-create (it never saw the Job; `helm upgrade` can):
     # it makes what the Job would have made, and the Job's absence is then settled (moot, counted ok).
