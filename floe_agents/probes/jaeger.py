@@ -32,6 +32,10 @@ from floe_agents.topology import PIPELINE_COMPONENTS
 REQUEST_TIMEOUT_S = 2.5
 RECENT_S = 3600
 SELF_SERVICE = "jaeger-all-in-one"
+# Services that are not the platform's: Jaeger tracing itself, and floe-agents' own runs (selftrace's default
+# OTEL_SERVICE_NAME), whose spans land in the platform's Jaeger once a run is traced; neither is an emitter sending
+# under another name.
+NOT_THE_PLATFORM = frozenset({SELF_SERVICE, "floe-agents"})
 _EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 CODES = {
@@ -141,7 +145,7 @@ async def _service(ctx: ProbeContext, query: Endpoint, service: str, services: l
     evidence[PRODUCED_BY] = list(PIPELINE_COMPONENTS)
     if ctx.platform is not None:
         evidence["configured_otlp_endpoint"] = ctx.platform.observability.otlp_endpoint
-    others = [s for s in services if s != SELF_SERVICE]
+    others = [s for s in services if s not in NOT_THE_PLATFORM]
     if service not in services and others:
         arriving = ", ".join(others)
         return ctx.finding(

@@ -94,6 +94,16 @@ async def test_traces_under_another_name_are_a_warning_naming_both(make_ctx: Ctx
     assert present["jaeger.traces_present"].subject == "floe-demo"
 
 
+async def test_floe_agents_own_traces_are_not_the_platforms(make_ctx: CtxFactory, standin: JaegerURLs) -> None:
+    """A traced floe-agents run lands in the platform's Jaeger as 'floe-agents': the emitters are still silent,
+    not sending under another name (the next run must not blame a rename for the silence)."""
+    assert standin.otlp_grpc is not None
+    await anyio.to_thread.run_sync(emit, standin.otlp_grpc, "floe-agents")
+    found = by_code(await run_probe(jaeger, standin_ctx(make_ctx, standin, platform())))
+    assert "jaeger.service_name_mismatch" not in found
+    assert found["jaeger.expected_service_missing"].status is Status.FAIL
+
+
 async def test_known_service_without_recent_traces_warns(make_ctx: CtxFactory, standin: JaegerURLs) -> None:
     await anyio.to_thread.run_sync(emit, standin.otlp_grpc or "", SERVICE, 3 * 3600)
     found = by_code(await run_probe(jaeger, standin_ctx(make_ctx, standin, platform())))
