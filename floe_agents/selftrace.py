@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 from floe_agents import __version__
 from floe_agents.config import ConfigError
 from floe_agents.config.platform import PlatformConfig
-from floe_agents.config.targets import Targets
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -53,13 +52,9 @@ class TelemetrySettings:
     source: str
 
 
-def telemetry_settings(
-    environ: Mapping[str, str], platform: PlatformConfig | None, targets: Targets | None = None
-) -> TelemetrySettings | None:
+def telemetry_settings(environ: Mapping[str, str], platform: PlatformConfig | None) -> TelemetrySettings | None:
     """The settings the environment and platform.yaml give, or None when traces are off; ConfigError for a value
-    floe-agents cannot use (a usage error: one line, exit 3). platform.yaml names the collector as the cluster
-    does; ``targets`` says how this run reaches it (a laptop: the collector's port-forward or NodePort), so a run
-    outside the cluster sends its spans where they arrive instead of warning on every run."""
+    floe-agents cannot use (a usage error: one line, exit 3)."""
     if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return None
     if environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
@@ -82,8 +77,6 @@ def telemetry_settings(
         raise ConfigError(name, f"{chosen!r} is not supported (grpc or http/protobuf)")
     protocol: Protocol = "grpc" if chosen == "grpc" or (not chosen and port == GRPC_PORT) else "http/protobuf"
     service = environ.get("OTEL_SERVICE_NAME", "").strip() or "floe-agents"
-    if source == "observability.otlp_endpoint" and targets is not None:
-        endpoint = targets.reach(endpoint) or endpoint
     return TelemetrySettings(endpoint, protocol, service, source)
 
 

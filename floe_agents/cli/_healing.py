@@ -178,7 +178,7 @@ def run_heal(
     try:
         plan = build_plan(config, target, None, None, timeout, 32, rules)
         load_playbooks(search_path(playbooks or []))  # a broken playbook is a usage error before anything runs
-        tracing = telemetry_settings(os.environ, plan.platform, plan.targets)
+        tracing = telemetry_settings(os.environ, plan.platform)
     except ConfigError as exc:
         raise fail(str(exc)) from None
     redactor = plan.redactor()

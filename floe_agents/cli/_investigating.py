@@ -130,7 +130,7 @@ def run_investigate(
     specs = sink_specs(report, sinks)
     try:
         plan = build_plan(config, target, only, skip, timeout, concurrency, rules)
-        tracing = telemetry_settings(os.environ, plan.platform, plan.targets)
+        tracing = telemetry_settings(os.environ, plan.platform)
     except ConfigError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:  # before the run (and its signal handling) started: nothing was written

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, SecretStr, model_validator
 
@@ -138,22 +138,6 @@ class Targets(_Strict):
     platform: str | None = Field(default=None, description="platform.yaml to use when --config is not given.")
     source_tables: SourceTables = Field(default_factory=SourceTables)
 
-    def reach(self, url: str) -> str | None:
-        """``url`` as written for some vantage (platform.yaml's in-cluster collector, say) as this run's vantage
-        reaches it: the URL here of the endpoint one of whose URLs has the same host and port, keeping ``url``'s
-        scheme, path and query. None when no endpoint matches (or ``url`` is not a URL)."""
-        try:
-            key = _host_port(url)
-            for comp in self.components.values():
-                for ep in comp.endpoints.values():
-                    mine = ep.url_for(self.vantage)
-                    if mine and any(_host_port(other) == key for other in ep.urls.values()):
-                        asked, here = urlsplit(url), urlsplit(mine)
-                        return urlunsplit((asked.scheme, here.netloc, asked.path, asked.query, ""))
-        except ValueError:
-            return None
-        return None
-
     @model_validator(mode="after")
     def _vantage_known(self) -> Targets:
         if self.vantage not in self.vantages:
@@ -220,12 +204,6 @@ def default_targets_data() -> dict[str, Any]:
             "cube": {"endpoints": {"api": ep(_svc("floe-cube-api", 4000), _local(30400), "/readyz")}},
         },
     }
-
-
-def _host_port(url: str) -> tuple[str, int | None]:
-    """(host, port) of ``url``, the scheme's default port filled in; ValueError for a bad port."""
-    parts = urlsplit(url)
-    return (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
