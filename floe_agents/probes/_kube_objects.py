@@ -102,10 +102,12 @@ def service_obs(
         if not selector or svc.spec.type == "ExternalName":
             continue
         subsets = by_name[name].subsets if name in by_name else []
+        chosen = [p for p in pods if all(p.metadata.labels.get(k) == v for k, v in selector.items())]
+        selected = [p.name for p in chosen]
         if any(s.addresses for s in subsets):
+            out += _undeclared_target_ports(svc, chosen, where)
             continue
         not_ready = [a.target_ref.name for s in subsets for a in s.not_ready_addresses]
-        selected = [p.name for p in pods if all(p.metadata.labels.get(k) == v for k, v in selector.items())]
         why = (
             f"{len(not_ready)} not ready"
             if not_ready
@@ -117,6 +119,30 @@ def service_obs(
                         "endpoints_object": name in by_name}  # fmt: skip
         summary = f"Service {name} has no ready endpoints ({why})"
         out.append(_verdict(Status.FAIL, "k8s.service_no_ready_endpoints", summary, where(svc), f"service/{name}", ev))
+    return out
+
+
+def _undeclared_target_ports(svc: Service, chosen: list[Pod], where: Where) -> list[Verdict]:
+    """A Service port sent to a container port that none of the pods it selects declares, while they declare
+    others: a named one gives no endpoint, a number one that nothing listens on (a targetPort typo, a port the
+    chart changed): the pods are healthy, the Service is not. Pods that declare no port say nothing either way."""
+    declared = sorted({(cp.name or "", cp.container_port) for p in chosen for c in p.spec.containers for cp in c.ports
+                       if cp.container_port is not None})  # fmt: skip
+    if not declared:
+        return []
+    names, numbers = {n for n, _ in declared if n}, {n for _, n in declared}
+    shown = [f"{n}={p}" if n else str(p) for n, p in declared]
+    out = []
+    for port in svc.spec.ports:
+        target = port.target
+        if target is None or (target in names if isinstance(target, str) else target in numbers):
+            continue
+        summary = (f"Service {svc.name} sends port {port.port} to container port {target}, which no pod it selects "
+                   f"declares (they declare {', '.join(shown)})")  # fmt: skip
+        ev: Evidence = {"service": svc.name, "port": port.port, "target_port": target, "declared_ports": shown,
+                        "selected_pods": sorted(p.name for p in chosen if p.name)}  # fmt: skip
+        out.append(_verdict(Status.FAIL, "k8s.service_target_port_undeclared", summary, where(svc),
+                            f"service/{svc.name}", ev))  # fmt: skip
     return out
 
 

@@ -63,6 +63,7 @@ CODES = {
     "k8s.optional_ref_unresolved": "warn: an optional Secret/ConfigMap (key) does not exist: an env var left unset or "
     "a mount left empty (evidence: env_var, mounts)",
     "k8s.service_no_ready_endpoints": "fail: a Service has no ready backend",
+    "k8s.service_target_port_undeclared": "fail: a Service sends a port to a container port its pods do not declare",
     "k8s.hook_job_failed": "fail: a (Helm hook) Job ended Failed",
     "k8s.hook_job_incomplete": "warn: a Job has neither completed nor failed (stuck, or still running)",
     "k8s.hook_job_absent": "warn (unknown when no hook Job is kept at all): an expected Floe init Job is missing",
@@ -81,6 +82,8 @@ FIXES = {
     "({evidence.message}); kubectl -n {namespace} describe pod {evidence.pod}.",
     "k8s.pod_failed": "Read why it failed: kubectl -n {namespace} describe pod {evidence.pod}; kubectl -n {namespace} "
     "logs {evidence.pod}.",
+    "k8s.service_target_port_undeclared": "Point port {evidence.port} of Service {evidence.service} at a port its "
+    "pods declare ({evidence.declared_ports}): kubectl -n {namespace} edit service {evidence.service} (targetPort).",
     "k8s.service_no_ready_endpoints": "Make the pods behind Service {evidence.service} run and pass their readiness "
     "probe (kubectl -n {namespace} get pods -o wide), or make its selector match them (kubectl -n {namespace} get "
     "endpoints {evidence.service}).",

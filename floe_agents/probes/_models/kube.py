@@ -63,14 +63,21 @@ class Event(KubeObject):
     event_time: str | None = Field(None, alias="eventTime")
 
 
-class _ServicePort(Model):
+class ServicePort(Model):
+    name: str | None = None
     port: int | None = None
+    target_port: int | str | None = Field(None, alias="targetPort")  # a number or a container port's name
+
+    @property
+    def target(self) -> int | str | None:
+        """Where the Service sends this port: its targetPort, or the same number when none is set."""
+        return self.port if self.target_port is None else self.target_port
 
 
 class _ServiceSpec(Model):
     selector: Strings | None = None
     type: str | None = None
-    ports: Objects[_ServicePort] = ()
+    ports: Objects[ServicePort] = ()
 
 
 class Service(KubeObject):

@@ -100,8 +100,13 @@ class SecurityContext(Model):
     fs_group: int | None = Field(None, alias="fsGroup")
 
 
+class ContainerPort(Named):
+    container_port: int | None = Field(None, alias="containerPort")
+
+
 class Container(Named):
     image: str | None = None
+    ports: Objects[ContainerPort] = ()
     command: Words = ()
     args: Words = ()
     env: Objects[EnvVar] = ()
