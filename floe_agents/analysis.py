@@ -182,8 +182,9 @@ def _fallbacks(
 
 
 def _remedy(cand: _Candidate, fixes: Mapping[str, str]) -> Remediation:
-    """The rule's fix; a fallback rule's starts with the fix the cause's code declares (its probe knows it best)."""
-    fix = fixes.get(str(cand.cause.code)) if cand.rule.fallback else None
+    """The rule's fix; a fallback rule's (or one with ``code_fix``) starts with the fix the cause's code declares
+    (its probe knows it best)."""
+    fix = fixes.get(str(cand.cause.code)) if cand.rule.fallback or cand.rule.code_fix else None
     if fix is None:
         return cand.rule.remediation
     return cand.rule.remediation.model_copy(update={"manual": (fix, *cand.rule.remediation.manual)})

@@ -119,6 +119,11 @@ class RootCauseRule(Frozen):
         description="Tried after every other rule, on each finding its cause matches that nothing explains yet "
         "(no failure is left without a cause); its fix starts with the one the finding's code declares.",
     )
+    code_fix: bool = Field(
+        default=False,
+        description="Start the fix with the one the cause's code declares, as a fallback rule's does (for a rule "
+        "over several codes whose precise fixes differ: a URL with no scheme, a port, a path).",
+    )
 
     def render_title(self, finding: Finding) -> str:
         return fill(self.title, finding)

@@ -151,3 +151,16 @@ def test_a_failure_on_a_component_outside_the_graph_is_a_cause_beside_the_others
     analysis = analyze([stray, leaf, mk("stray", "x.stray_warn", Status.WARN)], RuleSet(rules=(FALLBACK,)), GRAPH)
     got = sorted((rc.component, [s.finding.code for s in rc.symptoms]) for rc in analysis.root_causes)
     assert got == [("lone", []), ("stray", ["x.stray_warn"])]
+
+
+def test_a_rule_with_code_fix_starts_with_the_fix_its_cause_code_declares() -> None:
+    """A rule over several codes (a URL with no scheme, a port, a path) whose precise fixes differ by code."""
+    url = RootCauseRule(id="url", title="{summary}", cause=Match(codes=("x.url_*",)), code_fix=True,
+                        remediation=Remediation(manual=("then restart",)))  # fmt: skip
+    plain = url.model_copy(update={"id": "plain", "code_fix": False, "cause": Match(codes=("x.other",))})
+    fixes = {"x.url_port": "use port 80", "x.other": "never shown: its rule has no code_fix"}
+    analysis = analyze(
+        [mk("lone", "x.url_port"), mk("mid", "x.other")], RuleSet(rules=(url, plain), fixes=fixes), GRAPH
+    )
+    got = {rc.rule: rc.remediation.manual for rc in analysis.root_causes}
+    assert got == {"url": ("use port 80", "then restart"), "plain": ("then restart",)}
