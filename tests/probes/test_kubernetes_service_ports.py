@@ -75,7 +75,11 @@ async def test_a_name_no_pod_declares_is_the_services_fault() -> None:
 
 
 async def test_declared_ports_by_number_name_or_default_are_fine() -> None:
-    ports: list[dict[str, Any]] = [{"port": 8181, "targetPort": 8181}, {"port": 8182, "targetPort": "management"}, {"port": 8181}]
+    ports: list[dict[str, Any]] = [
+        {"port": 8181, "targetPort": 8181},
+        {"port": 8182, "targetPort": "management"},
+        {"port": 8181},
+    ]
     by = await findings(
         [serving("floe-infra-polaris-1", "polaris", CATALOG_PORTS)], [service("floe-infra-polaris", "polaris", ports)]
     )
