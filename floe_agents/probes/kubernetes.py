@@ -33,8 +33,9 @@ from floe_agents.probes._kube_objects import (
     settled_since,
 )
 from floe_agents.probes._kube_refs import Stores, empty_vars, optional_obs, read_secrets, reference_obs, referenced
+from floe_agents.probes._kube_scaled import scaled_obs
 from floe_agents.probes._kube_workloads import LogKey, LogTail, job_obs, log_keys, not_ours, read_logs
-from floe_agents.probes._models.kube import Endpoints, Event, Job, KeyStore, Pod, Service
+from floe_agents.probes._models.kube import Deployment, Endpoints, Event, Job, KeyStore, Pod, Service
 from floe_agents.probes._models.lenient import parse_each
 from floe_agents.probes._verdict import Verdict
 from floe_agents.registry import probe
@@ -63,6 +64,7 @@ CODES = {
     "k8s.optional_ref_unresolved": "warn: an optional Secret/ConfigMap (key) does not exist: an env var left unset or "
     "a mount left empty (evidence: env_var, mounts)",
     "k8s.service_no_ready_endpoints": "fail: a Service has no ready backend",
+    "k8s.workload_scaled_to_zero": "fail: a platform Deployment/StatefulSet is scaled to 0 replicas",
     "k8s.service_target_port_undeclared": "fail: a Service sends a port to a container port its pods do not declare",
     "k8s.hook_job_failed": "fail: a (Helm hook) Job ended Failed",
     "k8s.hook_job_incomplete": "warn: a Job has neither completed nor failed (stuck, or still running)",
@@ -82,6 +84,8 @@ FIXES = {
     "({evidence.message}); kubectl -n {namespace} describe pod {evidence.pod}.",
     "k8s.pod_failed": "Read why it failed: kubectl -n {namespace} describe pod {evidence.pod}; kubectl -n {namespace} "
     "logs {evidence.pod}.",
+    "k8s.workload_scaled_to_zero": "Scale it back up: kubectl -n {namespace} scale {evidence.workload} --replicas=1 "
+    "(or the chart's value); kubectl -n {namespace} get events and your deploy history say who scaled it down.",
     "k8s.service_target_port_undeclared": "Point port {evidence.port} of Service {evidence.service} at a port its "
     "pods declare ({evidence.declared_ports}): kubectl -n {namespace} edit service {evidence.service} (targetPort).",
     "k8s.service_no_ready_endpoints": "Make the pods behind Service {evidence.service} run and pass their readiness "
@@ -100,10 +104,12 @@ def _api_failure(exc: KubeError, resource: str, verb: str = "listing", names: li
 async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> list[Verdict]:
     from kubernetes_asyncio import client  # noqa: PLC0415 - ~1 s to import: not before the first probe runs
 
-    core, batch = client.CoreV1Api(api), client.BatchV1Api(api)
+    core, batch, apps = client.CoreV1Api(api), client.BatchV1Api(api), client.AppsV1Api(api)
     calls = {"pods": core.list_namespaced_pod, "events": core.list_namespaced_event,
              "services": core.list_namespaced_service, "endpoints": core.list_namespaced_endpoints,
-             "configmaps": core.list_namespaced_config_map, "jobs": batch.list_namespaced_job}  # fmt: skip
+             "configmaps": core.list_namespaced_config_map, "jobs": batch.list_namespaced_job,
+             "deployments": apps.list_namespaced_deployment,
+             "statefulsets": apps.list_namespaced_stateful_set}  # fmt: skip
     got, failed = await list_all(calls, ns)
     errors = {resource: _api_failure(exc, resource) for resource, exc in failed.items()}
     if "pods" in errors:  # the API as a whole is not usable: one finding says why
@@ -136,6 +142,9 @@ async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> lis
     if "services" in got and "endpoints" in got:
         services, endpoints = parse_each(Service, got["services"]), parse_each(Endpoints, got["endpoints"])
         out += service_obs(services, endpoints, pods, where)
+    kinds = [kind for kind in ("deployment", "statefulset") if f"{kind}s" in got]
+    workloads = {kind: parse_each(Deployment, got[f"{kind}s"]) for kind in kinds}
+    out += scaled_obs(workloads, known)
     if "jobs" in got:
         out += job_obs(jobs, pods, logs, where) + absent_job_obs(jobs, pods, where)
     live = {("Pod", p.name): where(p) for p in pods} | {("Job", j.name): where(j) for j in jobs}

@@ -117,6 +117,7 @@ class _PodTemplate(Model):
 
 
 class _DeploymentSpec(Model):
+    replicas: int | None = None  # None: the API's default, 1
     template: Lenient[_PodTemplate] = _PodTemplate()
 
 
