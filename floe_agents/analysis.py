@@ -170,12 +170,17 @@ def _fallbacks(
     problems: Sequence[Finding], claimed: dict[str, int], rules: RuleSet, topology: Topology
 ) -> list[_Candidate]:
     """Candidates of the fallback rules: each unclaimed finding their cause matches, the component more things
-    depend on first, so a failure further down the graph takes the unexplained problems that depend on it."""
+    depend on first, so a failure further down the graph takes the unexplained problems that depend on it. A
+    finding about missing output (Marquez has no lineage) comes after the components meant to produce it: what
+    fails on them is why the output is missing, never the other way round."""
     out: list[_Candidate] = []
     for rule in (r for r in rules.rules if r.fallback):
         for f in problems:
             if f.key not in claimed and rule.cause(f):
-                rank = (rule.priority, topology.depth.get(f.component, 0), int(f.severity), f.status.rank)
+                depth = topology.depth.get(f.component, 0)
+                if f.producers:
+                    depth = min(depth, *(topology.depth.get(c, 0) - 1 for c in f.producers))
+                rank = (rule.priority, depth, int(f.severity), f.status.rank)
                 out.append(_Candidate(rule, f, (), _scope(rule, f, topology), rank))
     out.sort(key=lambda c: (c.rank, c.cause.key), reverse=True)
     return out

@@ -164,3 +164,13 @@ def test_a_rule_with_code_fix_starts_with_the_fix_its_cause_code_declares() -> N
     )
     got = {rc.rule: rc.remediation.manual for rc in analysis.root_causes}
     assert got == {"url": ("use port 80", "then restart"), "plain": ("then restart",)}
+
+
+def test_missing_output_comes_after_the_failure_of_the_component_meant_to_produce_it() -> None:
+    """base holds what web should have sent (produced_by: web). web fails on its own: that is why base has nothing,
+    so web's failure is the cause and base's empty store its symptom, though web depends on base."""
+    empty = mk("base", "x.nothing_arrived", evidence={"produced_by": ["web"]})
+    assert causes([empty, mk("web", "x.web_down")]) == [("fallback", "web", "x.web_down", ["x.nothing_arrived"])]
+    # Without a producer named, the component more things depend on goes first, as before.
+    plain = mk("base", "x.base_down")
+    assert causes([plain, mk("web", "x.web_down")]) == [("fallback", "base", "x.base_down", ["x.web_down"])]
