@@ -126,8 +126,10 @@ async def marquez(ctx: LaunchContext) -> procs.ProcSpec:
         str(ctx.ports["http"]),
         "--admin-port",
         str(ctx.ports["admin"]),
+        # Marquez keeps its lineage in PostgreSQL, not in the pod: a new pod (a restart, a rollout, a scale-up)
+        # finds what the old one received. The file stands for the lab's `marquez` database.
         "--state",
-        str(ctx.pod_dir / "marquez.json"),
+        str(ctx.state_dir / "marquez-db.json"),
     ]
     return _spec(ctx, argv, [procs.LogReady("READY")])
 

@@ -1,0 +1,34 @@
+"""Where the lab's stand-ins keep what they receive, as the real components keep it.
+
+Marquez keeps its lineage in PostgreSQL: a new pod (a restart, a rollout, a scale back up) finds what the old one
+received, so its state lives in the lab's state folder, shared by every pod of it. Jaeger all-in-one keeps traces in
+memory: a new pod starts empty, so its state stays in the pod's own folder. Before, Marquez lost its lineage with
+every new pod, and a lab that had been through a Marquez restart reported "no lineage has reached Marquez" for ever.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from floe_lab import launchers
+from floe_lab.kubelet.context import LaunchContext
+
+
+def ctx(tmp_path: Path, pod: str, ports: dict[str, int]) -> LaunchContext:
+    return LaunchContext(pod_name=pod, namespace="floe", workload=pod.rsplit("-", 1)[0], kind="Deployment",
+                         container={"name": "main"}, env={}, ports=ports, mounts={}, pod_dir=tmp_path / "pods" / pod,
+                         state_dir=tmp_path)  # fmt: skip
+
+
+def state_arg(argv: list[str]) -> str:
+    return argv[argv.index("--state") + 1]
+
+
+async def test_marquez_keeps_its_lineage_across_pods_and_jaeger_does_not(tmp_path: Path) -> None:
+    ports = {"http": 5000, "admin": 5001}
+    first = await launchers.marquez(ctx(tmp_path, "floe-infra-marquez-a", ports))
+    second = await launchers.marquez(ctx(tmp_path, "floe-infra-marquez-b", ports))
+    assert state_arg(first.argv) == state_arg(second.argv) == str(tmp_path / "marquez-db.json")
+    jaeger_ports = {"query": 16686, "otlp-grpc": 4317, "otlp-http": 4318, "admin": 14269}
+    jaeger = await launchers.jaeger(ctx(tmp_path, "floe-infra-jaeger-a", jaeger_ports))
+    assert state_arg(jaeger.argv).startswith(str(tmp_path / "pods" / "floe-infra-jaeger-a"))
