@@ -8,6 +8,7 @@ every new pod, and a lab that had been through a Marquez restart reported "no li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from floe_lab import launchers
@@ -20,8 +21,8 @@ def ctx(tmp_path: Path, pod: str, ports: dict[str, int]) -> LaunchContext:
                          state_dir=tmp_path)  # fmt: skip
 
 
-def state_arg(argv: list[str]) -> str:
-    return argv[argv.index("--state") + 1]
+def state_arg(argv: Sequence[str]) -> str:
+    return argv[list(argv).index("--state") + 1]
 
 
 async def test_marquez_keeps_its_lineage_across_pods_and_jaeger_does_not(tmp_path: Path) -> None:
