@@ -10,7 +10,6 @@ targets file path go to stdout.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -21,7 +20,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from floe_lab.cli_options import BucketPrefixOpt, NamespaceOpt, ReleaseOpt, StateOpt, WarehouseOpt
+from floe_lab.cli_inject import add_inject_commands
+from floe_lab.cli_options import BucketPrefixOpt, NamespaceOpt, ReleaseOpt, StateOpt, WarehouseOpt, lab_state_dir
 from floe_lab.names import LabNames
 
 __all__ = ["demo_command", "lab_app", "lab_state_dir", "register", "running_lab_targets"]
@@ -33,15 +33,7 @@ if TYPE_CHECKING:
     from floe_lab.scenario import Scenario
 
 lab_app = typer.Typer(help="A local Floe stack on loopback with fault injection.", no_args_is_help=True)
-
-
-def lab_state_dir(state: Path | None = None) -> Path:
-    if state is not None:
-        return state
-    base = os.environ.get("FLOE_AGENTS_LAB_DIR") or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "floe-agents", "lab"
-    )
-    return Path(base)
+add_inject_commands(lab_app)
 
 
 def running_lab_targets() -> Path:

@@ -6,12 +6,13 @@ the upstream charts' names (:class:`floe_lab.names.LabNames`); ``lab up`` checks
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-__all__ = ["BucketPrefixOpt", "NamespaceOpt", "ReleaseOpt", "StateOpt", "WarehouseOpt"]
+__all__ = ["BucketPrefixOpt", "NamespaceOpt", "ReleaseOpt", "StateOpt", "WarehouseOpt", "lab_state_dir"]
 
 StateOpt = Annotated[
     Path | None,
@@ -27,3 +28,13 @@ BucketPrefixOpt = Annotated[
     str,
     typer.Option("--bucket-prefix", help="S3 layer buckets: <prefix>-bronze, <prefix>-silver, <prefix>-gold."),
 ]
+
+
+def lab_state_dir(state: Path | None = None) -> Path:
+    """The lab's state folder: ``--state``, else $FLOE_AGENTS_LAB_DIR, else under $XDG_STATE_HOME (~/.local/state)."""
+    if state is not None:
+        return state
+    base = os.environ.get("FLOE_AGENTS_LAB_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "floe-agents", "lab"
+    )
+    return Path(base)
