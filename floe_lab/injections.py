@@ -34,6 +34,7 @@ from floe_lab.names import LabNames
 __all__ = [
     "CLASSES",
     "PLATFORM_STEP",
+    "TARGETS_STEP",
     "Injection",
     "InjectionError",
     "injection_names",
@@ -42,11 +43,12 @@ __all__ = [
     "make",
 ]
 
-FaultClass = Literal["workload", "config-reference", "url", "telemetry", "stopped-component", "prefix"]
+FaultClass = Literal["workload", "config-reference", "url", "telemetry", "stopped-component", "prefix", "cluster-api"]
 CLASSES: tuple[str, ...] = FaultClass.__args__  # type: ignore[attr-defined]
 
 
 PLATFORM_STEP = "platform"  # a step that sets a value in platform.yaml, not a kubectl call
+TARGETS_STEP = "targets"  # a step that changes how floe-agents reaches the cluster (the targets file)
 _WORKLOADS = ("deploy/", "deployment/", "statefulset/", "sts/")
 
 
@@ -94,13 +96,16 @@ Say = Callable[[str], None]
 def make(fault: Injection, state_dir: Path, *, undo: bool = False, say: Say = lambda _: None) -> None:
     """Make ``fault`` in the lab of ``state_dir`` (or undo it), under the names it runs with, and wait for the
     rollouts it asks for. A step is kubectl's arguments, or ``[platform, <dotted.path>, <value>]``: platform.yaml
-    changed where it is deployed (the platform ConfigMap) and where floe-agents reads it (the targets' file)."""
+    changed where it is deployed (the platform ConfigMap) and where floe-agents reads it (the targets' file), or
+    ``[targets, <dotted.path>, <value>]`` / ``[targets, restore]``: how floe-agents reaches the cluster."""
     names = LabNames.load(state_dir)
     kubeconfig = state_dir / KUBECONFIG_FILE
     for step in fault.steps(names, undo=undo):
         say(" ".join(step))
         if step[0] == PLATFORM_STEP:
             _set_platform(state_dir, kubeconfig, names, step[1], step[2])
+        elif step[0] == TARGETS_STEP:
+            _set_targets(state_dir, fault.name, step[1:])
         else:
             kubectl(kubeconfig, step)
     for target in fault.settled(names, undo=undo):
@@ -111,15 +116,38 @@ def make(fault: Injection, state_dir: Path, *, undo: bool = False, say: Say = la
 def _set_platform(state_dir: Path, kubeconfig: Path, names: LabNames, path: str, value: str) -> None:
     file = state_dir / "platform.yaml"
     doc = yaml.safe_load(file.read_text())
-    *parents, leaf = path.split(".")
-    node = doc
-    for key in parents:
-        node = node[key]
-    node[leaf] = value
+    _set(doc, path, value)
     text = yaml.safe_dump(doc, sort_keys=False)
     file.write_text(text)
     patch = json.dumps({"data": {"platform.yaml": text}})
     kubectl(kubeconfig, ["patch", "configmap", f"{names.infra}-platform-config", "--type=merge", "-p", patch])
+
+
+def _set_targets(state_dir: Path, fault: str, step: list[str]) -> None:
+    """How floe-agents reaches the cluster, changed in the targets file (a kubeconfig whose token expired, an API
+    address that moved); ``[targets, restore]`` puts back the file as it was before the fault."""
+    file, backup = state_dir / "targets.yaml", state_dir / f"targets.yaml.before-{fault}"
+    if step == ["restore"]:
+        if backup.exists():
+            backup.replace(file)
+        return
+    if not backup.exists():
+        shutil.copy2(file, backup)  # keeps the file's mode: it holds the API token
+    path, value = step
+    doc = yaml.safe_load(file.read_text())
+    _set(doc, path, value)
+    file.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _set(doc: dict[str, object], path: str, value: str) -> None:
+    *parents, leaf = path.split(".")
+    node: dict[str, object] = doc
+    for key in parents:
+        child = node[key]
+        if not isinstance(child, dict):
+            raise InjectionError(f"{path}: {key} is no mapping")
+        node = child
+    node[leaf] = value
 
 
 def _placeholders(names: LabNames) -> dict[str, str]:
