@@ -130,6 +130,9 @@ async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> lis
     if unread:
         first = unread[min(unread)]
         errors["secrets"] = _api_failure(first, "secrets", "reading", sorted(unread))
+    workloads = {
+        kind: parse_each(Deployment, got.pop(f"{kind}s")) for kind in ("deployment", "statefulset") if f"{kind}s" in got
+    }  # fmt: skip - read for their replicas only (scaled_obs), not counted
     counts: Evidence = {"namespace": ns, **{f"{res}_seen": len(items) for res, items in sorted(got.items())}}
     counts |= {} if unread else {"secrets_seen": len(secrets)}
     configmaps = parse_each(KeyStore, got.pop("configmaps")) if "configmaps" in got else None
@@ -142,8 +145,6 @@ async def _observe(api: client.ApiClient, ns: str, known: frozenset[str]) -> lis
     if "services" in got and "endpoints" in got:
         services, endpoints = parse_each(Service, got["services"]), parse_each(Endpoints, got["endpoints"])
         out += service_obs(services, endpoints, pods, where)
-    kinds = [kind for kind in ("deployment", "statefulset") if f"{kind}s" in got]
-    workloads = {kind: parse_each(Deployment, got[f"{kind}s"]) for kind in kinds}
     out += scaled_obs(workloads, known)
     if "jobs" in got:
         out += job_obs(jobs, pods, logs, where) + absent_job_obs(jobs, pods, where)

@@ -105,9 +105,7 @@ async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str]
             subject=ns,
             evidence=evidence,
         )
-    others = names[:MAX_OTHER_NAMESPACES]
-    counts = await gather(partial(_job_count, ctx, api, other) for other in others)
-    with_jobs = {other: count for other, count in zip(others, counts, strict=True) if count is not None}
+    with_jobs = await _with_jobs(ctx, api, names)
     evidence.update(namespace_exists=False, namespaces_with_jobs=dict(sorted(with_jobs.items())))
     if with_jobs:
         return ctx.finding(
@@ -125,6 +123,29 @@ async def _namespace(ctx: ProbeContext, api: Endpoint, ns: str, names: list[str]
         subject=ns,
         evidence=evidence,
     )
+
+
+async def _with_jobs(ctx: ProbeContext, api: Endpoint, names: list[str]) -> dict[str, int]:
+    """The namespaces (of the first ones listed) that hold jobs, with how many."""
+    others = names[:MAX_OTHER_NAMESPACES]
+    counts = await gather(partial(_job_count, ctx, api, other) for other in others)
+    return {other: count for other, count in zip(others, counts, strict=True) if count is not None}
+
+
+async def _any_namespace(ctx: ProbeContext, api: Endpoint, names: list[str], strict: bool) -> Finding:
+    """Nothing says which namespace is the pipeline's (no platform.yaml attribute, no user code readable in the
+    cluster): lineage arriving under any namespace is the pipeline's, rather than a name guessed for it."""
+    with_jobs = await _with_jobs(ctx, api, names)
+    evidence: dict[str, object] = {"namespace": None, "namespaces_seen": names, PRODUCED_BY: list(PIPELINE_COMPONENTS),
+                                   "namespaces_with_jobs": dict(sorted(with_jobs.items()))}  # fmt: skip
+    if with_jobs:
+        arrives = ", ".join(sorted(with_jobs))
+        summary = (f"lineage arrives under {arrives} (which namespace is the pipeline's is not said: no "
+                   "openlineage.namespace in platform.yaml, no user code read from the cluster)")  # fmt: skip
+        return ctx.finding(Status.OK, "marquez.jobs_present", summary, subject="*", evidence=evidence)
+    status = Status.FAIL if strict else Status.WARN
+    summary = "no lineage has reached Marquez: no namespace holds a job"
+    return ctx.finding(status, "marquez.no_jobs", summary, subject="*", evidence=evidence)
 
 
 def suggested_lineage_url(configured: str) -> str:
@@ -204,7 +225,11 @@ async def marquez(ctx: ProbeContext) -> list[Finding]:
             *results,
             ctx.finding(Status.OK, "marquez.lineage_disabled", summary, evidence={"namespaces_seen": names}),
         ]
-    calls = [partial(_namespace, ctx, api, await pipeline_namespace(ctx), names, strict=obs is not None)]
+    ns, strict = await pipeline_namespace(ctx), obs is not None
+    expected = (
+        partial(_namespace, ctx, api, ns, names, strict) if ns else partial(_any_namespace, ctx, api, names, strict)
+    )
+    calls = [expected]
     if obs is not None and obs.lineage_endpoint:
         calls.append(partial(_lineage_path, ctx, api, obs.lineage_endpoint))
     elif obs is not None:
