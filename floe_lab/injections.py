@@ -72,6 +72,9 @@ class Injection(BaseModel):
     # Undoing it does not bring back what the component held in memory (a LocalStack without persistence loses its
     # buckets): it runs after the others when several are run in a row.
     undo_loses_data: bool = False
+    # The test suite makes one fault of each class on every run (a lab restart per fault costs the run minutes);
+    # FLOE_TEST_ALL_INJECTIONS=1 and bench/unseen_faults.py make them all.
+    every_run: bool = False
 
     def steps(self, names: LabNames, *, undo: bool = False) -> list[list[str]]:
         """The kubectl argument lists, with the lab's names filled in."""
