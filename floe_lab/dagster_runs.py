@@ -55,7 +55,7 @@ async def launch_demo_run(
     say: Say,
     job: str = "demo_pipeline",
     *,
-    patience_s: float = 45.0,
+    patience_s: float = 120.0,
 ) -> str | None:
     """Launch ``job`` in the lab's code location (``floe-demo`` by default); None (and a message) if the webserver
     cannot take it.
