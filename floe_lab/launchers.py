@@ -13,6 +13,7 @@ start a webserver. The other images run their one program and ignore ``command``
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,7 +28,7 @@ from floe_lab.dagster_commands import dagster_command, migrate_home
 from floe_lab.dagster_site.dagster import DEMO_MODULE
 from floe_lab.kubelet import LaunchContext, requested_command
 from floe_lab.names import LabNames
-from floe_lab.network import SERVICES_FILE, ServiceTable
+from floe_lab.network import PORTS_FILE, SERVICES_FILE, ServiceTable
 
 __all__ = ["launchers"]
 
@@ -177,14 +178,25 @@ def _dagster_home(ctx: LaunchContext) -> Path:
     # The code server's Service as a pod reaches it: its ClusterIP, where the kubelet relays the port once the
     # code server listens. Not the real port behind it: a webserver started before the code server's pod found no
     # port to route to and kept a dead address for good (its reloads never reached the code server).
+    # Before the code server's pod runs, the Service has neither yet: then the port the lab set aside for the code
+    # server's container (ports.json), where it will listen.
     table = _table(ctx)
     cluster_ip = table.cluster_ip(names.user_code)
     grpc = (cluster_ip, USER_CODE_PORT) if cluster_ip else table.route(names.user_code, USER_CODE_PORT)
-    grpc = grpc or ("127.0.0.1", 9)
+    grpc = grpc or _set_aside(ctx, names.user_code, "grpc") or ("127.0.0.1", 9)
     location = {"host": grpc[0], "port": grpc[1], "location_name": names.code_location}
     workspace = {"load_from": [{"grpc_server": location}]}
     (home / "workspace.yaml").write_text(yaml.safe_dump(workspace))
     return home
+
+
+def _set_aside(ctx: LaunchContext, workload: str, port_name: str) -> tuple[str, int] | None:
+    """The loopback port ``lab up`` allocated to ``workload``'s container port ``port_name``, if any."""
+    try:
+        real = json.loads((ctx.state_dir / PORTS_FILE).read_text())[workload][port_name]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ("127.0.0.1", int(real)) if isinstance(real, int) else None
 
 
 def _dagster_spec(

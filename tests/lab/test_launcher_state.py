@@ -8,8 +8,11 @@ every new pod, and a lab that had been through a Marquez restart reported "no li
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
+
+import yaml
 
 from floe_lab import launchers
 from floe_lab.kubelet.context import LaunchContext
@@ -33,3 +36,20 @@ async def test_marquez_keeps_its_lineage_across_pods_and_jaeger_does_not(tmp_pat
     jaeger_ports = {"query": 16686, "otlp-grpc": 4317, "otlp-http": 4318, "admin": 14269}
     jaeger = await launchers.jaeger(ctx(tmp_path, "floe-infra-jaeger-a", jaeger_ports))
     assert state_arg(jaeger.argv).startswith(str(tmp_path / "pods" / "floe-infra-jaeger-a"))
+
+
+def _workspace_host(tmp_path: Path, services: dict[str, object]) -> tuple[str, int]:
+    (tmp_path / "services.json").write_text(json.dumps(services))
+    home = launchers._dagster_home(ctx(tmp_path, "floe-dagster-dagster-webserver-a", {"http": 3000}))
+    location = yaml.safe_load((home / "workspace.yaml").read_text())["load_from"][0]["grpc_server"]
+    return location["host"], location["port"]
+
+
+def test_the_webserver_reaches_the_code_server_where_it_will_listen_whenever_it_starts(tmp_path: Path) -> None:
+    """A webserver started before the code server's pod: the Service has no route and no ClusterIP yet, so its
+    workspace names the port the lab set aside for the code server (before: 127.0.0.1:9, kept for good)."""
+    user_code = "floe-dagster-dagster-user-deployments-floe-demo"
+    (tmp_path / "ports.json").write_text(json.dumps({user_code: {"grpc": 34743}}))
+    assert _workspace_host(tmp_path, {"services": {}}) == ("127.0.0.1", 34743)
+    routed = {"services": {user_code: {"3030": "127.0.0.1:34743"}}, "cluster_ips": {user_code: "127.70.0.9"}}
+    assert _workspace_host(tmp_path, routed) == ("127.70.0.9", 3030)  # as a pod: the Service's ClusterIP and port
