@@ -175,15 +175,11 @@ def _dagster_home(ctx: LaunchContext) -> Path:
     config.setdefault("nux", {"enabled": False})
     (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     names = _names(ctx)
-    # The code server's Service as a pod reaches it: its ClusterIP, where the kubelet relays the port once the
-    # code server listens. Not the real port behind it: a webserver started before the code server's pod found no
-    # port to route to and kept a dead address for good (its reloads never reached the code server).
-    # Before the code server's pod runs, the Service has neither yet: then the port the lab set aside for the code
-    # server's container (ports.json), where it will listen.
-    table = _table(ctx)
-    cluster_ip = table.cluster_ip(names.user_code)
-    grpc = (cluster_ip, USER_CODE_PORT) if cluster_ip else table.route(names.user_code, USER_CODE_PORT)
-    grpc = grpc or _set_aside(ctx, names.user_code, "grpc") or ("127.0.0.1", 9)
+    # The real port behind the code server's Service; before the code server's pod runs, the Service has no route
+    # yet: then the port the lab set aside for that container (ports.json), where it will listen. Not 127.0.0.1:9:
+    # a webserver started first kept that dead address for good (its reloads never reached the code server).
+    grpc = _table(ctx).route(names.user_code, USER_CODE_PORT) or _set_aside(ctx, names.user_code, "grpc")
+    grpc = grpc or ("127.0.0.1", 9)
     location = {"host": grpc[0], "port": grpc[1], "location_name": names.code_location}
     workspace = {"load_from": [{"grpc_server": location}]}
     (home / "workspace.yaml").write_text(yaml.safe_dump(workspace))

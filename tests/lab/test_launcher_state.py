@@ -46,10 +46,10 @@ def _workspace_host(tmp_path: Path, services: dict[str, object]) -> tuple[str, i
 
 
 def test_the_webserver_reaches_the_code_server_where_it_will_listen_whenever_it_starts(tmp_path: Path) -> None:
-    """A webserver started before the code server's pod: the Service has no route and no ClusterIP yet, so its
-    workspace names the port the lab set aside for the code server (before: 127.0.0.1:9, kept for good)."""
+    """A webserver started before the code server's pod: the Service has no route yet, so its workspace names the
+    port the lab set aside for the code server (before: 127.0.0.1:9, kept for good)."""
     user_code = "floe-dagster-dagster-user-deployments-floe-demo"
     (tmp_path / "ports.json").write_text(json.dumps({user_code: {"grpc": 34743}}))
     assert _workspace_host(tmp_path, {"services": {}}) == ("127.0.0.1", 34743)
-    routed = {"services": {user_code: {"3030": "127.0.0.1:34743"}}, "cluster_ips": {user_code: "127.70.0.9"}}
-    assert _workspace_host(tmp_path, routed) == ("127.70.0.9", 3030)  # as a pod: the Service's ClusterIP and port
+    routed: dict[str, object] = {"services": {user_code: {"3030": "127.0.0.1:40001"}}}
+    assert _workspace_host(tmp_path, routed) == ("127.0.0.1", 40001)  # once routed: the port behind the Service
