@@ -324,9 +324,10 @@ def how_it_ended(status: int | None) -> str:
 
 
 def _check_running(rec: ProcRecord) -> None:
-    status = _reap(rec.pid)
+    # Look first, reap after: reaping first races an exit between the two reads (a zombie, its status unread).
     st = read_stat(rec.pid)
     if st is None or st.state in "ZX" or st.ticks != rec.start_ticks:
+        status = _reap(rec.pid)
         raise ProcExitedError(
             f"{rec.name} exited before it was ready ({how_it_ended(status)}; its log: {rec.log_path}):\n"
             f"{rec.log_tail() or '(the log is empty)'}"

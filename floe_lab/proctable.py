@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from floe_lab import freeports
+
 __all__ = [
     "MemUsage",
     "free_port",
@@ -37,20 +39,13 @@ class MemUsage:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free on ``host`` a moment ago (the kernel picks it)."""
+    """A port nothing listens on, claimed for the caller (:mod:`floe_lab.freeports` says where and why)."""
     return free_ports(1, host)[0]
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct free ports, held open together while choosing so none repeats."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind((host, 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
+    """``count`` distinct free ports, claimed for the caller (:mod:`floe_lab.freeports`)."""
+    return freeports.free_ports(count, host)
 
 
 @dataclass(frozen=True)

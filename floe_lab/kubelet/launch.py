@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import structlog
 
-from floe_lab import procs
+from floe_lab import freeports, procs
 from floe_lab.kubelet import containers, logfiles, security, termination
 from floe_lab.kubelet.context import ExecNotFoundError, LaunchContext
 from floe_lab.kubelet.forward import relay
@@ -81,6 +81,7 @@ async def _ports(worker: PodWorker, slot: Slot, ctx: LaunchContext) -> AsyncIter
     planned = await anyio.to_thread.run_sync(worker.node.port_book.table)
     taken = {port for named in planned.values() for port in named.values()}
     async with leases.claim(key, worker.uid, ctx.ports, taken=taken) as claim:
+        await anyio.to_thread.run_sync(freeports.renew, claim.ports.values())  # a late start keeps its ports
         if not claim.surge:
             yield ctx, None
             return
