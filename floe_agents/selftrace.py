@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import socket
 import threading
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -93,6 +95,25 @@ def _exporter(settings: TelemetrySettings, timeout_s: float) -> SpanExporter:
     return HttpExporter(endpoint=settings.endpoint.rstrip("/") + "/v1/traces", timeout=timeout_s)
 
 
+def _unreachable(endpoint: str, timeout_s: float) -> str | None:
+    """Why nothing could take the spans (the name does not resolve here, nothing listens), or None. Why look first:
+    the exporters retry an unavailable collector until their timeout, so a cluster-only name seen from a laptop (what
+    platform.yaml names) cost every local run the whole export budget; one connection tells in milliseconds."""
+    parts = urlsplit(endpoint)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    if urllib.request.getproxies().get(parts.scheme) and not urllib.request.proxy_bypass(host):
+        return None  # a proxy carries the spans (both exporters honour it): only the export can tell
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except socket.gaierror:
+        return f"{host} does not resolve from here"
+    except ConnectionRefusedError:
+        return f"nothing listens on {host}:{port}"
+    except OSError as exc:
+        return f"{host}:{port} cannot be reached ({exc.strerror or type(exc).__name__})"
+    return None
+
+
 class _Records(logging.Handler):
     """The exporter's own log lines while it exports: the reason of a failure, told by us in one line."""
 
@@ -140,6 +161,10 @@ class Telemetry:
         otel_log.propagate = False  # the exporter's lines would bypass structlog: we tell the reason ourselves
 
         def send() -> None:
+            if (unreachable := _unreachable(self.settings.endpoint, budget)) is not None:
+                records.messages.append(unreachable)
+                result.append(False)
+                return
             try:
                 exporter = _exporter(self.settings, budget)
                 result.append(exporter.export(spans).name == "SUCCESS")

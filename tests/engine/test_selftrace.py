@@ -60,6 +60,32 @@ def test_a_collector_that_is_not_there_is_a_warning_not_a_traceback(protocol: st
     assert "\n" not in warning
 
 
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [("127.0.0.1", "nothing listens on 127.0.0.1:"), ("collector.invalid", "does not resolve from here")],
+)
+def test_a_collector_that_cannot_be_reached_is_told_without_waiting_out_the_exporters_retries(
+    host: str, why: str
+) -> None:
+    """A name only the cluster resolves (platform.yaml's, seen from a laptop) or a closed port: the reason, from one
+    connection, instead of the exporter's "no answer" after retrying for the whole budget."""
+    url = f"http://{host}:{closed_port()}"
+    telemetry = start_telemetry(TelemetrySettings(url, "grpc", "floe-agents", "test"), "investigate")
+    telemetry.start_root("investigate", {})
+    warning = telemetry.finish(30.0)
+    assert warning is not None and warning.startswith(f"traces not sent to {url} (grpc): ") and why in warning
+
+
+def test_behind_a_proxy_the_export_itself_is_tried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy may reach what this host cannot resolve: no verdict from a direct connection then."""
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("NO_PROXY", "")
+    telemetry = start_telemetry(TelemetrySettings("http://collector.invalid:4318", "http/protobuf", "x", "t"), "i")
+    telemetry.start_root("investigate", {})
+    warning = telemetry.finish(1.0)
+    assert warning is not None and "does not resolve" not in warning
+
+
 def test_no_time_left_sends_nothing() -> None:
     telemetry = start_telemetry(TelemetrySettings("http://127.0.0.1:1", "http/protobuf", "x", "test"), "investigate")
     telemetry.start_root("investigate", {})
