@@ -30,7 +30,11 @@ from floe_lab.network import assign_cluster_ips, cluster_ips_bindable
 __all__ = ["ServiceProxy", "listening_ports"]
 
 _log = structlog.get_logger("floe_lab.kubelet")
-_TICK = 0.25
+# How often the backends' listening state is read (all of /proc/net/tcp*, every socket of the host): quickly while a
+# route waits for its backend to come up (a client may connect the moment the pod is Ready), slowly once every
+# backend listens (a scan per 0.25 s was the most of an idle lab's kubelet CPU).
+_TICK_WAITING = 0.25
+_TICK_ALL_UP = 2.0
 _LOCAL_HOSTS = ("127.0.0.1", "localhost")
 # /proc/net/tcp{,6} spell addresses as little-endian hex words; these reach 127.0.0.1.
 _REACHABLE = {
@@ -125,7 +129,7 @@ class ServiceProxy:
                     if address not in running:
                         running[address] = (target, anyio.CancelScope())
                         connections.start_soon(self._serve, running[address][1], address, target, connections)
-                with anyio.move_on_after(_TICK):
+                with anyio.move_on_after(_TICK_ALL_UP if len(wanted) == len(self._routes) else _TICK_WAITING):
                     await changed.wait()
                 if changed.is_set():
                     self._changed = anyio.Event()
