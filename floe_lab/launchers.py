@@ -230,8 +230,6 @@ async def dagster_daemon(ctx: LaunchContext) -> procs.ProcSpec:
 
 
 async def dagster_code_server(ctx: LaunchContext) -> procs.ProcSpec:
-    """``dagster api grpc``, what the chart's user deployment runs: one process (``code-server start`` adds a proxy
-    and a second Dagster process per lab), and a module that fails to import ends the container, as in a cluster."""
     table = _table(ctx)
     home = _dagster_home(ctx)
     port = ctx.ports.get("grpc", 0) if requested_command(ctx.container) is not None else ctx.ports["grpc"]
@@ -240,8 +238,8 @@ async def dagster_code_server(ctx: LaunchContext) -> procs.ProcSpec:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = table.url(ctx.env["OTEL_EXPORTER_OTLP_ENDPOINT"])
     argv = [
         _exe("dagster"),
-        "api",
-        "grpc",
+        "code-server",
+        "start",
         "-h",
         "127.0.0.1",
         "-p",
@@ -254,7 +252,7 @@ async def dagster_code_server(ctx: LaunchContext) -> procs.ProcSpec:
         ROOT,
         "--use-python-environment-entry-point",
     ]
-    ready: list[procs.ReadyCheck] = [procs.LogReady("Started Dagster code server"), procs.TcpReady(port)]
+    ready: list[procs.ReadyCheck] = [procs.LogReady("Started Dagster code proxy server"), procs.TcpReady(port)]
     return _dagster_spec(ctx, argv, ready, home, env=env, cwd=ctx.pod_dir)
 
 

@@ -89,17 +89,16 @@ async def start_code_server(
     location_name: str = LOCATION_NAME,
     ready_within: float = procs.READY_BUDGET_S,
 ) -> procs.ProcRecord:
-    """``dagster api grpc`` (what the Dagster chart's user deployments run) serving the ``floe-demo`` location on
-    127.0.0.1.
+    """``dagster code-server start`` serving the ``floe-demo`` location over gRPC on 127.0.0.1.
 
-    ``env`` is the whole of the location's configuration (see ``DEMO_ENV_VARS``); it is ready once the server
-    reports the location loaded and the port accepts connections.
+    ``env`` is the whole of the location's configuration (see ``DEMO_ENV_VARS``); it is ready once the
+    proxy reports the location loaded and the port accepts connections.
     """
     port = port or procs.free_port()
     argv = [
         _exe("dagster"),
-        "api",
-        "grpc",
+        "code-server",
+        "start",
         "-h",
         "127.0.0.1",
         "-p",
@@ -119,7 +118,7 @@ async def start_code_server(
         ports={"grpc": port},
         unset=[*DEMO_ENV_VARS, *_DAGSTER_VARS],
         cwd=instance_dir,
-        ready=[procs.LogReady(r"Started Dagster code server"), procs.TcpReady(port)],
+        ready=[procs.LogReady(r"Started Dagster code proxy server"), procs.TcpReady(port)],
     )
     return await procs.start(state_dir, spec, ready_within=ready_within)
 
