@@ -22,10 +22,12 @@ from tests.support.lab import LabHandle, start_lab
 FillStep = Callable[[str, int, Mapping[str, Any]], dict[str, Any]]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    """A lab of the module's own, for ``parametrize("lab", [scenario], indirect=True)``: remediations change it,
-    so it must never be the session's lab that the scenario goldens (tests/lab) read."""
+    """A lab of these tests' own, for ``parametrize("lab", [scenario], indirect=True)``: remediations change it,
+    so it must never be the session's lab that the scenario goldens (tests/lab) read. One per scenario for the
+    package: modules asking for the same scenario run in file order on one lab (k8s_create_secret creates the Secret
+    that k8s_rollout_restart then changes), which saves a lab start per shared scenario."""
     scenario = request.param
     yield from start_lab(scenario, tmp_path_factory.mktemp(f"heal-{scenario}"))
 
