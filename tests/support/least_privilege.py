@@ -37,6 +37,7 @@ OTHER_PATHS: dict[tuple[str, str, str], str] = {
     ("apps", "statefulsets", "get"): "a StatefulSet to restart or patch (none needs it in this scenario)",
     ("apps", "statefulsets", "patch"): "a StatefulSet to restart or patch (none needs it in this scenario)",
     ("apps", "statefulsets", "watch"): "a StatefulSet's rollout",
+    ("apps", "deployments", "watch"): "a rollout still under way at its first read (a quick one is never watched)",
     ("", "configmaps", "get"): "k8s_set_env reading a ConfigMap key an env var refers to",
     ("", "configmaps", "create"): "the report sink's first run, which creates floe-agents-report (the next patch it)",
     ("", "configmaps", "patch"): "the report sink's later runs (the first one creates floe-agents-report)",
