@@ -167,7 +167,12 @@ def live_pids(rec: ProcRecord) -> list[int]:
 
 
 def is_alive(rec: ProcRecord) -> bool:
-    """Whether any process of the recorded server still runs."""
+    """Whether any process of the recorded server still runs. The leader running answers it from one ``/proc``
+    read; only a gone leader needs the scan of every process (and its environment) for the rest of the server: the
+    kubelet asks this of every adopted server at every sync, and the scan was most of an idle kubelet's CPU."""
+    leader = read_stat(rec.pid)
+    if leader is not None and leader.state not in "ZX" and (leader.ticks, leader.pgid) == (rec.start_ticks, rec.pid):
+        return True  # the process started then, still leading the group it was started in
     return bool(live_pids(rec))
 
 

@@ -146,8 +146,22 @@ async def test_orphans_of_a_dead_leader_are_found_by_marker_and_stopped(tmp_path
     await anyio.to_thread.run_sync(_poll_until, lambda: rec.pid not in procs.live_pids(rec))
     orphans = procs.live_pids(rec)
     assert len(orphans) == 1
+    assert procs.is_alive(rec)  # the leader is gone: the scan finds the orphan
     await procs.stop(tmp_path, rec)
     assert procs.leftover_pids(tmp_path) == []
+
+
+async def test_a_running_leader_is_alive_without_scanning_every_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rec = await procs.start(tmp_path, procs.ProcSpec(name="x", argv=_py("import time; time.sleep(60)")))
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(procs, "live_pids", lambda _rec: pytest.fail("scanned /proc for a running leader"))
+            assert procs.is_alive(rec)
+    finally:
+        await procs.stop(tmp_path, rec)
+    assert not procs.is_alive(rec)
 
 
 async def test_a_reused_pid_is_never_signalled(tmp_path: Path) -> None:
