@@ -1,4 +1,4 @@
-"""Render the Dagster instance (``dagster.yaml``) and workspace (``workspace.yaml``) the lab's processes use.
+"""Render the Dagster instance (``dagster.yaml``) the lab's processes use (the workspace is the launchers').
 
 Floe's chart stores Dagster's runs, events and schedules in PostgreSQL, and two of the seed report's faults
 live exactly there: the DB password comes from a Kubernetes secret (``DAGSTER_PG_PASSWORD``; missing secret,
@@ -22,9 +22,7 @@ __all__ = [
     "PG_SCHEME",
     "PgSettings",
     "render_dagster_yaml",
-    "render_workspace_yaml",
     "write_instance",
-    "write_workspace",
 ]
 
 PG_SCHEME = "postgresql+psycopg2"
@@ -100,17 +98,4 @@ def write_instance(
     text = render_dagster_yaml(pg, instance_dir, autocreate_tables=autocreate_tables, password_env=password_env)
     path.write_text(text)
     path.chmod(0o600)  # it may hold the DB password
-    return path
-
-
-def render_workspace_yaml(host: str, port: int, location_name: str = LOCATION_NAME) -> str:
-    """A workspace with one gRPC code location, as Floe's webserver/daemon see the user deployment."""
-    entry = {"grpc_server": {"host": host, "port": port, "location_name": location_name}}
-    return yaml.safe_dump({"load_from": [entry]}, sort_keys=False)
-
-
-def write_workspace(path: Path, host: str, port: int, location_name: str = LOCATION_NAME) -> Path:
-    """Write the workspace file; returns it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_workspace_yaml(host, port, location_name))
     return path
