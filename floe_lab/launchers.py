@@ -13,7 +13,6 @@ start a webserver. The other images run their one program and ignore ``command``
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,8 +26,9 @@ from floe_lab.agents_image import image_launchers
 from floe_lab.dagster_commands import dagster_command, migrate_home
 from floe_lab.dagster_site.dagster import DEMO_MODULE
 from floe_lab.kubelet import LaunchContext, requested_command
+from floe_lab.kubelet.ports import PortBook
 from floe_lab.names import LabNames
-from floe_lab.network import PORTS_FILE, SERVICES_FILE, ServiceTable
+from floe_lab.network import SERVICES_FILE, ServiceTable
 
 __all__ = ["launchers"]
 
@@ -188,11 +188,8 @@ def _dagster_home(ctx: LaunchContext) -> Path:
 
 def _set_aside(ctx: LaunchContext, workload: str, port_name: str) -> tuple[str, int] | None:
     """The loopback port ``lab up`` allocated to ``workload``'s container port ``port_name``, if any."""
-    try:
-        real = json.loads((ctx.state_dir / PORTS_FILE).read_text())[workload][port_name]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return ("127.0.0.1", int(real)) if isinstance(real, int) else None
+    real = PortBook(ctx.state_dir).table().get(workload, {}).get(port_name)
+    return None if real is None else ("127.0.0.1", real)
 
 
 def _dagster_spec(

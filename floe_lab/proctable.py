@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from floe_lab import freeports
+from floe_lab.freeports import free_ports
 
 __all__ = [
     "MemUsage",
@@ -41,11 +41,6 @@ class MemUsage:
 def free_port(host: str = "127.0.0.1") -> int:
     """A port nothing listens on, claimed for the caller (:mod:`floe_lab.freeports` says where and why)."""
     return free_ports(1, host)[0]
-
-
-def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """``count`` distinct free ports, claimed for the caller (:mod:`floe_lab.freeports`)."""
-    return freeports.free_ports(count, host)
 
 
 @dataclass(frozen=True)
